@@ -1,0 +1,46 @@
+/**
+ * Every failure that reaches a user carries one of these codes. The HTTP status is part of the
+ * public contract (../shared/CONTRACT.md); codes after the contract's list are our extensions.
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  compile_error: 422,
+  unauthorized: 401,
+  not_found: 404,
+  payload_too_large: 413,
+  function_error: 500,
+  cpu_limit_exceeded: 503,
+  memory_limit_exceeded: 503,
+  overloaded: 503,
+  timeout: 504,
+  // extensions
+  stack_overflow: 500,
+  artifact_invalid: 422,
+  engine_mismatch: 422,
+  method_not_allowed: 405,
+  unavailable: 503,
+  internal_error: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class FaasError extends Error {
+  readonly code: ErrorCode;
+  /** Extra machine-readable detail (e.g. file/line/col of a compile error). */
+  readonly detail?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, detail?: Record<string, unknown>) {
+    super(message);
+    this.name = 'FaasError';
+    this.code = code;
+    this.detail = detail;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export function isFaasError(err: unknown): err is FaasError {
+  return err instanceof FaasError;
+}
