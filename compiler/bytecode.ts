@@ -1,0 +1,159 @@
+import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
+import { EvalFlags, JSException, type JSValueHandle, QuickJS } from 'quickjs-wasi';
+import { quickjsWasmModule } from '../runtime/engine/wasm-module.ts';
+import { FaasError } from '../runtime/errors.ts';
+
+/**
+ * Each compile leaves its module record behind in the VM (about 0.5 KiB for a small module, 1.4 MiB for one bundling zod), so
+ * the shared compiler VM is replaced once it has grown past this.
+ */
+const COMPILER_VM_RECYCLE_BYTES = 16 * 1024 * 1024;
+const PROBE_MEMORY_LIMIT = 64 * 1024 * 1024;
+const PROBE_CPU_MS = 2_000;
+
+let compilerVm: Promise<QuickJS> | undefined;
+
+export interface ErrorLocating {
+  /** Maps a QuickJS error position in the bundle back to the user's file. */
+  sourceMap?: string;
+  /** Blamed when QuickJS reports no position at all (e.g. an invalid regular expression literal). */
+  fallbackFile?: string;
+}
+
+/**
+ * Compiles a bundled ES module to QuickJS bytecode. Debug info is kept so runtime stack traces
+ * have positions to map back through the source map. A QuickJS compile error becomes a
+ * compile_error located in the original source when `sourceMap` is given.
+ */
+export async function compileModuleToBytecode(js: string, filename: string, where: ErrorLocating = {}): Promise<Uint8Array> {
+  for (;;) {
+    const pending = (compilerVm ??= QuickJS.create({ wasm: quickjsWasmModule() }));
+    let vm: QuickJS;
+    try {
+      vm = await pending;
+    } catch (err) {
+      if (compilerVm === pending) compilerVm = undefined;
+      throw err;
+    }
+    // Another caller recycled the VM while we waited; from here on everything is synchronous.
+    if (compilerVm !== pending) continue;
+    try {
+      return vm.compile(js, filename, EvalFlags.TYPE_MODULE);
+    } catch {
+      throw locateCompileError(vm, js, filename, where);
+    } finally {
+      if (vm.getMemoryUsage().memoryUsedSize > COMPILER_VM_RECYCLE_BYTES) {
+        compilerVm = undefined;
+        vm.dispose();
+      }
+    }
+  }
+}
+
+/**
+ * vm.compile() only reports the message; compiling again through evalCode (compile-only, nothing
+ * runs) surfaces the exception itself, whose stack carries the position.
+ */
+function locateCompileError(vm: QuickJS, js: string, filename: string, { sourceMap, fallbackFile }: ErrorLocating): FaasError {
+  let name = 'SyntaxError';
+  let message = 'QuickJS could not compile the module';
+  let position: { line: number; column: number } | undefined;
+  try {
+    vm.evalCode(js, filename, EvalFlags.TYPE_MODULE | EvalFlags.COMPILE_ONLY).dispose();
+  } catch (err) {
+    if (err instanceof JSException) {
+      name = err.name;
+      message = err.message;
+      const match = /at [^\n]*:(\d+):(\d+)/.exec(err.stack ?? '');
+      if (match) position = { line: Number(match[1]), column: Number(match[2]) };
+      err.dispose();
+    }
+  }
+  if (!position) {
+    const file = fallbackFile ?? filename;
+    return new FaasError('compile_error', `${file}:1:1: ${name}: ${message} (QuickJS reported no position)`, { file, line: 1, column: 1 });
+  }
+  let file = filename;
+  if (sourceMap) {
+    const original = originalPositionFor(new TraceMap(sourceMap), { line: position.line, column: position.column - 1 });
+    if (original.source !== null) {
+      file = original.source;
+      position = { line: original.line, column: original.column + 1 };
+    }
+  }
+  return new FaasError('compile_error', `${file}:${position.line}:${position.column}: ${name}: ${message}`, {
+    file,
+    line: position.line,
+    column: position.column,
+  });
+}
+
+export type ModuleProbe =
+  | { evaluated: true; hasDefault: boolean; fetch: boolean; scheduled: boolean }
+  | { evaluated: false; reason: string };
+
+/**
+ * Evaluates the module once in a throwaway VM with only QuickJS's own globals, to see which
+ * handlers `default` really has. Top-level code that needs a Web global (URL, fetch, ...) fails
+ * here without meaning the function is broken, so a failed evaluation is "unknown", not an error.
+ * Memory and CPU are capped because this is user code, possibly uploaded to the gateway.
+ */
+export async function probeModuleExports(bytecode: Uint8Array): Promise<ModuleProbe> {
+  let deadline = Number.POSITIVE_INFINITY;
+  const vm = await QuickJS.create({
+    wasm: quickjsWasmModule(),
+    memoryLimit: PROBE_MEMORY_LIMIT,
+    interruptHandler: () => performance.now() > deadline,
+  });
+  deadline = performance.now() + PROBE_CPU_MS;
+  try {
+    const evaluation = vm.evalBytecode(bytecode);
+    vm.executePendingJobs();
+    if (evaluation.promiseState === 0) return { evaluated: false, reason: 'top-level await did not settle' };
+    const settled = await vm.resolvePromise(evaluation);
+    if ('error' in settled) return { evaluated: false, reason: describeThrown(settled.error) };
+    const handler = settled.value.getProp('default');
+    const hasDefault = !handler.isUndefined;
+    const isCallable = (key: string) => (handler.isObject || handler.isFunction) && handler.getProp(key).isFunction;
+    return { evaluated: true, hasDefault, fetch: isCallable('fetch'), scheduled: isCallable('scheduled') };
+  } catch (err) {
+    return { evaluated: false, reason: err instanceof Error ? err.message : String(err) };
+  } finally {
+    // Disposing the VM frees its whole WASM instance, including every handle taken above.
+    vm.dispose();
+  }
+}
+
+/** Reads only plain string properties, so describing the error runs no further guest code. */
+function describeThrown(error: JSValueHandle): string {
+  if (!error.isError) return 'module evaluation threw a non-Error value';
+  const text = (key: string) => {
+    const descriptor = error.getOwnPropertyDescriptor(key) ?? error.getPrototypeOf().getOwnPropertyDescriptor(key);
+    return descriptor?.value?.isString ? descriptor.value.toString() : '';
+  };
+  return `${text('name') || 'Error'}: ${text('message')}`;
+}
+
+export interface HandlerExports {
+  fetch: boolean;
+  scheduled: boolean;
+  /** false when the module could not be evaluated at compile time, so fetch is assumed. */
+  verified: boolean;
+}
+
+/**
+ * A missing `default` export is certain from the bundle's export list alone; a default without
+ * fetch/scheduled is only known when the probe could evaluate the module.
+ */
+export function requireHandlerExports(entry: string, bundleExports: string[], probe: ModuleProbe): HandlerExports {
+  const missing = () =>
+    new FaasError(
+      'compile_error',
+      `${entry}:1:1: "${entry}" has no default export with a fetch() handler: export default { fetch(request, env, ctx) { ... } }`,
+      { file: entry, line: 1, column: 1 },
+    );
+  if (!bundleExports.includes('default')) throw missing();
+  if (!probe.evaluated) return { fetch: true, scheduled: false, verified: false };
+  if (!probe.hasDefault || (!probe.fetch && !probe.scheduled)) throw missing();
+  return { fetch: probe.fetch, scheduled: probe.scheduled, verified: true };
+}

@@ -1,0 +1,5 @@
+export default {
+  async fetch(request: Request, env: unknown, ctx: unknown): Promise<Response> {
+    return new Response('Hello from faas!');
+  },
+};
