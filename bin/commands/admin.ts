@@ -1,0 +1,3 @@
+export async function deployCommand(..._a: unknown[]): Promise<void> {}
+export async function listCommand(..._a: unknown[]): Promise<void> {}
+export async function deleteCommand(..._a: unknown[]): Promise<void> {}

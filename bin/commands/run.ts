@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { compileEntry } from '../../compiler/index.ts';
+import { verifyArtifact, type Artifact } from '../../runtime/artifact.ts';
+import { loadSigningKey } from '../../runtime/signing-key.ts';
+import { FaasError } from '../../runtime/errors.ts';
+import { Runtime, fetchOp, parseFunctionConfig, type EngineName, type Isolation } from '../../runtime/index.ts';
+import { exitWithError, readConfigFile } from './shared.ts';
+
+interface RunOptions {
+  engine: EngineName;
+  isolation?: Isolation;
+  method: string;
+  path: string;
+  header: string[];
+  body?: string;
+  config?: string;
+  data: string;
+  json?: boolean;
+}
+
+/** One local invocation: compile (or verify) → sandbox → print the response. */
+export async function runCommand(entry: string, opts: RunOptions): Promise<void> {
+  let runtime: Runtime | undefined;
+  try {
+    const key = loadSigningKey(opts.data);
+    const artifact: Artifact = entry.endsWith('.qbc')
+      ? verifyArtifact(readFileSync(entry), key)
+      : verifyArtifact((await compileEntry(entry, key)).bytes, key);
+    const config = parseFunctionConfig(readConfigFile(entry.replace(/\.qbc$/, '.ts'), opts.config));
+    runtime = await Runtime.create({
+      engine: opts.engine,
+      isolation: opts.isolation,
+      poolSize: 0,
+      log: (e) => process.stderr.write(`[${e.level}] ${e.text}\n`),
+      ops: { fetch: fetchOp() },
+    });
+    runtime.deploy('local', 1, artifact, config);
+    const body = opts.body === undefined ? null : new TextEncoder().encode(opts.body);
+    const path = opts.path.startsWith('/') ? opts.path : `/${opts.path}`;
+    const result = await runtime.invoke('local', {
+      method: opts.method.toUpperCase(),
+      url: `http://localhost${path}`,
+      headers: opts.header.map(parseHeader),
+      body: body ? (body.buffer as ArrayBuffer) : null,
+    });
+    await result.background;
+    const { status, headers } = result.response;
+    const text = result.response.body ? new TextDecoder().decode(result.response.body) : '';
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ status, headers: Object.fromEntries(headers), body: text })}\n`);
+    } else {
+      process.stdout.write(`${status}\n`);
+      for (const [k, v] of headers) process.stdout.write(`${k}: ${v}\n`);
+      process.stdout.write(`\n${text}${text.endsWith('\n') || !text ? '' : '\n'}`);
+    }
+    runtime.close();
+    process.exit(0);
+  } catch (err) {
+    runtime?.close();
+    exitWithError(err);
+  }
+}
+
+function parseHeader(raw: string): [string, string] {
+  const i = raw.indexOf(':');
+  if (i <= 0) throw new FaasError('bad_request', `invalid --header "${raw}": expected 'name: value'`);
+  return [raw.slice(0, i).trim().toLowerCase(), raw.slice(i + 1).trim()];
+}

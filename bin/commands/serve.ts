@@ -1,0 +1,1 @@
+export async function serveCommand(_opts: unknown): Promise<void> {}

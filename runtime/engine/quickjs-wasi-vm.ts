@@ -1,0 +1,252 @@
+import { JSException, QuickJS, EvalFlags, type JSValueHandle } from 'quickjs-wasi';
+import { quickjsWasmModule } from './wasm-module.ts';
+import {
+  GuestFault,
+  type GuestCode,
+  type Sandbox,
+  type SandboxFactory,
+  type SandboxHooks,
+  type SandboxLimits,
+} from './types.ts';
+import { classifyGuestError, classifyHostError } from './classify.ts';
+import type { Prelude } from '../prelude/build.ts';
+
+/**
+ * Isolation "instance": every sandbox is its own quickjs-wasi WASM instance (own linear memory).
+ * The strongest isolation the engine offers; costs a WebAssembly instantiation per sandbox, which the
+ * pool pays ahead of the request path.
+ */
+export class QuickJSWasiVmFactory implements SandboxFactory {
+  readonly engine = 'bytecode' as const;
+  readonly isolation = 'instance' as const;
+  readonly runsBytecode = true;
+
+  constructor(private readonly prelude: Prelude) {}
+
+  async create(limits: SandboxLimits, hooks: SandboxHooks): Promise<Sandbox> {
+    const box = new VmSandbox(hooks, limits);
+    await box.init(this.prelude.core);
+    return box;
+  }
+}
+
+class VmSandbox implements Sandbox {
+  private vm!: QuickJS;
+  private api!: JSValueHandle;
+  private hooks: SandboxHooks;
+  private interruptFired = false;
+  private limitBytes: number;
+  disposed = false;
+
+  constructor(hooks: SandboxHooks, private readonly limits: SandboxLimits) {
+    this.hooks = hooks;
+    this.limitBytes = limits.memoryLimitBytes;
+  }
+
+  async init(preludeCore: Uint8Array): Promise<void> {
+    this.vm = await QuickJS.create({
+      wasm: quickjsWasmModule(),
+      memoryLimit: this.limits.memoryLimitBytes,
+      maxStackSize: this.limits.maxStackBytes,
+      interruptHandler: () => {
+        if (this.hooks.shouldInterrupt()) {
+          this.interruptFired = true;
+          return true;
+        }
+        return false;
+      },
+    });
+    const vm = this.vm;
+    const hostFn = vm.newFunction('__faas_host', (...args) => this.onHostCall(args));
+    vm.setProp(vm.global, '__faas_host', hostFn);
+    hostFn.dispose();
+    this.api = this.guard(() => vm.evalBytecode(preludeCore));
+  }
+
+  setHooks(hooks: SandboxHooks): void {
+    this.hooks = hooks;
+  }
+
+  setMemoryLimit(bytes: number): void {
+    this.limitBytes = bytes;
+    this.vm._getExports().qjs_set_memory_limit(bytes);
+  }
+
+  evalScript(code: GuestCode): void {
+    this.guard(() => {
+      const result = code.bytecode ? this.vm.evalBytecode(code.bytecode) : this.vm.evalCode(code.source ?? '', code.filename);
+      result.dispose();
+    });
+  }
+
+  async loadModule(code: GuestCode): Promise<void> {
+    const nsPromise = this.guard(() =>
+      code.bytecode
+        ? this.vm.evalBytecode(code.bytecode)
+        : this.vm.evalCode(code.source ?? '', code.filename, EvalFlags.TYPE_MODULE),
+    );
+    this.runJobs();
+    const settled = await this.vm.resolvePromise(nsPromise);
+    nsPromise.dispose();
+    if ('error' in settled) throw this.faultFromValue(settled.error);
+    const ns = settled.value;
+    try {
+      const attach = this.api.getProp('attach');
+      try {
+        this.guard(() => this.vm.callFunction(attach, this.api, ns).dispose());
+      } finally {
+        attach.dispose();
+      }
+    } finally {
+      ns.dispose();
+    }
+  }
+
+  callApi(name: string, args: unknown[]): unknown {
+    const vm = this.vm;
+    const fn = this.api.getProp(name);
+    const argHandles = args.map((a) => vm.hostToHandle(a));
+    let result: JSValueHandle;
+    try {
+      result = this.guard(() => vm.callFunction(fn, this.api, ...argHandles));
+    } finally {
+      fn.dispose();
+      for (const h of argHandles) h.dispose();
+    }
+    if (vm._getExports().qjs_is_promise(result.ptr) === 0) {
+      return result.consume((h) => vm.dump(h));
+    }
+    const settled = vm.resolvePromise(result);
+    result.dispose();
+    return settled.then((r) => {
+      if ('error' in r) throw this.faultFromValue(r.error);
+      return r.value.consume((h) => vm.dump(h));
+    });
+  }
+
+  runJobs(): void {
+    const e = this.vm._getExports();
+    this.guard(() => {
+      while (e.qjs_is_job_pending()) {
+        if (e.qjs_execute_pending_job() < 0) throw new JSException(this.vm.getException());
+      }
+    });
+  }
+
+  heapBytes(): number {
+    return this.vm.getMemoryUsage().mallocSize;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    try {
+      this.api?.dispose();
+      this.vm?.dispose();
+    } catch {
+      // a VM that trapped may not free cleanly; its memory goes with the instance either way
+    }
+  }
+
+  /** Runs guest code and turns whatever escapes into a classified GuestFault. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof GuestFault) throw err;
+      if (err instanceof JSException) {
+        const fault = classifyGuestError(
+          { name: err.name, message: err.message, stack: err.stack },
+          { interrupted: this.consumeInterrupt(), heapBytes: this.safeHeap(), limitBytes: this.limitBytes },
+        );
+        err.handle.dispose();
+        throw fault;
+      }
+      throw classifyHostError(err);
+    }
+  }
+
+  private faultFromValue(value: JSValueHandle): GuestFault {
+    const vm = this.vm;
+    const info = value.consume((h) => {
+      if (h.isNull || h.isUndefined || vm.typeof(h) !== 'object') {
+        return { name: 'Error', message: h.isNull ? 'null' : String(vm.dump(h)), stack: undefined };
+      }
+      const get = (k: string) => h.getProp(k).consume((p) => (p.isUndefined ? undefined : p.toString()));
+      return { name: get('name') ?? 'Error', message: get('message') ?? '', stack: get('stack') };
+    });
+    return classifyGuestError(info, {
+      interrupted: this.consumeInterrupt(),
+      heapBytes: this.safeHeap(),
+      limitBytes: this.limitBytes,
+    });
+  }
+
+  private consumeInterrupt(): boolean {
+    const fired = this.interruptFired;
+    this.interruptFired = false;
+    return fired;
+  }
+
+  private safeHeap(): number {
+    try {
+      return this.heapBytes();
+    } catch {
+      return 0;
+    }
+  }
+
+  private onHostCall(args: JSValueHandle[]): JSValueHandle {
+    const vm = this.vm;
+    const op = args[0]?.toString() ?? '';
+    const values = args.slice(1).map((h) => vm.dump(h));
+    let result: unknown;
+    try {
+      result = this.hooks.hostCall(op, values);
+    } catch (err) {
+      throw toGuestSafeError(err);
+    }
+    if (result instanceof Promise) {
+      const deferred = vm.newPromise();
+      const origin = result;
+      result.then(
+        (value) => {
+          if (!this.disposed) this.hooks.resume(() => deferred.resolve(this.transient(vm.hostToHandle(value))), origin);
+        },
+        (err) => {
+          if (!this.disposed) this.hooks.resume(() => deferred.reject(this.transient(this.guestError(err))), origin);
+        },
+      );
+      return this.transient(deferred.handle);
+    }
+    return this.transient(vm.hostToHandle(result));
+  }
+
+  /** A handle the engine dups on return: ours is released once the call has returned. */
+  private transient(h: JSValueHandle): JSValueHandle {
+    queueMicrotask(() => {
+      if (!this.disposed) h.dispose();
+    });
+    return h;
+  }
+
+  private guestError(err: unknown): JSValueHandle {
+    const safe = toGuestSafeError(err);
+    const h = this.vm.newError(safe.message);
+    if (safe.name !== 'Error') {
+      const name = this.vm.newString(safe.name);
+      h.setProp('name', name);
+      name.dispose();
+    }
+    return h;
+  }
+}
+
+/** Host errors cross into the guest with name and message only: host stacks would leak host paths. */
+function toGuestSafeError(err: unknown): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const safe = new Error(e.message);
+  safe.name = e.name;
+  safe.stack = `${e.name}: ${e.message}`;
+  return safe;
+}

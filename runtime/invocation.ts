@@ -1,0 +1,42 @@
+/** The plain-data request and response that cross into and out of the guest. */
+export interface GuestRequest {
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body: ArrayBuffer | null;
+}
+
+export interface GuestResponse {
+  status: number;
+  headers: [string, string][];
+  body: ArrayBuffer | null;
+}
+
+export type InvocationKind = 'fetch' | 'scheduled' | 'load';
+
+/**
+ * One run of guest code on behalf of a request (or a cron firing, or a module load). Guest CPU time
+ * is charged to the invocation that caused each entry into the guest: the dispatch itself, and later
+ * the timers it armed and the host operations it awaited.
+ */
+export class Invocation {
+  cpuUsedMs = 0;
+  readonly startedAt = performance.now();
+  /** Set once the response has been handed back; the invocation may live on for ctx.waitUntil. */
+  responded = false;
+  finished = false;
+  /** Fails the caller's pending promise (used by faults that happen outside the awaited chain). */
+  fail: (err: unknown) => void = () => {};
+
+  constructor(
+    readonly id: string,
+    readonly kind: InvocationKind,
+    readonly cpuLimitMs: number,
+    /** Absolute wall-clock deadline on the performance.now() timeline. */
+    readonly deadline: number,
+  ) {}
+
+  get remainingMs(): number {
+    return Math.max(0, this.deadline - performance.now());
+  }
+}

@@ -1,0 +1,37 @@
+import type { Artifact } from './artifact.ts';
+import type { FunctionConfig } from './config.ts';
+import type { GuestCode } from './engine/types.ts';
+import { StackMapper } from './sourcemap.ts';
+
+/** What the guest receives as `env`: built into an object by the prelude, secrets never on globalThis. */
+export interface EnvSpec {
+  vars: Record<string, string>;
+  secrets: Record<string, string>;
+  kv: string[];
+  [key: string]: unknown;
+}
+
+/** A verified artifact plus its config, ready to be instantiated any number of times. */
+export class LoadedFunction {
+  readonly code: GuestCode;
+  readonly envSpec: EnvSpec;
+  readonly stackMapper: StackMapper;
+  readonly memoryLimitBytes: number;
+
+  constructor(
+    readonly name: string,
+    readonly version: number,
+    readonly artifact: Artifact,
+    readonly config: FunctionConfig,
+  ) {
+    const filename = artifact.header.entry;
+    this.code = { filename, bytecode: artifact.bytecode, source: artifact.js };
+    this.envSpec = { vars: { ...config.env }, secrets: { ...config.secrets }, kv: [...config.kv] };
+    this.stackMapper = new StackMapper(artifact.sourceMap);
+    this.memoryLimitBytes = Math.round(config.memoryMb * 1024 * 1024);
+  }
+
+  get sha256(): string {
+    return this.artifact.header.sha256;
+  }
+}

@@ -1,0 +1,323 @@
+import { randomUUID } from 'node:crypto';
+import { FaasError } from './errors.ts';
+import { FunctionInstance } from './instance.ts';
+import { Invocation, type GuestRequest, type GuestResponse } from './invocation.ts';
+import { LoadedFunction } from './loaded-function.ts';
+import { SandboxPool } from './pool.ts';
+import { createSandboxFactory } from './engine/index.ts';
+import type { EngineName, Isolation, SandboxFactory } from './engine/types.ts';
+import type { BoundOp, GuestLogEntry, HostServices } from './host/services.ts';
+import { buildPrelude, type Prelude } from './prelude/build.ts';
+import type { Artifact } from './artifact.ts';
+import type { FunctionConfig } from './config.ts';
+
+export interface RuntimeOptions {
+  engine?: EngineName;
+  /** Server default; a function's config may ask for the other mode. */
+  isolation?: Isolation;
+  /** Blank sandboxes kept ready per isolation mode (0 disables the pool). */
+  poolSize?: number;
+  /** Resident instances of one function version at most. */
+  maxInstancesPerFunction?: number;
+  /** In-flight invocations on one instance before another instance is started. */
+  instanceConcurrency?: number;
+  /** Idle instances are disposed after this long. */
+  idleTtlMs?: number;
+  /** Guest heap of all resident instances together; least recently used idle ones go first. */
+  memoryBudgetBytes?: number;
+  /** Guest stack budget per sandbox. */
+  maxStackBytes?: number;
+  log?: (entry: GuestLogEntry) => void;
+  /** Host operations the embedder provides (fetch, KV …). */
+  ops?: Record<string, BoundOp>;
+}
+
+export interface InvokeOptions {
+  requestId?: string;
+  /** Absolute deadline on the performance.now() timeline; defaults to now + timeoutMs. */
+  deadline?: number;
+}
+
+export interface InvokeResult {
+  response: GuestResponse;
+  cold: boolean;
+  coldMs: number;
+  execMs: number;
+  instanceId: number;
+  /** Settles when the invocation's ctx.waitUntil work is done (never rejects). */
+  background: Promise<void>;
+}
+
+export interface FunctionStats {
+  name: string;
+  version: number;
+  instances: number;
+  heapBytes: number;
+  inflight: number;
+}
+
+const DEFAULTS = {
+  engine: 'bytecode' as EngineName,
+  isolation: 'instance' as Isolation,
+  poolSize: 4,
+  maxInstancesPerFunction: 8,
+  instanceConcurrency: 16,
+  idleTtlMs: 5 * 60_000,
+  memoryBudgetBytes: 512 * 1024 * 1024,
+  maxStackBytes: 256 * 1024,
+};
+
+/** Hosts deployed functions: instantiates them on demand, reuses warm instances, evicts idle ones. */
+export class Runtime {
+  private readonly functions = new Map<string, LoadedFunction>();
+  private readonly instances = new Map<LoadedFunction, Set<FunctionInstance>>();
+  private readonly starting = new Map<LoadedFunction, Promise<FunctionInstance>[]>();
+  private readonly pools = new Map<Isolation, SandboxPool>();
+  private readonly opts: typeof DEFAULTS;
+  private readonly services: HostServices;
+  private sweeper: NodeJS.Timeout | undefined;
+  coldStarts = 0;
+
+  private constructor(
+    private readonly prelude: Prelude,
+    private readonly factories: Map<Isolation, SandboxFactory>,
+    options: RuntimeOptions,
+  ) {
+    this.opts = { ...DEFAULTS, ...stripUndefined(options) } as typeof DEFAULTS;
+    const log = options.log ?? (() => {});
+    this.services = {
+      log,
+      chunk: (name) => {
+        const bytecode = prelude.chunks.get(name);
+        return bytecode ? { filename: `faas:prelude/${name}.js`, bytecode } : undefined;
+      },
+      ops: options.ops ?? {},
+    };
+    this.sweeper = setInterval(() => this.sweepIdle(), Math.min(10_000, Math.max(50, this.opts.idleTtlMs / 2)));
+    this.sweeper.unref();
+  }
+
+  static async create(options: RuntimeOptions = {}): Promise<Runtime> {
+    const prelude = await buildPrelude();
+    const engine = options.engine ?? DEFAULTS.engine;
+    const factories = new Map<Isolation, SandboxFactory>();
+    for (const isolation of ['instance', 'shared'] as const) {
+      const f = await createSandboxFactory(engine, isolation, prelude);
+      if (f) factories.set(isolation, f);
+    }
+    const rt = new Runtime(prelude, factories, options);
+    await rt.warm();
+    return rt;
+  }
+
+  get engine(): EngineName {
+    return this.opts.engine;
+  }
+
+  get defaultIsolation(): Isolation {
+    return this.factories.has(this.opts.isolation) ? this.opts.isolation : 'instance';
+  }
+
+  /** Fills the pools and lets V8 tier up the engine's hot paths before the first real request. */
+  private async warm(): Promise<void> {
+    for (const [isolation, factory] of this.factories) {
+      const pool = new SandboxPool(factory, this.opts.poolSize, {
+        memoryLimitBytes: 16 * 1024 * 1024,
+        maxStackBytes: this.opts.maxStackBytes,
+      });
+      this.pools.set(isolation, pool);
+      if (isolation === this.defaultIsolation) await pool.fill();
+    }
+  }
+
+  deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig): LoadedFunction {
+    const fn = new LoadedFunction(name, version, artifact, config);
+    const previous = this.functions.get(name);
+    this.functions.set(name, fn);
+    if (previous) this.retireVersion(previous);
+    return fn;
+  }
+
+  undeploy(name: string): boolean {
+    const fn = this.functions.get(name);
+    if (!fn) return false;
+    this.functions.delete(name);
+    this.retireVersion(fn);
+    return true;
+  }
+
+  get(name: string): LoadedFunction | undefined {
+    return this.functions.get(name);
+  }
+
+  list(): LoadedFunction[] {
+    return [...this.functions.values()];
+  }
+
+  async invoke(name: string, req: GuestRequest, options: InvokeOptions = {}): Promise<InvokeResult> {
+    const fn = this.require(name);
+    const deadline = options.deadline ?? performance.now() + fn.config.timeoutMs;
+    const inv = new Invocation(options.requestId ?? randomUUID(), 'fetch', fn.config.cpuMs, deadline);
+    const t0 = performance.now();
+    const { instance, cold } = await this.acquire(fn, deadline);
+    const t1 = performance.now();
+    const { response, background } = await instance.fetch(inv, req);
+    return {
+      response,
+      cold,
+      coldMs: cold ? t1 - t0 : 0,
+      execMs: performance.now() - t1,
+      instanceId: instance.id,
+      background,
+    };
+  }
+
+  async scheduled(name: string, controller: { cron: string; scheduledTime: number }, options: InvokeOptions = {}): Promise<void> {
+    const fn = this.require(name);
+    const deadline = options.deadline ?? performance.now() + fn.config.timeoutMs;
+    const inv = new Invocation(options.requestId ?? randomUUID(), 'scheduled', fn.config.cpuMs, deadline);
+    const { instance } = await this.acquire(fn, deadline);
+    await instance.scheduled(inv, controller);
+  }
+
+  stats(): FunctionStats[] {
+    const out: FunctionStats[] = [];
+    for (const [fn, set] of this.instances) {
+      let heap = 0;
+      let inflight = 0;
+      for (const inst of set) {
+        heap += inst.heapBytes;
+        inflight += inst.inflight.size;
+      }
+      out.push({ name: fn.name, version: fn.version, instances: set.size, heapBytes: heap, inflight });
+    }
+    return out;
+  }
+
+  poolStats(): { isolation: Isolation; ready: number; created: number; misses: number }[] {
+    return [...this.pools].map(([isolation, p]) => ({ isolation, ready: p.size, created: p.created, misses: p.misses }));
+  }
+
+  /** Disposes every instance and pooled sandbox. */
+  close(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const set of this.instances.values()) for (const inst of [...set]) inst.kill();
+    this.instances.clear();
+    for (const p of this.pools.values()) p.close();
+  }
+
+  private require(name: string): LoadedFunction {
+    const fn = this.functions.get(name);
+    if (!fn) throw new FaasError('not_found', `function "${name}" is not deployed`);
+    return fn;
+  }
+
+  private async acquire(fn: LoadedFunction, deadline: number): Promise<{ instance: FunctionInstance; cold: boolean }> {
+    const warm = this.pickWarm(fn);
+    if (warm) return { instance: warm, cold: false };
+    const set = this.instances.get(fn);
+    const starting = this.starting.get(fn) ?? [];
+    const resident = (set?.size ?? 0) + starting.length;
+    if (resident >= this.opts.maxInstancesPerFunction) {
+      if (starting.length > 0) return { instance: await starting[0]!, cold: true };
+      const busiest = this.pickLeastLoaded(fn);
+      if (busiest) return { instance: busiest, cold: false };
+    }
+    return { instance: await this.startInstance(fn, deadline), cold: true };
+  }
+
+  private pickWarm(fn: LoadedFunction): FunctionInstance | undefined {
+    const set = this.instances.get(fn);
+    if (!set) return undefined;
+    let best: FunctionInstance | undefined;
+    for (const inst of set) {
+      if (!inst.acceptsWork || inst.inflight.size >= this.opts.instanceConcurrency) continue;
+      if (!best || inst.inflight.size < best.inflight.size) best = inst;
+    }
+    return best;
+  }
+
+  private pickLeastLoaded(fn: LoadedFunction): FunctionInstance | undefined {
+    let best: FunctionInstance | undefined;
+    for (const inst of this.instances.get(fn) ?? []) {
+      if (inst.acceptsWork && (!best || inst.inflight.size < best.inflight.size)) best = inst;
+    }
+    return best;
+  }
+
+  private startInstance(fn: LoadedFunction, deadline: number): Promise<FunctionInstance> {
+    const isolation = fn.config.isolation && this.factories.has(fn.config.isolation) ? fn.config.isolation : this.defaultIsolation;
+    const pool = this.pools.get(isolation)!;
+    const start = (async () => {
+      const sandbox = await pool.take();
+      const inst = new FunctionInstance(fn, sandbox, this.services, (i) => this.onDrained(i));
+      if (performance.now() > deadline) {
+        inst.kill();
+        throw new FaasError('timeout', `function "${fn.name}" could not start before its deadline`);
+      }
+      await inst.load();
+      this.coldStarts++;
+      if (this.functions.get(fn.name) !== fn) {
+        // Redeployed or deleted while starting: serve this request, then go.
+        inst.retire();
+      }
+      let set = this.instances.get(fn);
+      if (!set) this.instances.set(fn, (set = new Set()));
+      set.add(inst);
+      this.enforceBudget();
+      return inst;
+    })();
+    const list = this.starting.get(fn) ?? [];
+    list.push(start);
+    this.starting.set(fn, list);
+    const done = () => {
+      const l = this.starting.get(fn);
+      if (!l) return;
+      l.splice(l.indexOf(start), 1);
+      if (l.length === 0) this.starting.delete(fn);
+    };
+    start.then(done, done);
+    return start;
+  }
+
+  private onDrained(inst: FunctionInstance): void {
+    if (inst.state === 'dead') {
+      const set = this.instances.get(inst.fn);
+      set?.delete(inst);
+      if (set && set.size === 0) this.instances.delete(inst.fn);
+      return;
+    }
+    this.enforceBudget();
+  }
+
+  private retireVersion(fn: LoadedFunction): void {
+    for (const inst of [...(this.instances.get(fn) ?? [])]) inst.retire();
+  }
+
+  private idleInstances(): FunctionInstance[] {
+    const idle: FunctionInstance[] = [];
+    for (const set of this.instances.values()) for (const inst of set) if (inst.inflight.size === 0) idle.push(inst);
+    return idle.sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+  }
+
+  private sweepIdle(): void {
+    const cutoff = performance.now() - this.opts.idleTtlMs;
+    for (const inst of this.idleInstances()) if (inst.lastUsedAt < cutoff) inst.kill();
+  }
+
+  private enforceBudget(): void {
+    let total = 0;
+    for (const set of this.instances.values()) for (const inst of set) total += inst.heapBytes;
+    if (total <= this.opts.memoryBudgetBytes) return;
+    for (const inst of this.idleInstances()) {
+      if (total <= this.opts.memoryBudgetBytes) break;
+      total -= inst.heapBytes;
+      inst.kill();
+    }
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

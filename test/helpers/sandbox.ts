@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileEntry } from '../../compiler/index.ts';
+import { verifyArtifact } from '../../runtime/artifact.ts';
+import { Runtime, fetchOp, parseFunctionConfig, type GuestLogEntry, type RuntimeOptions } from '../../runtime/index.ts';
+
+/**
+ * Compiles TypeScript source with the real compiler and runs it in the real sandbox: the way tests
+ * drive guest code. One Runtime per test file (per options), shared by its tests.
+ */
+export const signingKey = randomBytes(32);
+const logs: GuestLogEntry[] = [];
+const runtimes = new Map<string, Promise<Runtime>>();
+let counter = 0;
+
+export function sharedRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const key = JSON.stringify(options);
+  let rt = runtimes.get(key);
+  if (!rt) {
+    rt = Runtime.create({ poolSize: 2, ...options, log: (e) => logs.push(e), ops: { fetch: fetchOp(), ...options.ops } });
+    runtimes.set(key, rt);
+  }
+  return rt;
+}
+
+export interface RequestSpec {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+export interface InvokeOutcome {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  json(): any;
+  logs: { level: string; text: string }[];
+  cold: boolean;
+}
+
+const resolveDir = mkdtempSync(join(tmpdir(), 'faas-src-'));
+
+/** Compiles `source` and deploys it under a fresh name; returns the name. */
+export async function deploySource(source: string, config: object = {}, options: RuntimeOptions = {}): Promise<string> {
+  const rt = await sharedRuntime(options);
+  const name = `fn-${process.pid}-${++counter}`;
+  const { bytes } = await compileEntry({ source, filename: `${name}.ts`, resolveDir }, signingKey);
+  rt.deploy(name, 1, verifyArtifact(bytes, signingKey), parseFunctionConfig(config));
+  return name;
+}
+
+/** Invokes a deployed function; throws the runtime's FaasError when the invocation fails. */
+export async function invoke(name: string, request: RequestSpec = {}, options: RuntimeOptions = {}): Promise<InvokeOutcome> {
+  const rt = await sharedRuntime(options);
+  const requestId = `req-${++counter}`;
+  const body = request.body === undefined ? null : typeof request.body === 'string' ? new TextEncoder().encode(request.body) : request.body;
+  const result = await rt.invoke(
+    name,
+    {
+      method: request.method ?? 'GET',
+      url: `http://localhost${request.path ?? '/'}`,
+      headers: Object.entries(request.headers ?? {}),
+      body: body ? (body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer) : null,
+    },
+    { requestId },
+  );
+  await result.background;
+  const text = result.response.body ? new TextDecoder().decode(result.response.body) : '';
+  return {
+    status: result.response.status,
+    headers: Object.fromEntries(result.response.headers),
+    text,
+    json: () => JSON.parse(text),
+    logs: logs.filter((l) => l.requestId === requestId).map((l) => ({ level: l.level, text: l.text })),
+    cold: result.cold,
+  };
+}
+
+/** Compile + deploy + invoke in one step. */
+export async function invokeSource(source: string, request: RequestSpec = {}, config: object = {}, options: RuntimeOptions = {}): Promise<InvokeOutcome> {
+  const name = await deploySource(source, config, options);
+  return invoke(name, request, options);
+}
+
+export function allLogs(): GuestLogEntry[] {
+  return logs;
+}
