@@ -71,7 +71,8 @@ const DEFAULTS = {
 export class Runtime {
   private readonly functions = new Map<string, LoadedFunction>();
   private readonly instances = new Map<LoadedFunction, Set<FunctionInstance>>();
-  private readonly starting = new Map<LoadedFunction, Promise<FunctionInstance>[]>();
+  /** Instances being started, with how many requests already wait for each. */
+  private readonly starting = new Map<LoadedFunction, { ready: Promise<FunctionInstance>; waiters: number }[]>();
   private readonly pools = new Map<Isolation, SandboxPool>();
   private readonly opts: typeof DEFAULTS;
   private readonly services: HostServices;
@@ -216,13 +217,22 @@ export class Runtime {
   private async acquire(fn: LoadedFunction, deadline: number): Promise<{ instance: FunctionInstance; cold: boolean }> {
     const warm = this.pickWarm(fn);
     if (warm) return { instance: warm, cold: false };
-    const set = this.instances.get(fn);
+    // A burst against a cold function shares the start-up already under way instead of starting one
+    // instance per request.
     const starting = this.starting.get(fn) ?? [];
-    const resident = (set?.size ?? 0) + starting.length;
+    const joinable = starting.find((s) => s.waiters < this.opts.instanceConcurrency);
+    if (joinable) {
+      joinable.waiters++;
+      return { instance: await joinable.ready, cold: true };
+    }
+    const resident = (this.instances.get(fn)?.size ?? 0) + starting.length;
     if (resident >= this.opts.maxInstancesPerFunction) {
-      if (starting.length > 0) return { instance: await starting[0]!, cold: true };
-      const busiest = this.pickLeastLoaded(fn);
-      if (busiest) return { instance: busiest, cold: false };
+      const leastLoaded = this.pickLeastLoaded(fn);
+      if (leastLoaded) return { instance: leastLoaded, cold: false };
+      if (starting.length > 0) {
+        starting[0]!.waiters++;
+        return { instance: await starting[0]!.ready, cold: true };
+      }
     }
     return { instance: await this.startInstance(fn, deadline), cold: true };
   }
@@ -268,13 +278,14 @@ export class Runtime {
       this.enforceBudget();
       return inst;
     })();
+    const entry = { ready: start, waiters: 1 };
     const list = this.starting.get(fn) ?? [];
-    list.push(start);
+    list.push(entry);
     this.starting.set(fn, list);
     const done = () => {
       const l = this.starting.get(fn);
       if (!l) return;
-      l.splice(l.indexOf(start), 1);
+      l.splice(l.indexOf(entry), 1);
       if (l.length === 0) this.starting.delete(fn);
     };
     start.then(done, done);
