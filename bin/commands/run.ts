@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { compileEntry } from '../../compiler/index.ts';
 import { verifyArtifact, type Artifact } from '../../runtime/artifact.ts';
 import { loadSigningKey } from '../../runtime/signing-key.ts';
@@ -34,10 +35,11 @@ export async function runCommand(entry: string, opts: RunOptions): Promise<void>
       log: (e) => process.stderr.write(`[${e.level}] ${e.text}\n`),
       ops: { fetch: fetchOp() },
     });
-    runtime.deploy('local', 1, artifact, config);
+    const name = basename(entry).replace(/\.(qbc|[cm]?[jt]s)$/, '').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '') || 'local';
+    runtime.deploy(name, 1, artifact, config);
     const body = opts.body === undefined ? null : new TextEncoder().encode(opts.body);
     const path = opts.path.startsWith('/') ? opts.path : `/${opts.path}`;
-    const result = await runtime.invoke('local', {
+    const result = await runtime.invoke(name, {
       method: opts.method.toUpperCase(),
       url: `http://localhost${path}`,
       headers: opts.header.map(parseHeader),
