@@ -1,0 +1,178 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface KvLimits {
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  maxMetadataBytes: number;
+  maxListLimit: number;
+}
+
+export const DEFAULT_KV_LIMITS: KvLimits = {
+  maxKeyBytes: 512,
+  maxValueBytes: 1024 * 1024,
+  maxMetadataBytes: 1024,
+  maxListLimit: 1000,
+};
+
+export interface KvPutOptions {
+  expirationTtl?: number;
+  expiration?: number;
+  metadata?: unknown;
+}
+
+export interface KvListResult {
+  keys: { name: string; expiration?: number; metadata?: unknown }[];
+  list_complete: boolean;
+  cursor?: string;
+}
+
+/** Errors a guest caused (bad key, value too large …): surfaced in the guest as the given error name. */
+export class KvError extends Error {
+  constructor(message: string, name = 'TypeError') {
+    super(message);
+    this.name = name;
+  }
+}
+
+/**
+ * Workers-KV-shaped storage in SQLite (WAL). A put is committed before its promise resolves, so it
+ * survives a SIGKILL of the process right after. Expired keys are filtered on every read and purged
+ * in the background.
+ */
+export class KvStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+  private purgeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    path: string,
+    private readonly limits: KvLimits = DEFAULT_KV_LIMITS,
+    private readonly now: () => number = () => Date.now(),
+  ) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS kv (
+      namespace TEXT NOT NULL,
+      key TEXT NOT NULL,
+      value BLOB NOT NULL,
+      metadata TEXT,
+      expiration INTEGER,
+      PRIMARY KEY (namespace, key)
+    ) WITHOUT ROWID`);
+    this.stmts = {
+      get: this.db.prepare('SELECT value, metadata FROM kv WHERE namespace = ? AND key = ? AND (expiration IS NULL OR expiration > ?)'),
+      put: this.db.prepare('INSERT OR REPLACE INTO kv (namespace, key, value, metadata, expiration) VALUES (?, ?, ?, ?, ?)'),
+      del: this.db.prepare('DELETE FROM kv WHERE namespace = ? AND key = ?'),
+      list: this.db.prepare(
+        `SELECT key, metadata, expiration FROM kv WHERE namespace = ? AND key >= ? AND key > ? AND substr(key, 1, length(?)) = ?
+         AND (expiration IS NULL OR expiration > ?) ORDER BY key LIMIT ?`,
+      ),
+      purge: this.db.prepare('DELETE FROM kv WHERE expiration IS NOT NULL AND expiration <= ?'),
+    };
+    this.purgeTimer = setInterval(() => this.purgeExpired(), 60_000);
+    this.purgeTimer.unref();
+  }
+
+  get(ns: string, key: string): { value: ArrayBuffer; metadata: unknown } | null {
+    this.checkKey(key);
+    const row = this.stmts.get.get(ns, key, this.nowSeconds()) as { value: Buffer; metadata: string | null } | undefined;
+    if (!row) return null;
+    const value = row.value.buffer.slice(row.value.byteOffset, row.value.byteOffset + row.value.byteLength) as ArrayBuffer;
+    return { value, metadata: row.metadata === null ? null : JSON.parse(row.metadata) };
+  }
+
+  put(ns: string, key: string, value: Uint8Array, options: KvPutOptions = {}): void {
+    this.checkKey(key);
+    if (value.byteLength > this.limits.maxValueBytes) {
+      throw new KvError(`KV put() failed: value of ${value.byteLength} bytes exceeds the limit of ${this.limits.maxValueBytes} bytes`, 'RangeError');
+    }
+    let metadata: string | null = null;
+    if (options.metadata !== undefined && options.metadata !== null) {
+      metadata = JSON.stringify(options.metadata);
+      if (Buffer.byteLength(metadata) > this.limits.maxMetadataBytes) {
+        throw new KvError(`KV put() failed: metadata exceeds ${this.limits.maxMetadataBytes} bytes when serialized`, 'RangeError');
+      }
+    }
+    this.stmts.put.run(ns, key, Buffer.from(value.buffer, value.byteOffset, value.byteLength), metadata, this.expirationOf(options));
+  }
+
+  delete(ns: string, key: string): void {
+    this.checkKey(key);
+    this.stmts.del.run(ns, key);
+  }
+
+  list(ns: string, options: { prefix?: string; limit?: number; cursor?: string } = {}): KvListResult {
+    const prefix = options.prefix ?? '';
+    const limit = options.limit ?? this.limits.maxListLimit;
+    if (!Number.isInteger(limit) || limit < 1 || limit > this.limits.maxListLimit) {
+      throw new KvError(`KV list() failed: limit must be an integer from 1 to ${this.limits.maxListLimit}`, 'RangeError');
+    }
+    const after = options.cursor ? decodeCursor(options.cursor) : '';
+    const rows = this.stmts.list.all(ns, prefix, after, prefix, prefix, this.nowSeconds(), limit + 1) as {
+      key: string;
+      metadata: string | null;
+      expiration: number | null;
+    }[];
+    const page = rows.slice(0, limit);
+    const keys = page.map((r) => ({
+      name: r.key,
+      ...(r.expiration !== null ? { expiration: r.expiration } : {}),
+      ...(r.metadata !== null ? { metadata: JSON.parse(r.metadata) } : {}),
+    }));
+    const complete = rows.length <= limit;
+    return complete ? { keys, list_complete: true } : { keys, list_complete: false, cursor: encodeCursor(page[page.length - 1]!.key) };
+  }
+
+  purgeExpired(): number {
+    return this.stmts.purge.run(this.nowSeconds()).changes;
+  }
+
+  close(): void {
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.db.close();
+  }
+
+  private checkKey(key: string): void {
+    if (key.length === 0) throw new KvError('KV key must not be empty');
+    if (key === '.' || key === '..') throw new KvError(`KV key "${key}" is not allowed`);
+    const bytes = Buffer.byteLength(key);
+    if (bytes > this.limits.maxKeyBytes) {
+      throw new KvError(`KV key of ${bytes} bytes exceeds the limit of ${this.limits.maxKeyBytes} bytes`, 'RangeError');
+    }
+  }
+
+  private expirationOf(options: KvPutOptions): number | null {
+    const now = this.nowSeconds();
+    if (options.expiration !== undefined) {
+      if (!Number.isFinite(options.expiration) || options.expiration <= now) {
+        throw new KvError('KV put() failed: expiration must be a number of seconds since the epoch, in the future', 'RangeError');
+      }
+      return Math.floor(options.expiration);
+    }
+    if (options.expirationTtl !== undefined) {
+      if (!Number.isFinite(options.expirationTtl) || options.expirationTtl < 1) {
+        throw new KvError('KV put() failed: expirationTtl must be at least 1 second', 'RangeError');
+      }
+      return now + Math.floor(options.expirationTtl);
+    }
+    return null;
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+}
+
+function encodeCursor(key: string): string {
+  return Buffer.from(key, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  if (!/^[A-Za-z0-9_-]*$/.test(cursor)) throw new KvError('KV list() failed: invalid cursor');
+  return Buffer.from(cursor, 'base64url').toString('utf8');
+}
