@@ -1,3 +1,72 @@
-export async function deployCommand(..._a: unknown[]): Promise<void> {}
-export async function listCommand(..._a: unknown[]): Promise<void> {}
-export async function deleteCommand(..._a: unknown[]): Promise<void> {}
+import { bundleEntry } from '../../compiler/bundle.ts';
+import { bundleSource } from '../../gateway/bundle-source.ts';
+import { FaasError, type ErrorCode } from '../../runtime/errors.ts';
+import { exitWithError, readConfigFile } from './shared.ts';
+
+interface AdminOptions {
+  url: string;
+  token?: string;
+}
+
+/** Bundles locally (npm packages resolve from the entry's folder upwards) and lets the gateway compile. */
+export async function deployCommand(entry: string, opts: AdminOptions & { name: string; config?: string }): Promise<void> {
+  try {
+    const config = readConfigFile(entry, opts.config);
+    const bundle = await bundleEntry(entry);
+    const res = await call(opts, 'PUT', `/admin/functions/${encodeURIComponent(opts.name)}`, { source: bundleSource(bundle), filename: bundle.fileName, config });
+    const out = (await res.json()) as { name: string; version: number; sha256: string; bytecodeBytes: number };
+    process.stdout.write(`deployed ${out.name} v${out.version} (sha256 ${out.sha256.slice(0, 12)}, ${out.bytecodeBytes} B bytecode)\n`);
+  } catch (err) {
+    exitWithError(err);
+  }
+}
+
+export async function listCommand(opts: AdminOptions & { json?: boolean }): Promise<void> {
+  try {
+    const res = await call(opts, 'GET', '/admin/functions');
+    const list = (await res.json()) as { name: string; version: number; sha256: string; bytecodeBytes: number; deployedAt: string }[];
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(list)}\n`);
+      return;
+    }
+    const rows = [['NAME', 'VERSION', 'SHA256', 'BYTECODE', 'DEPLOYED'], ...list.map((f) => [f.name, `v${f.version}`, f.sha256.slice(0, 12), `${f.bytecodeBytes} B`, f.deployedAt])];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) process.stdout.write(`${r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  } catch (err) {
+    exitWithError(err);
+  }
+}
+
+export async function deleteCommand(name: string, opts: AdminOptions): Promise<void> {
+  try {
+    await call(opts, 'DELETE', `/admin/functions/${encodeURIComponent(name)}`);
+    process.stdout.write(`deleted ${name}\n`);
+  } catch (err) {
+    exitWithError(err);
+  }
+}
+
+/** An admin request; a non-2xx answer becomes the gateway's FaasError. */
+async function call(opts: AdminOptions, method: string, path: string, body?: unknown): Promise<Response> {
+  const token = opts.token ?? process.env.FAAS_ADMIN_TOKEN;
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const url = new URL(path.replace(/^\//, ''), opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new FaasError('unavailable', `cannot reach the gateway at ${opts.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+  }
+  if (res.ok) return res;
+  const text = await res.text();
+  let parsed: { error?: string; message?: string } = {};
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not one of ours (a proxy in between?): report the status and what came back.
+  }
+  throw new FaasError((parsed.error ?? 'internal_error') as ErrorCode, parsed.message ?? `HTTP ${res.status}: ${text.slice(0, 200)}`);
+}

@@ -1,1 +1,87 @@
-export async function serveCommand(_opts: unknown): Promise<void> {}
+import { resolve } from 'node:path';
+import { FaasError } from '../../runtime/errors.ts';
+import type { EngineName, Isolation } from '../../runtime/index.ts';
+import { startGateway, type Gateway } from '../../gateway/server.ts';
+import type { SyncOutcome } from '../../gateway/functions-dir.ts';
+import { exitWithError } from './shared.ts';
+
+export interface ServeOptions {
+  port: string;
+  host: string;
+  functions: string;
+  data: string;
+  engine: EngineName;
+  isolation?: Isolation;
+  workers?: string;
+  watch: boolean;
+}
+
+/** How long SIGTERM/SIGINT give in-flight requests before the process exits anyway. */
+const DRAIN_GRACE_MS = Number(process.env.FAAS_DRAIN_GRACE_MS ?? 10_000);
+
+// Human-readable status goes to stderr; stdout carries the JSON logs.
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+export async function serveCommand(opts: ServeOptions): Promise<void> {
+  let gateway: Gateway;
+  try {
+    const port = parseInteger('--port', opts.port, 0, 65535);
+    if (opts.workers !== undefined) {
+      parseInteger('--workers', opts.workers, 1, 1024);
+      say(`--workers ${opts.workers}: accepted, but guest execution runs on the main thread for now`);
+    }
+    gateway = await startGateway({
+      port,
+      host: opts.host,
+      functionsDir: resolve(opts.functions),
+      dataDir: resolve(opts.data),
+      engine: opts.engine,
+      isolation: opts.isolation,
+      watch: opts.watch,
+      onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
+      onWatch: (o) => say(describe(o)),
+    });
+  } catch (err) {
+    exitWithError(err);
+  }
+  for (const o of gateway.startup.functionsDir) if (o.outcome !== 'unchanged') say(describe(o));
+  for (const s of gateway.startup.registry.skipped) say(`skipped ${s.name}: ${s.code}: ${s.message}`);
+  if (gateway.adminTokenGenerated) say(`admin token (generated; set FAAS_ADMIN_TOKEN to choose one): ${gateway.adminToken}`);
+  say(`ready: ${gateway.registry.list().length} function(s) at ${gateway.url}/fn/<name>${opts.watch ? `; watching ${opts.functions}` : ''}`);
+
+  let signalled = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      say(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    signalled = true;
+    say(`${signal}: draining (up to ${DRAIN_GRACE_MS} ms)`);
+    gateway.drain(DRAIN_GRACE_MS).then(
+      () => process.exit(0),
+      (err) => exitWithError(err),
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+function describe(o: SyncOutcome): string {
+  switch (o.outcome) {
+    case 'deployed':
+      return `deployed ${o.name} v${o.version}`;
+    case 'unchanged':
+      return `unchanged ${o.name} v${o.version}`;
+    case 'removed':
+      return `removed ${o.name}`;
+    case 'error':
+      // Compile errors already read `file:line:col: message`.
+      return o.error.code === 'compile_error' ? o.error.message : `error: ${o.name}: ${o.error.code}: ${o.error.message}`;
+  }
+}
+
+function parseInteger(flag: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new FaasError('bad_request', `${flag} must be an integer ${min}-${max} (got "${raw}")`);
+  return n;
+}

@@ -1,0 +1,99 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+import { FaasError, isFaasError } from '../runtime/errors.ts';
+import type { Runtime } from '../runtime/index.ts';
+import { errorResponse, requestIdFrom, toFaasError, type GatewayEnv } from './http.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import type { GatewayMetrics } from './observability/metrics.ts';
+import type { Registry } from './registry/registry.ts';
+import { registerAdminRoutes } from './routes/admin.ts';
+import { registerFunctionRoutes } from './routes/fn.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerMetricsRoute } from './routes/metrics.ts';
+import type { Scheduler } from './scheduler/scheduler.ts';
+
+export interface AppDeps {
+  runtime: Runtime;
+  registry: Registry;
+  scheduler: Scheduler;
+  metrics: GatewayMetrics;
+  lifecycle: Lifecycle;
+  logger: Logger;
+  adminToken: string;
+  maxBodyBytes: number;
+  maxDeployBytes: number;
+}
+
+export function createApp(deps: AppDeps): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  app.use('*', requestContext(deps.logger));
+  app.use('/fn/*', admission(deps.lifecycle));
+  app.use('/admin/*', admission(deps.lifecycle));
+  registerHealthRoutes(app, deps.lifecycle);
+  registerMetricsRoute(app, deps.metrics);
+  registerAdminRoutes(app, deps);
+  registerFunctionRoutes(app, deps);
+  app.notFound((c) => errorResponse(c, new FaasError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => {
+    if (!isFaasError(err)) deps.logger.error({ requestId: c.get('requestId'), err }, 'unhandled error');
+    return errorResponse(c, toFaasError(err));
+  });
+  return app;
+}
+
+/** Request id in and out, server-timing for invocations, and one log line per request. */
+function requestContext(logger: Logger): MiddlewareHandler<GatewayEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const requestId = requestIdFrom(c.req.header('x-request-id'));
+    c.set('requestId', requestId);
+    await next();
+    c.res.headers.set('x-request-id', requestId);
+    const inv = c.get('invocation');
+    if (inv?.queueMs !== undefined) c.res.headers.set('server-timing', serverTiming(inv));
+    const path = c.req.path;
+    const routine = path === '/healthz' || path === '/readyz' || path === '/metrics';
+    logger[routine ? 'debug' : 'info'](
+      {
+        requestId,
+        method: c.req.method,
+        path,
+        function: inv?.function,
+        status: c.res.status,
+        ms: round(performance.now() - started),
+        queueMs: round(inv?.queueMs),
+        coldMs: round(inv?.coldMs),
+        execMs: round(inv?.execMs),
+        error: inv?.error ?? (isFaasError(c.error) ? c.error.code : c.error ? 'internal_error' : undefined),
+        // Guest failures are the user's to debug: keep the message and the (source-mapped) stack.
+        ...(isFaasError(c.error) && c.res.status >= 500 ? { errorMessage: c.error.message, stack: c.error.detail?.stack } : {}),
+      },
+      'request',
+    );
+  };
+}
+
+/** Turns requests away while starting or draining, and counts the ones let in so a drain can wait for them. */
+function admission(lifecycle: Lifecycle): MiddlewareHandler<GatewayEnv> {
+  return async (c, next) => {
+    if (lifecycle.phase !== 'ready') {
+      if (lifecycle.phase !== 'starting') c.header('connection', 'close');
+      throw new FaasError('unavailable', lifecycle.phase === 'starting' ? 'the gateway is starting' : 'the gateway is shutting down', {
+        retryAfterSeconds: 1,
+      });
+    }
+    // Counted until the response is written out, not just produced, so a drain never cuts one off.
+    c.env.outgoing.once('close', lifecycle.enter());
+    await next();
+  };
+}
+
+function serverTiming(t: { queueMs?: number; coldMs?: number; execMs?: number }): string {
+  const parts = [`queue;dur=${fixed(t.queueMs)}`];
+  if (t.coldMs !== undefined) parts.push(`cold;dur=${fixed(t.coldMs)}`);
+  if (t.execMs !== undefined) parts.push(`exec;dur=${fixed(t.execMs)}`);
+  return parts.join(', ');
+}
+
+const fixed = (n = 0) => n.toFixed(2);
+const round = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * 100) / 100);

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { readConfigFile } from '../bin/commands/shared.ts';
+import { bundleEntry } from '../compiler/bundle.ts';
+import { bundleSource } from './bundle-source.ts';
+import { canonicalJson } from '../runtime/artifact.ts';
+import { FUNCTION_NAME, parseFunctionConfig } from '../runtime/config.ts';
+import { FaasError, isFaasError } from '../runtime/errors.ts';
+import type { Registry } from './registry/registry.ts';
+
+const ENTRY = /\.(?:ts|js)$/;
+
+export interface DirEntry {
+  name: string;
+  path: string;
+}
+
+export type SyncOutcome =
+  | { name: string; outcome: 'deployed'; version: number }
+  | { name: string; outcome: 'unchanged'; version: number }
+  | { name: string; outcome: 'removed' }
+  | { name: string; outcome: 'error'; error: FaasError };
+
+/**
+ * The functions directory: every `<name>.ts|js` is a function, configured by `<name>.faas.json`
+ * beside it. Files starting with `_` (deliberately bad examples, shared helpers) and type
+ * declarations are not functions.
+ */
+export function listEntries(dir: string, logger?: Logger): DirEntry[] {
+  const byName = new Map<string, DirEntry>();
+  for (const file of readdirSync(dir).sort()) {
+    if (!isEntryFile(file)) continue;
+    const name = basename(file, extname(file));
+    if (!FUNCTION_NAME.test(name)) {
+      logger?.warn({ file: join(dir, file) }, `not served: "${name}" is not a valid function name (${FUNCTION_NAME.source})`);
+      continue;
+    }
+    const existing = byName.get(name);
+    // hello.ts and hello.js side by side: the TypeScript one is the source, the JS one likely its output.
+    if (existing && extname(existing.path) === '.ts') continue;
+    byName.set(name, { name, path: join(dir, file) });
+  }
+  return [...byName.values()];
+}
+
+function isEntryFile(file: string): boolean {
+  return ENTRY.test(file) && !file.startsWith('_') && !file.startsWith('.') && !file.endsWith('.d.ts');
+}
+
+/**
+ * Deploys a directory entry unless the registry already has exactly this bundle and config live.
+ * Bundling (esbuild) is cheap; the QuickJS compile it saves is not, and a restart never needs it.
+ */
+export async function syncEntry(registry: Registry, entry: DirEntry): Promise<SyncOutcome> {
+  try {
+    const config = parseFunctionConfig(readConfigFile(entry.path));
+    const bundle = await bundleEntry(entry.path);
+    const sourceHash = createHash('sha256').update(bundle.code).update('\0').update(bundle.map).update('\0').update(canonicalJson(config)).digest('hex');
+    const current = registry.get(entry.name);
+    if (current && current.sourceHash === sourceHash && registry.isLive(entry.name, current.version)) {
+      return { name: entry.name, outcome: 'unchanged', version: current.version };
+    }
+    const rec = await registry.deploy(entry.name, { entry: entry.path, source: bundleSource(bundle), filename: bundle.fileName, origin: 'dir', sourceHash }, config);
+    return { name: entry.name, outcome: 'deployed', version: rec.version };
+  } catch (err) {
+    return { name: entry.name, outcome: 'error', error: isFaasError(err) ? err : new FaasError('internal_error', (err as Error).message) };
+  }
+}
+
+export async function syncDirectory(registry: Registry, dir: string, logger: Logger): Promise<SyncOutcome[]> {
+  if (!existsSync(dir)) {
+    logger.warn({ dir }, 'functions directory does not exist; serving registered functions only');
+    return [];
+  }
+  const outcomes: SyncOutcome[] = [];
+  for (const entry of listEntries(dir, logger)) outcomes.push(await syncEntry(registry, entry));
+  return outcomes;
+}
+
+/**
+ * `faas dev`: recompiles and hot-swaps a function when its entry or config changes. Events are
+ * debounced per function (editors write a file in several steps) and handled one at a time per
+ * function, so the last write always wins.
+ */
+export class DirectoryWatcher {
+  private readonly watcher: FSWatcher;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly chains = new Map<string, Promise<void>>();
+  private closed = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly registry: Registry,
+    private readonly onOutcome: (outcome: SyncOutcome) => void,
+    private readonly debounceMs = 75,
+  ) {
+    this.watcher = watch(dir, (_event, file) => {
+      if (file) this.touched(file.toString());
+    });
+  }
+
+  /** Resolves when every change seen so far has been handled. */
+  async settled(): Promise<void> {
+    while (this.timers.size > 0 || this.chains.size > 0) {
+      await Promise.all([...this.chains.values(), new Promise((r) => setTimeout(r, this.debounceMs))]);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.watcher.close();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private touched(file: string): void {
+    if (file.endsWith('.faas.json')) return this.schedule(file.slice(0, -'.faas.json'.length));
+    if (isEntryFile(file)) return this.schedule(basename(file, extname(file)));
+    // A helper such as `_shared.ts` may be imported by any function: recheck them all (unchanged
+    // bundles are skipped by their hash).
+    if (ENTRY.test(file)) for (const e of listEntries(this.dir)) this.schedule(e.name);
+  }
+
+  private schedule(name: string): void {
+    if (!FUNCTION_NAME.test(name)) return;
+    clearTimeout(this.timers.get(name));
+    this.timers.set(
+      name,
+      setTimeout(() => {
+        this.timers.delete(name);
+        const previous = this.chains.get(name) ?? Promise.resolve();
+        const next = previous.then(() => this.handle(name));
+        this.chains.set(name, next);
+        void next.finally(() => {
+          if (this.chains.get(name) === next) this.chains.delete(name);
+        });
+      }, this.debounceMs),
+    );
+  }
+
+  private async handle(name: string): Promise<void> {
+    if (this.closed) return;
+    const entry = listEntries(this.dir).find((e) => e.name === name);
+    if (entry) {
+      this.onOutcome(await syncEntry(this.registry, entry));
+      return;
+    }
+    // The entry is gone: stop serving it, but only if it came from this directory.
+    if (this.registry.get(name)?.origin === 'dir' && (await this.registry.remove(name))) this.onOutcome({ name, outcome: 'removed' });
+  }
+}

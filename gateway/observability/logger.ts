@@ -1,0 +1,48 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { GuestLogEntry, Runtime } from '../../runtime/index.ts';
+
+export type { Logger } from 'pino';
+
+/** JSON lines to `destination` (stdout by default); tests pass a stream to capture them. */
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? process.env.FAAS_LOG_LEVEL ?? 'info',
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // Belt and braces: nothing should put these into a log record, but if it does they stay out.
+      redact: { paths: ['config.secrets', '*.config.secrets', 'secrets', 'authorization', 'token', 'adminToken'], censor: '[redacted]' },
+    },
+    options.destination,
+  );
+}
+
+const GUEST_LEVELS: Record<GuestLogEntry['level'], 'debug' | 'info' | 'warn' | 'error'> = {
+  debug: 'debug',
+  info: 'info',
+  log: 'info',
+  warn: 'warn',
+  error: 'error',
+};
+
+/**
+ * The runtime's log callback: guest console output (and what the runtime says about a function)
+ * as log records tagged with function, version and request id. A function's secret values are
+ * masked, so a guest that prints one does not put it in the gateway's logs.
+ */
+export function guestLogSink(logger: Logger, runtime: () => Runtime | undefined): (entry: GuestLogEntry) => void {
+  return (entry) => {
+    const secrets = runtime()?.get(entry.fn)?.config.secrets;
+    logger[GUEST_LEVELS[entry.level] ?? 'info'](
+      { function: entry.fn, version: entry.version, requestId: entry.requestId, source: entry.source, guestLevel: entry.level },
+      secrets ? maskSecrets(entry.text, Object.values(secrets)) : entry.text,
+    );
+  };
+}
+
+function maskSecrets(text: string, values: string[]): string {
+  let out = text;
+  // Very short values would mask ordinary words and reveal little anyway.
+  for (const v of values) if (v.length >= 4 && out.includes(v)) out = out.split(v).join('[secret]');
+  return out;
+}

@@ -1,0 +1,131 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Runtime } from '../../runtime/index.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
+
+/** Error codes that mean the guest hit one of its limits, and the `kind` label they count under. */
+const LIMIT_KINDS: Record<string, string> = {
+  cpu_limit_exceeded: 'cpu',
+  memory_limit_exceeded: 'memory',
+  stack_overflow: 'stack',
+  timeout: 'timeout',
+};
+
+/**
+ * The gateway's Prometheus metrics, on a registry of its own so several gateways can live in one
+ * process (tests) without clashing. Instance and memory gauges are read from the runtime at scrape.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly invocations;
+  private readonly duration;
+  private readonly coldStarts;
+  private readonly queueWait;
+  private readonly limitViolations;
+  private readonly deploys;
+
+  constructor(sources: { runtime: Runtime; scheduler: Scheduler }) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.invocations = new Counter({
+      name: 'faas_invocations_total',
+      help: 'Function invocations by outcome (ok or the error code)',
+      labelNames: ['function', 'outcome'] as const,
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'faas_invocation_duration_seconds',
+      help: 'Time from getting a slot to the response (cold start plus execution)',
+      labelNames: ['function'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.coldStarts = new Counter({
+      name: 'faas_cold_starts_total',
+      help: 'Invocations that had to start a new instance',
+      labelNames: ['function'] as const,
+      registers,
+    });
+    new Gauge({
+      name: 'faas_queue_depth',
+      help: 'Requests waiting for a slot',
+      registers,
+      collect() {
+        this.set(sources.scheduler.depth);
+      },
+    });
+    new Gauge({
+      name: 'faas_inflight_invocations',
+      help: 'Invocations holding a slot',
+      registers,
+      collect() {
+        this.set(sources.scheduler.inflight);
+      },
+    });
+    this.queueWait = new Histogram({
+      name: 'faas_queue_wait_seconds',
+      help: 'Time requests waited for a slot (0 when one was free)',
+      buckets: [0, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    const perFunction = (pick: (s: ReturnType<Runtime['stats']>[number]) => number) =>
+      function (this: Gauge<'function'>) {
+        this.reset();
+        const totals = new Map<string, number>();
+        // Old versions still finishing requests show up as their own entries; count them too.
+        for (const s of sources.runtime.stats()) totals.set(s.name, (totals.get(s.name) ?? 0) + pick(s));
+        for (const [fn, v] of totals) this.set({ function: fn }, v);
+      };
+    new Gauge({
+      name: 'faas_instances',
+      help: 'Resident instances per function',
+      labelNames: ['function'] as const,
+      registers,
+      collect: perFunction((s) => s.instances),
+    });
+    new Gauge({
+      name: 'faas_guest_memory_bytes',
+      help: 'Guest heap bytes of resident instances per function',
+      labelNames: ['function'] as const,
+      registers,
+      collect: perFunction((s) => s.heapBytes),
+    });
+    this.limitViolations = new Counter({
+      name: 'faas_limit_violations_total',
+      help: 'Invocations stopped by a limit (cpu, memory, stack, timeout)',
+      labelNames: ['function', 'kind'] as const,
+      registers,
+    });
+    this.deploys = new Counter({
+      name: 'faas_deploys_total',
+      help: 'Deploy attempts by outcome (ok or the error code)',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
+  }
+
+  invocation(fn: string, outcome: string, result?: { seconds: number; cold: boolean }): void {
+    this.invocations.inc({ function: fn, outcome });
+    if (result) {
+      this.duration.observe({ function: fn }, result.seconds);
+      if (result.cold) this.coldStarts.inc({ function: fn });
+    }
+    const kind = LIMIT_KINDS[outcome];
+    if (kind) this.limitViolations.inc({ function: fn, kind });
+  }
+
+  queued(seconds: number): void {
+    this.queueWait.observe(seconds);
+  }
+
+  deploy(outcome: string): void {
+    this.deploys.inc({ outcome });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,51 @@
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../runtime/fs-atomic.ts';
+
+/**
+ * Artifact files under `<dataDir>/artifacts/<name>/<version>-<sha256 prefix>.qbc`. Files are
+ * immutable once written; the database decides which one is live.
+ */
+export class ArtifactFiles {
+  readonly root: string;
+
+  constructor(private readonly dataDir: string) {
+    this.root = join(dataDir, 'artifacts');
+    mkdirSync(this.root, { recursive: true });
+  }
+
+  /** Path relative to the data directory, as stored in the database. */
+  pathFor(name: string, version: number, sha256: string): string {
+    return `artifacts/${name}/${version}-${sha256.slice(0, 16)}.qbc`;
+  }
+
+  /** Durable when it resolves (file and directory fsynced). */
+  async write(path: string, bytes: Uint8Array): Promise<void> {
+    const abs = join(this.dataDir, path);
+    mkdirSync(dirname(abs), { recursive: true });
+    await writeFileAtomic(abs, bytes);
+  }
+
+  read(path: string): Promise<Uint8Array> {
+    return readFile(join(this.dataDir, path));
+  }
+
+  /**
+   * Removes what a crash can leave behind: temp files of interrupted writes, and artifacts written
+   * before their database commit happened. Returns the removed paths.
+   */
+  collectGarbage(referenced: Set<string>): string[] {
+    const removed: string[] = [];
+    for (const dir of readdirSync(this.root, { withFileTypes: true })) {
+      if (!dir.isDirectory()) continue;
+      for (const file of readdirSync(join(this.root, dir.name))) {
+        const rel = `artifacts/${dir.name}/${file}`;
+        if (referenced.has(rel)) continue;
+        rmSync(join(this.root, dir.name, file), { force: true });
+        removed.push(rel);
+      }
+    }
+    return removed;
+  }
+}

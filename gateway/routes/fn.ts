@@ -1,0 +1,108 @@
+import type { Hono, Handler } from 'hono';
+import { assertFunctionName } from '../../runtime/config.ts';
+import { FaasError } from '../../runtime/errors.ts';
+import type { GuestRequest, GuestResponse, Runtime } from '../../runtime/index.ts';
+import { readBody } from '../body.ts';
+import { toFaasError, type GatewayEnv } from '../http.ts';
+import type { Lifecycle } from '../lifecycle.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
+
+export interface FunctionRouteDeps {
+  runtime: Runtime;
+  scheduler: Scheduler;
+  metrics: GatewayMetrics;
+  lifecycle: Lifecycle;
+  maxBodyBytes: number;
+}
+
+// Framing is the gateway's business: a guest's Content-Length may not match what is sent.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+const NULL_BODY_STATUS = new Set([204, 205, 304]);
+
+export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDeps): void {
+  const handler = invokeHandler(deps);
+  app.all('/fn/:name', handler);
+  app.all('/fn/:name/*', handler);
+}
+
+function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes }: FunctionRouteDeps): Handler<GatewayEnv> {
+  return async (c) => {
+    const name = c.req.param('name')!;
+    assertFunctionName(name);
+    const timing: NonNullable<GatewayEnv['Variables']['invocation']> = { function: name };
+    c.set('invocation', timing);
+    const fn = runtime.get(name);
+    if (!fn) throw new FaasError('not_found', `function "${name}" is not deployed`);
+
+    const incoming = c.env.incoming;
+    const method = c.req.method;
+    const body = method === 'GET' || method === 'HEAD' ? null : await readBody(incoming, maxBodyBytes);
+    const request: GuestRequest = {
+      method,
+      url: c.req.url,
+      headers: headerPairs(incoming.rawHeaders),
+      body: body && body.byteLength > 0 ? ownBuffer(body) : null,
+    };
+
+    // The wall-time budget starts once the request is fully received; queueing spends from it.
+    const deadline = performance.now() + fn.config.timeoutMs;
+    const fail = (err: unknown) => {
+      const e = toFaasError(err);
+      timing.error = e.code;
+      metrics.invocation(name, e.code);
+      return e;
+    };
+    let slot;
+    try {
+      slot = await scheduler.acquire({ name, priority: fn.config.priority, maxConcurrency: fn.config.maxConcurrency }, deadline);
+    } catch (err) {
+      throw fail(err);
+    }
+    timing.queueMs = slot.waitedMs;
+    metrics.queued(slot.waitedMs / 1000);
+
+    const started = performance.now();
+    let response: Response;
+    try {
+      const result = await runtime.invoke(name, request, { requestId: c.get('requestId'), deadline });
+      lifecycle.trackBackground(result.background);
+      timing.coldMs = result.coldMs;
+      timing.execMs = result.execMs;
+      response = toHttpResponse(result.response);
+      metrics.invocation(name, 'ok', { seconds: (performance.now() - started) / 1000, cold: result.cold });
+    } catch (err) {
+      timing.execMs ??= performance.now() - started;
+      throw fail(err);
+    } finally {
+      slot.release();
+    }
+    return response;
+  };
+}
+
+function toHttpResponse(g: GuestResponse): Response {
+  if (!Number.isInteger(g.status) || g.status < 200 || g.status > 599) {
+    throw new FaasError('function_error', `function returned status ${g.status}; a response status must be 200-599`);
+  }
+  const headers = new Headers();
+  try {
+    for (const [k, v] of g.headers) if (!HOP_BY_HOP.has(k.toLowerCase())) headers.append(k, v);
+  } catch (err) {
+    throw new FaasError('function_error', `function returned an invalid header: ${(err as Error).message}`);
+  }
+  return new Response(NULL_BODY_STATUS.has(g.status) ? null : g.body, { status: g.status, headers });
+}
+
+function headerPairs(raw: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+  return out;
+}
+
+/** The guest gets an ArrayBuffer of exactly the body (Node may hand out a slice of a shared pool). */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? (bytes.buffer as ArrayBuffer)
+    : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+}

@@ -1,0 +1,7 @@
+import type { Hono } from 'hono';
+import type { GatewayEnv } from '../http.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
+
+export function registerMetricsRoute(app: Hono<GatewayEnv>, metrics: GatewayMetrics): void {
+  app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'content-type': metrics.contentType }));
+}

@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { FaasError } from '../runtime/errors.ts';
+import { Runtime, fetchOp, type EngineName, type Isolation, type RuntimeOptions } from '../runtime/index.ts';
+import { loadSigningKey } from '../runtime/signing-key.ts';
+import { createApp } from './app.ts';
+import { DirectoryWatcher, syncDirectory, type SyncOutcome } from './functions-dir.ts';
+import { Lifecycle, type Phase } from './lifecycle.ts';
+import { createLogger, guestLogSink, type Logger } from './observability/logger.ts';
+import { GatewayMetrics } from './observability/metrics.ts';
+import { Registry, type LoadReport } from './registry/registry.ts';
+import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
+
+export interface GatewayOptions {
+  /** 0 picks a free port. Default 8080. */
+  port?: number;
+  host?: string;
+  /** Every `<name>.ts|js` in it is compiled (if changed) and deployed at start. */
+  functionsDir?: string;
+  /** Signing key, registry database and artifacts. */
+  dataDir: string;
+  engine?: EngineName;
+  isolation?: Isolation;
+  /** Default: $FAAS_ADMIN_TOKEN, else a random token (see `adminTokenGenerated`). */
+  adminToken?: string;
+  /** Recompile and hot-swap functions when files in functionsDir change (`faas dev`). */
+  watch?: boolean;
+  /** Cap on a function request body. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Cap on a deploy request body. Default 16 MiB. */
+  maxDeployBytes?: number;
+  scheduler?: SchedulerOptions;
+  /** Tuning passed to the runtime (pool size, instance limits …). */
+  runtime?: Omit<RuntimeOptions, 'engine' | 'isolation' | 'log' | 'ops'>;
+  logger?: Logger;
+  /** Called once the port is bound, before functions are loaded (readyz is 503 until then). */
+  onListening?: (url: string) => void;
+  /** Each result of a watched change (deployed, unchanged, removed, compile error). */
+  onWatch?: (outcome: SyncOutcome) => void;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  readonly runtime: Runtime;
+  readonly registry: Registry;
+  readonly adminToken: string;
+  /** True when the token was generated here: the caller should show it once. */
+  readonly adminTokenGenerated: boolean;
+  readonly startup: { registry: LoadReport; functionsDir: SyncOutcome[] };
+  readonly phase: Phase;
+  /** Resolves when the directory watcher has handled every change seen so far (no-op without watch). */
+  settled(): Promise<void>;
+  /** Stops at once: waiting requests get 503, open connections are cut. */
+  close(): Promise<void>;
+  /** readyz turns 503 and new requests get 503 `unavailable`; in-flight work gets `graceMs` to finish; then close(). */
+  drain(graceMs: number): Promise<void>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_DEPLOY_BYTES = 16 * 1024 * 1024;
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const logger = opts.logger ?? createLogger();
+  mkdirSync(opts.dataDir, { recursive: true });
+  const signingKey = loadSigningKey(opts.dataDir);
+  const envToken = process.env.FAAS_ADMIN_TOKEN?.trim();
+  const adminTokenGenerated = !opts.adminToken && !envToken;
+  const adminToken = opts.adminToken || envToken || randomBytes(24).toString('base64url');
+
+  let runtimeRef: Runtime | undefined;
+  const runtime = (runtimeRef = await Runtime.create({
+    ...opts.runtime,
+    engine: opts.engine,
+    isolation: opts.isolation,
+    log: guestLogSink(logger, () => runtimeRef),
+    ops: { fetch: fetchOp() },
+  }));
+  const lifecycle = new Lifecycle();
+  const scheduler = new Scheduler(opts.scheduler);
+  const metrics = new GatewayMetrics({ runtime, scheduler });
+  const registry = new Registry({ dataDir: opts.dataDir, runtime, signingKey, logger, onDeploy: (o) => metrics.deploy(o) });
+  const app = createApp({
+    runtime,
+    registry,
+    scheduler,
+    metrics,
+    lifecycle,
+    logger,
+    adminToken,
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxDeployBytes: opts.maxDeployBytes ?? DEFAULT_MAX_DEPLOY_BYTES,
+  });
+
+  let server: Server;
+  try {
+    server = await listen(app.fetch, opts.port ?? 8080, opts.host ?? '127.0.0.1');
+  } catch (err) {
+    runtime.close();
+    registry.close();
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = opts.host ?? '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url }, 'listening');
+  opts.onListening?.(url);
+
+  let watcher: DirectoryWatcher | undefined;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      lifecycle.phase = 'closed';
+      watcher?.close();
+      scheduler.rejectWaiting(new FaasError('unavailable', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      runtime.close();
+      registry.close();
+      logger.info('closed');
+    })());
+
+  let startup: Gateway['startup'];
+  try {
+    const loaded = await registry.loadAll();
+    const fromDir = opts.functionsDir ? await syncDirectory(registry, opts.functionsDir, logger) : [];
+    for (const o of fromDir) {
+      if (o.outcome === 'error') logger.error({ function: o.name, error: o.error.code }, o.error.message);
+    }
+    startup = { registry: loaded, functionsDir: fromDir };
+    if (opts.watch && opts.functionsDir) {
+      watcher = new DirectoryWatcher(opts.functionsDir, registry, (o) => {
+        if (o.outcome === 'error') logger.error({ function: o.name, error: o.error.code }, o.error.message);
+        opts.onWatch?.(o);
+      });
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  if (lifecycle.phase === 'starting') lifecycle.phase = 'ready';
+  logger.info({ functions: registry.list().length }, 'ready');
+
+  return {
+    url,
+    port,
+    runtime,
+    registry,
+    adminToken,
+    adminTokenGenerated,
+    startup,
+    get phase() {
+      return lifecycle.phase;
+    },
+    settled: () => watcher?.settled() ?? Promise.resolve(),
+    close,
+    async drain(graceMs: number) {
+      if (lifecycle.phase === 'closed') return close();
+      lifecycle.phase = 'draining';
+      watcher?.close();
+      logger.info({ inflight: lifecycle.busy, graceMs }, 'draining');
+      let timer: NodeJS.Timeout | undefined;
+      const expired = await Promise.race([
+        lifecycle.idle().then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+      ]);
+      clearTimeout(timer);
+      if (expired) logger.warn({ inflight: lifecycle.busy }, 'grace period over; closing with work in flight');
+      await close();
+    },
+  };
+}
+
+function listen(fetch: (req: Request, env: any) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port, hostname }) as Server;
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
