@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { readConfigFile } from '../bin/commands/shared.ts';
+import { readConfigFile } from '../runtime/config.ts';
 import { bundleEntry } from '../compiler/bundle.ts';
 import { bundleSource } from './bundle-source.ts';
 import { canonicalJson } from '../runtime/artifact.ts';

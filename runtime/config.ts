@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { z } from 'zod';
 import { FaasError } from './errors.ts';
 
@@ -52,5 +54,24 @@ export function parseFunctionConfig(input: unknown): FunctionConfig {
 export function assertFunctionName(name: string): void {
   if (!FUNCTION_NAME.test(name)) {
     throw new FaasError('bad_request', `invalid function name "${name}": must match ${FUNCTION_NAME.source}`);
+  }
+}
+
+/** The config beside an entry: `functions/hello.ts` → `functions/hello.faas.json`. */
+export function defaultConfigPath(entry: string): string {
+  return join(dirname(entry), `${basename(entry, extname(entry))}.faas.json`);
+}
+
+/** Reads a function config file; an explicit path must exist, the default one may not. */
+export function readConfigFile(entry: string, explicit?: string): unknown {
+  const path = explicit ?? defaultConfigPath(entry);
+  if (!existsSync(path)) {
+    if (explicit) throw new FaasError('bad_request', `config file not found: ${explicit}`);
+    return {};
+  }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new FaasError('bad_request', `${path}: invalid JSON: ${(err as Error).message}`);
   }
 }

@@ -1,7 +1,8 @@
 import { bundleEntry } from '../../compiler/bundle.ts';
 import { bundleSource } from '../../gateway/bundle-source.ts';
 import { FaasError, type ErrorCode } from '../../runtime/errors.ts';
-import { exitWithError, readConfigFile } from './shared.ts';
+import { exitWithError } from './shared.ts';
+import { readConfigFile } from '../../runtime/config.ts';
 
 interface AdminOptions {
   url: string;

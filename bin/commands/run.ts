@@ -5,7 +5,8 @@ import { verifyArtifact, type Artifact } from '../../runtime/artifact.ts';
 import { loadSigningKey } from '../../runtime/signing-key.ts';
 import { FaasError } from '../../runtime/errors.ts';
 import { Runtime, fetchOp, parseFunctionConfig, type EngineName, type Isolation } from '../../runtime/index.ts';
-import { exitWithError, readConfigFile } from './shared.ts';
+import { exitWithError } from './shared.ts';
+import { readConfigFile } from '../../runtime/config.ts';
 
 interface RunOptions {
   engine: EngineName;
