@@ -13,6 +13,10 @@ import { createLogger, guestLogSink, type Logger } from './observability/logger.
 import { GatewayMetrics } from './observability/metrics.ts';
 import { Registry, type LoadReport } from './registry/registry.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
+import { join } from 'node:path';
+import { KvStore } from './bindings/kv/store.ts';
+import { kvOps } from './bindings/kv/ops.ts';
+import { CronTriggers } from './bindings/cron/cron.ts';
 
 export interface GatewayOptions {
   /** 0 picks a free port. Default 8080. */
@@ -47,6 +51,9 @@ export interface Gateway {
   readonly port: number;
   readonly runtime: Runtime;
   readonly registry: Registry;
+  /** Cron triggers of the deployed functions (`fire()` runs one firing now). */
+  readonly cron: CronTriggers;
+  readonly kv: KvStore;
   readonly adminToken: string;
   /** True when the token was generated here: the caller should show it once. */
   readonly adminTokenGenerated: boolean;
@@ -71,18 +78,27 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const adminTokenGenerated = !opts.adminToken && !envToken;
   const adminToken = opts.adminToken || envToken || randomBytes(24).toString('base64url');
 
+  const kv = new KvStore(join(opts.dataDir, 'kv.db'));
   let runtimeRef: Runtime | undefined;
   const runtime = (runtimeRef = await Runtime.create({
     ...opts.runtime,
     engine: opts.engine,
     isolation: opts.isolation,
     log: guestLogSink(logger, () => runtimeRef),
-    ops: { fetch: fetchOp() },
+    ops: { fetch: fetchOp(), ...kvOps(kv) },
   }));
   const lifecycle = new Lifecycle();
   const scheduler = new Scheduler(opts.scheduler);
   const metrics = new GatewayMetrics({ runtime, scheduler });
-  const registry = new Registry({ dataDir: opts.dataDir, runtime, signingKey, logger, onDeploy: (o) => metrics.deploy(o) });
+  const cron = new CronTriggers({ runtime, scheduler, metrics, logger });
+  const registry = new Registry({
+    dataDir: opts.dataDir,
+    runtime,
+    signingKey,
+    logger,
+    onDeploy: (o) => metrics.deploy(o),
+    onChange: () => cron.sync(),
+  });
   const app = createApp({
     runtime,
     registry,
@@ -101,6 +117,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   } catch (err) {
     runtime.close();
     registry.close();
+    kv.close();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -115,6 +132,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     (closing ??= (async () => {
       lifecycle.phase = 'closed';
       watcher?.close();
+      cron.stop();
       scheduler.rejectWaiting(new FaasError('unavailable', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -122,6 +140,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       });
       runtime.close();
       registry.close();
+      kv.close();
       logger.info('closed');
     })());
 
@@ -151,6 +170,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     port,
     runtime,
     registry,
+    cron,
+    kv,
     adminToken,
     adminTokenGenerated,
     startup,
@@ -163,6 +184,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (lifecycle.phase === 'closed') return close();
       lifecycle.phase = 'draining';
       watcher?.close();
+      cron.stop();
       logger.info({ inflight: lifecycle.busy, graceMs }, 'draining');
       let timer: NodeJS.Timeout | undefined;
       const expired = await Promise.race([

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { FaasError } from './errors.ts';
 
@@ -22,7 +23,7 @@ export const FunctionConfigSchema = z
     env: stringMap.default({}),
     secrets: stringMap.default({}),
     kv: z.array(z.string().regex(BINDING_NAME, 'must be a JavaScript identifier')).default([]),
-    crons: z.array(z.string().min(1)).default([]),
+    crons: z.array(z.string().min(1).refine(isCronExpression, 'must be a cron expression (5 fields, or 6 with seconds)')).default([]),
     isolation: z.enum(['shared', 'instance']).optional(),
   })
   .strict()
@@ -37,6 +38,15 @@ export const FunctionConfigSchema = z
 
 export type FunctionConfig = z.output<typeof FunctionConfigSchema>;
 export type FunctionConfigInput = z.input<typeof FunctionConfigSchema>;
+
+function isCronExpression(expr: string): boolean {
+  try {
+    new Cron(expr, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Validates a config from a user; a bad one is a `bad_request` naming the field. */
 export function parseFunctionConfig(input: unknown): FunctionConfig {

@@ -5,7 +5,10 @@ import { verifyArtifact, type Artifact } from '../../runtime/artifact.ts';
 import { loadSigningKey } from '../../runtime/signing-key.ts';
 import { FaasError } from '../../runtime/errors.ts';
 import { Runtime, fetchOp, parseFunctionConfig, type EngineName, type Isolation } from '../../runtime/index.ts';
+import { join } from 'node:path';
 import { exitWithError } from './shared.ts';
+import { KvStore } from '../../gateway/bindings/kv/store.ts';
+import { kvOps } from '../../gateway/bindings/kv/ops.ts';
 import { readConfigFile } from '../../runtime/config.ts';
 
 interface RunOptions {
@@ -23,18 +26,21 @@ interface RunOptions {
 /** One local invocation: compile (or verify) → sandbox → print the response. */
 export async function runCommand(entry: string, opts: RunOptions): Promise<void> {
   let runtime: Runtime | undefined;
+  let kv: KvStore | undefined;
   try {
     const key = loadSigningKey(opts.data);
     const artifact: Artifact = entry.endsWith('.qbc')
       ? verifyArtifact(readFileSync(entry), key)
       : verifyArtifact((await compileEntry(entry, key)).bytes, key);
     const config = parseFunctionConfig(readConfigFile(entry.replace(/\.qbc$/, '.ts'), opts.config));
+    // KV bindings persist in the data directory, so a local counter keeps counting across runs.
+    kv = new KvStore(join(opts.data, 'kv.db'));
     runtime = await Runtime.create({
       engine: opts.engine,
       isolation: opts.isolation,
       poolSize: 0,
       log: (e) => process.stderr.write(`[${e.level}] ${e.text}\n`),
-      ops: { fetch: fetchOp() },
+      ops: { fetch: fetchOp(), ...kvOps(kv) },
     });
     const name = basename(entry).replace(/\.(qbc|[cm]?[jt]s)$/, '').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '') || 'local';
     runtime.deploy(name, 1, artifact, config);
@@ -57,9 +63,11 @@ export async function runCommand(entry: string, opts: RunOptions): Promise<void>
       process.stdout.write(`\n${text}${text.endsWith('\n') || !text ? '' : '\n'}`);
     }
     runtime.close();
+    kv.close();
     process.exit(0);
   } catch (err) {
     runtime?.close();
+    kv?.close();
     exitWithError(err);
   }
 }

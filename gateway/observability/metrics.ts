@@ -22,6 +22,7 @@ export class GatewayMetrics {
   private readonly queueWait;
   private readonly limitViolations;
   private readonly deploys;
+  private readonly scheduledRuns;
 
   constructor(sources: { runtime: Runtime; scheduler: Scheduler }) {
     const registers = [this.registry];
@@ -101,6 +102,19 @@ export class GatewayMetrics {
       labelNames: ['outcome'] as const,
       registers,
     });
+    this.scheduledRuns = new Counter({
+      name: 'faas_scheduled_runs_total',
+      help: 'Cron-triggered scheduled() runs by function and outcome (ok or the error code)',
+      labelNames: ['function', 'outcome'] as const,
+      registers,
+    });
+  }
+
+  scheduled(fn: string, outcome: string, seconds: number): void {
+    this.scheduledRuns.inc({ function: fn, outcome });
+    this.duration.observe({ function: fn }, seconds);
+    const kind = LIMIT_KINDS[outcome];
+    if (kind) this.limitViolations.inc({ function: fn, kind });
   }
 
   invocation(fn: string, outcome: string, result?: { seconds: number; cold: boolean }): void {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { compileEntry, type EntryInput } from '../../compiler/index.ts';
 import { verifyArtifact } from '../../runtime/artifact.ts';
 import { parseFunctionConfig, type FunctionConfig } from '../../runtime/config.ts';
-import { isFaasError } from '../../runtime/errors.ts';
+import { FaasError, isFaasError } from '../../runtime/errors.ts';
 import type { Runtime } from '../../runtime/index.ts';
 import { ArtifactFiles } from './artifacts.ts';
 import { RegistryStore, type VersionRecord } from './store.ts';
@@ -42,6 +42,8 @@ export interface RegistryOptions {
   logger: Logger;
   /** Called once per deploy attempt with 'ok' or the error code. */
   onDeploy?: (outcome: string) => void;
+  /** Called whenever the set of live functions changed (deploy, delete, load). */
+  onChange?: () => void;
 }
 
 /**
@@ -88,6 +90,9 @@ export class Registry {
       // Compiling is the slow part and touches no shared state, so deploys compile in parallel.
       const { bytes, header } = await compileEntry(input.entry, this.opts.signingKey);
       const artifact = verifyArtifact(bytes, this.opts.signingKey);
+      if (config.crons.length > 0 && header.exports.verified && !header.exports.scheduled) {
+        throw new FaasError('bad_request', `function "${name}" declares crons but its default export has no scheduled() handler`);
+      }
       const record = await this.exclusive(async () => {
         const version = this.store.nextVersion(name);
         const rec: VersionRecord = {
@@ -105,6 +110,7 @@ export class Registry {
         await this.files.write(rec.artifact, bytes);
         this.store.commit(rec, input.source);
         this.opts.runtime.deploy(name, version, artifact, config);
+        this.opts.onChange?.();
         return rec;
       });
       this.opts.onDeploy?.('ok');
@@ -124,6 +130,7 @@ export class Registry {
     return this.exclusive(async () => {
       const removed = this.store.remove(name);
       this.opts.runtime.undeploy(name);
+      this.opts.onChange?.();
       if (removed) this.opts.logger.info({ function: name }, 'deleted');
       return removed;
     });
@@ -151,6 +158,7 @@ export class Registry {
         await this.rebuild(rec, err, report);
       }
     }
+    this.opts.onChange?.();
     this.opts.logger.info(
       { loaded: report.loaded.length, rebuilt: report.rebuilt, skipped: report.skipped, removedFiles: report.removedFiles.length },
       'registry loaded',

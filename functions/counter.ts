@@ -1,0 +1,26 @@
+// A KV counter: every request increments a per-path count stored in the COUNTER namespace.
+interface Env {
+  COUNTER: KVNamespace;
+}
+
+interface KVNamespace {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, options?: { expirationTtl?: number; metadata?: unknown }): Promise<void>;
+  list(options?: { prefix?: string; limit?: number; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
+}
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const url = new URL(request.url);
+    const key = `hits:${url.pathname.replace(/^\/fn\/[^/]+/, '') || '/'}`;
+    if (url.searchParams.has('all')) {
+      const { keys } = await env.COUNTER.list({ prefix: 'hits:' });
+      const counts: Record<string, number> = {};
+      for (const k of keys) counts[k.name.slice(5)] = Number(await env.COUNTER.get(k.name));
+      return Response.json(counts);
+    }
+    const count = Number((await env.COUNTER.get(key)) ?? 0) + 1;
+    await env.COUNTER.put(key, String(count), { metadata: { updatedAt: new Date().toISOString() } });
+    return Response.json({ path: key.slice(5), count });
+  },
+};

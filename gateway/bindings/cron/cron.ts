@@ -1,0 +1,88 @@
+import { Cron } from 'croner';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { isFaasError } from '../../../runtime/errors.ts';
+import type { Runtime } from '../../../runtime/index.ts';
+import type { GatewayMetrics } from '../../observability/metrics.ts';
+import type { Scheduler } from '../../scheduler/scheduler.ts';
+
+/** Cron firings queue behind requests: lowest priority, aging still keeps them from starving. */
+export const CRON_PRIORITY = -10;
+
+interface Schedule {
+  version: number;
+  jobs: Cron[];
+}
+
+export interface CronDeps {
+  runtime: Runtime;
+  scheduler: Scheduler;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+/**
+ * Fires `scheduled(controller, env, ctx)` for every deployed function's `crons`, through the same
+ * scheduler and limits as requests. Kept in step with the runtime by `sync()` after every deploy or
+ * delete; a firing that finds its function gone or redeployed is dropped.
+ */
+export class CronTriggers {
+  private readonly schedules = new Map<string, Schedule>();
+  private stopped = false;
+
+  constructor(private readonly deps: CronDeps) {}
+
+  sync(): void {
+    if (this.stopped) return;
+    const live = new Map(this.deps.runtime.list().map((fn) => [fn.name, fn]));
+    for (const [name, s] of this.schedules) {
+      const fn = live.get(name);
+      if (!fn || fn.version !== s.version) {
+        for (const job of s.jobs) job.stop();
+        this.schedules.delete(name);
+      }
+    }
+    for (const fn of live.values()) {
+      if (this.schedules.has(fn.name) || fn.config.crons.length === 0) continue;
+      const jobs = fn.config.crons.map(
+        (expr) => new Cron(expr, { protect: true, timezone: 'UTC' }, () => this.fire(fn.name, fn.version, expr)),
+      );
+      this.schedules.set(fn.name, { version: fn.version, jobs });
+    }
+  }
+
+  /** Runs one firing now (also what the timer calls). Resolves when it has finished; never rejects. */
+  async fire(name: string, version: number, cron: string, scheduledTime = Date.now()): Promise<void> {
+    const { runtime, scheduler, metrics, logger } = this.deps;
+    const fn = runtime.get(name);
+    if (!fn || fn.version !== version) return;
+    const requestId = `cron-${randomUUID()}`;
+    const deadline = performance.now() + fn.config.timeoutMs;
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      const slot = await scheduler.acquire({ name, priority: CRON_PRIORITY, maxConcurrency: fn.config.maxConcurrency }, deadline);
+      try {
+        await runtime.scheduled(name, { cron, scheduledTime }, { requestId, deadline });
+      } finally {
+        slot.release();
+      }
+    } catch (err) {
+      outcome = isFaasError(err) ? err.code : 'internal_error';
+      logger.warn({ function: name, version, cron, requestId, error: outcome, err: (err as Error).message }, 'scheduled run failed');
+    }
+    metrics.scheduled(name, outcome, (performance.now() - started) / 1000);
+    if (outcome === 'ok') logger.info({ function: name, version, cron, requestId, ms: Math.round(performance.now() - started) }, 'scheduled run');
+  }
+
+  /** Next firing times, for the admin API and tests. */
+  next(name: string): { cron: string; next: string | null }[] {
+    return (this.schedules.get(name)?.jobs ?? []).map((j) => ({ cron: j.getPattern() ?? '', next: j.nextRun()?.toISOString() ?? null }));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const s of this.schedules.values()) for (const job of s.jobs) job.stop();
+    this.schedules.clear();
+  }
+}
