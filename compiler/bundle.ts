@@ -49,7 +49,10 @@ export async function bundleEntry(entry: EntryInput, options: BundleOptions = {}
       metafile: true,
       bundle: true,
       format: 'esm',
-      minify: true,
+      // Whitespace and syntax only: renamed identifiers would change Function.prototype.name for user
+      // code and make guest stack traces name `e` instead of the user's function.
+      minifyWhitespace: true,
+      minifySyntax: true,
       sourcemap: 'external',
       sourcesContent: true,
       target: 'es2023',

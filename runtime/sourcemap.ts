@@ -14,7 +14,7 @@ export class StackMapper {
 
   mapStack(stack: string | undefined): string | undefined {
     if (!stack) return stack;
-    const lines = stack.split('\n').filter((l) => !l.includes('faas:prelude/'));
+    const lines = stack.split('\n').filter((l) => !l.includes('faas:prelude/') && !l.includes('(<null>:'));
     return lines
       .map((line) => line.replace(FRAME, (whole, open: string, file: string, l: string, c: string, close: string) => {
         if (file.startsWith('faas:') || file === '<native>') return whole;
