@@ -158,10 +158,20 @@ export class FunctionInstance {
     if (inv.finished) return;
     inv.finished = true;
     this.clearWallTimer(inv);
+    const dropped: number[] = [];
     for (const [id, t] of this.timers) {
       if (t.owner === inv) {
         clearTimeout(t.handle);
         this.timers.delete(id);
+        dropped.push(id);
+      }
+    }
+    // The guest keeps each armed timer's callback: let it forget the ones that will never fire.
+    if (dropped.length > 0 && this.state !== 'dead') {
+      try {
+        this.sandbox.callApi('dropTimers', [dropped]);
+      } catch {
+        // a sandbox that cannot even drop timers is about to be discarded anyway
       }
     }
     this.inflight.delete(inv);

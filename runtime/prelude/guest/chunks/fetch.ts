@@ -1,0 +1,4 @@
+import { fetch } from '../fetch.ts';
+import { bindHost } from '../host.ts';
+
+(globalThis as any).__faas_define((host: any, shared: any) => (bindHost(host, shared), { fetch }));
