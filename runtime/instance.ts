@@ -9,6 +9,13 @@ type InstanceState = 'ready' | 'retiring' | 'dead';
 
 let nextInstanceId = 1;
 
+/** One console call's text at most; a guest printing megabytes must not flood the host's logs. */
+const MAX_LOG_CHARS = 16 * 1024;
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… [truncated ${text.length - max} characters]`;
+}
+
 /**
  * One resident instance of one function version: a sandbox with the function's module loaded, and the
  * host side of its event loop (timers, awaited host operations, waitUntil). It may serve several
@@ -250,7 +257,7 @@ export class FunctionInstance {
           version: this.fn.version,
           requestId: inv?.kind === 'load' ? undefined : inv?.id,
           level: String(args[0]) as 'log',
-          text: String(args[1]),
+          text: truncate(String(args[1]), MAX_LOG_CHARS),
           source: 'guest',
         });
         return undefined;
