@@ -8,6 +8,7 @@ import { createSandboxFactory } from './engine/index.ts';
 import type { EngineName, Isolation, SandboxFactory } from './engine/types.ts';
 import type { BoundOp, GuestLogEntry, HostServices } from './host/services.ts';
 import { buildPrelude, type Prelude } from './prelude/build.ts';
+import { warmUp } from './warmup.ts';
 import type { Artifact } from './artifact.ts';
 import type { FunctionConfig } from './config.ts';
 
@@ -30,6 +31,8 @@ export interface RuntimeOptions {
   log?: (entry: GuestLogEntry) => void;
   /** Host operations the embedder provides (fetch, KV …). */
   ops?: Record<string, BoundOp>;
+  /** Run a representative handler at start so V8 has tiered the engine up (default true). */
+  warmup?: boolean;
 }
 
 export interface InvokeOptions {
@@ -65,6 +68,7 @@ const DEFAULTS = {
   idleTtlMs: 5 * 60_000,
   memoryBudgetBytes: 512 * 1024 * 1024,
   maxStackBytes: 256 * 1024,
+  warmup: true,
 };
 
 /** Hosts deployed functions: instantiates them on demand, reuses warm instances, evicts idle ones. */
@@ -107,7 +111,11 @@ export class Runtime {
       if (f) factories.set(isolation, f);
     }
     const rt = new Runtime(prelude, factories, options);
-    await rt.warm();
+    await rt.fillPools();
+    if (rt.opts.warmup) {
+      await warmUp(rt);
+      await rt.fillPools();
+    }
     return rt;
   }
 
@@ -119,14 +127,17 @@ export class Runtime {
     return this.factories.has(this.opts.isolation) ? this.opts.isolation : 'instance';
   }
 
-  /** Fills the pools and lets V8 tier up the engine's hot paths before the first real request. */
-  private async warm(): Promise<void> {
+  /** Creates the pools and fills the default isolation's one (before the process reports ready). */
+  private async fillPools(): Promise<void> {
     for (const [isolation, factory] of this.factories) {
-      const pool = new SandboxPool(factory, this.opts.poolSize, {
-        memoryLimitBytes: 16 * 1024 * 1024,
-        maxStackBytes: this.opts.maxStackBytes,
-      });
-      this.pools.set(isolation, pool);
+      let pool = this.pools.get(isolation);
+      if (!pool) {
+        pool = new SandboxPool(factory, this.opts.poolSize, {
+          memoryLimitBytes: 16 * 1024 * 1024,
+          maxStackBytes: this.opts.maxStackBytes,
+        });
+        this.pools.set(isolation, pool);
+      }
       if (isolation === this.defaultIsolation) await pool.fill();
     }
   }

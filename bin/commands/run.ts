@@ -39,6 +39,8 @@ export async function runCommand(entry: string, opts: RunOptions): Promise<void>
       engine: opts.engine,
       isolation: opts.isolation,
       poolSize: 0,
+      // One invocation: warming V8 up for later ones would only add to it.
+      warmup: false,
       log: (e) => process.stderr.write(`[${e.level}] ${e.text}\n`),
       ops: { fetch: fetchOp(), ...kvOps(kv) },
     });
