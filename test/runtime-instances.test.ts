@@ -32,8 +32,9 @@ describe('instances', () => {
   it('without a pool the sandbox is created on the request path', async () => {
     rt = await Runtime.create({ poolSize: 0 });
     rt.deploy('a', 1, hello, config);
+    const before = rt.poolStats()[0]!.misses;
     expect((await rt.invoke('a', request)).cold).toBe(true);
-    expect(rt.poolStats()[0]!.misses).toBe(1);
+    expect(rt.poolStats()[0]!.misses).toBe(before + 1);
   });
 
   it('evicts instances idle for longer than the TTL', async () => {
