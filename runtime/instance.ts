@@ -69,8 +69,11 @@ export class FunctionInstance {
 
   /** Runs the fetch handler. Resolves with the response; waitUntil work continues in `background`. */
   async fetch(inv: Invocation, req: GuestRequest): Promise<{ response: GuestResponse; background: Promise<void> }> {
-    const response = (await this.run(inv, 'dispatch', [req, this.fn.envSpec, inv.id])) as GuestResponse;
-    return { response, background: this.settle(inv) };
+    const out = (await this.run(inv, 'dispatch', [req, this.fn.envSpec, inv.id])) as GuestResponse & { waitUntil?: boolean };
+    const response: GuestResponse = { status: out.status, headers: out.headers, body: out.body };
+    if (out.waitUntil) return { response, background: this.settle(inv) };
+    this.finish(inv);
+    return { response, background: Promise.resolve() };
   }
 
   async scheduled(inv: Invocation, controller: { cron: string; scheduledTime: number }): Promise<void> {

@@ -59,7 +59,8 @@ export async function dispatch(req: IncomingRequest, env: EnvSpec, reqId: string
   if (!(result instanceof Response)) throw new TypeError(`fetch handler must return a Response (got ${describe(result)})`);
   if (result.type === 'error') throw new TypeError('fetch handler returned Response.error()');
   const out = responseOut(result);
-  return { status: out.status, headers: out.headers, body: out.body && exactBuffer(out.body) };
+  // waitUntil tells the host whether settle() has anything to wait for: most requests skip that call.
+  return { status: out.status, headers: out.headers, body: out.body && exactBuffer(out.body), waitUntil: pending.has(reqId) };
 }
 
 export async function scheduled(controller: { cron: string; scheduledTime: number }, env: EnvSpec, id: string): Promise<void> {
