@@ -1,7 +1,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { FaasError, isFaasError } from '../runtime/errors.ts';
-import type { Runtime } from '../runtime/index.ts';
+import type { FunctionHost } from '../runtime/workers/function-host.ts';
 import { errorResponse, requestIdFrom, toFaasError, type GatewayEnv } from './http.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
@@ -13,7 +13,7 @@ import { registerMetricsRoute } from './routes/metrics.ts';
 import type { Scheduler } from './scheduler/scheduler.ts';
 
 export interface AppDeps {
-  runtime: Runtime;
+  runtime: FunctionHost;
   registry: Registry;
   scheduler: Scheduler;
   metrics: GatewayMetrics;
@@ -64,6 +64,7 @@ function requestContext(logger: Logger): MiddlewareHandler<GatewayEnv> {
         queueMs: round(inv?.queueMs),
         coldMs: round(inv?.coldMs),
         execMs: round(inv?.execMs),
+        worker: inv?.worker,
         error: inv?.error ?? (isFaasError(c.error) ? c.error.code : c.error ? 'internal_error' : undefined),
         // Guest failures are the user's to debug: keep the message and the (source-mapped) stack.
         ...(isFaasError(c.error) && c.res.status >= 500 ? { errorMessage: c.error.message, stack: c.error.detail?.stack } : {}),

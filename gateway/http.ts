@@ -9,7 +9,7 @@ export interface GatewayEnv {
   Variables: {
     requestId: string;
     /** Set by the function route, for the access log. */
-    invocation?: { function: string; queueMs?: number; coldMs?: number; execMs?: number; error?: string };
+    invocation?: { function: string; queueMs?: number; coldMs?: number; execMs?: number; error?: string; worker?: number };
   };
 }
 

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { FaasError } from '../runtime/errors.ts';
-import { Runtime, fetchOp, type EngineName, type Isolation, type RuntimeOptions } from '../runtime/index.ts';
+import { Runtime, type EngineName, type GuestLogEntry, type Isolation, type RuntimeOptions } from '../runtime/index.ts';
+import type { FunctionHost } from '../runtime/workers/function-host.ts';
+import { WorkerPool, type WorkerEvent } from '../runtime/workers/pool.ts';
 import { loadSigningKey } from '../runtime/signing-key.ts';
 import { createApp } from './app.ts';
 import { DirectoryWatcher, syncDirectory, type SyncOutcome } from './functions-dir.ts';
@@ -15,8 +17,8 @@ import { Registry, type LoadReport } from './registry/registry.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
 import { join } from 'node:path';
 import { KvStore } from './bindings/kv/store.ts';
-import { kvOps } from './bindings/kv/ops.ts';
 import { CronTriggers } from './bindings/cron/cron.ts';
+import { gatewayOps, workerOpsModule } from './workers/ops.ts';
 
 export interface GatewayOptions {
   /** 0 picks a free port. Default 8080. */
@@ -28,6 +30,11 @@ export interface GatewayOptions {
   dataDir: string;
   engine?: EngineName;
   isolation?: Isolation;
+  /**
+   * Worker threads for guest execution, each with its own runtime; 0 (the default here) runs guests
+   * on the gateway thread. `faas serve` defaults to one per core.
+   */
+  workers?: number;
   /** Default: $FAAS_ADMIN_TOKEN, else a random token (see `adminTokenGenerated`). */
   adminToken?: string;
   /** Recompile and hot-swap functions when files in functionsDir change (`faas dev`). */
@@ -49,7 +56,10 @@ export interface GatewayOptions {
 export interface Gateway {
   readonly url: string;
   readonly port: number;
-  readonly runtime: Runtime;
+  /** Where guest code runs: the in-process Runtime (`workers: 0`) or a WorkerPool. */
+  readonly runtime: FunctionHost;
+  /** The worker pool when `workers` > 0. */
+  readonly workers: WorkerPool | undefined;
   readonly registry: Registry;
   /** Cron triggers of the deployed functions (`fire()` runs one firing now). */
   readonly cron: CronTriggers;
@@ -78,15 +88,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const adminTokenGenerated = !opts.adminToken && !envToken;
   const adminToken = opts.adminToken || envToken || randomBytes(24).toString('base64url');
 
-  const kv = new KvStore(join(opts.dataDir, 'kv.db'));
-  let runtimeRef: Runtime | undefined;
-  const runtime = (runtimeRef = await Runtime.create({
-    ...opts.runtime,
-    engine: opts.engine,
-    isolation: opts.isolation,
-    log: guestLogSink(logger, () => runtimeRef),
-    ops: { fetch: fetchOp(), ...kvOps(kv) },
-  }));
+  // Opened (and put in WAL mode) before any worker opens its own connection to the same file.
+  const kvPath = join(opts.dataDir, 'kv.db');
+  const kv = new KvStore(kvPath);
+  let runtimeRef: FunctionHost | undefined;
+  const log = guestLogSink(logger, () => runtimeRef);
+  let runtime: FunctionHost;
+  try {
+    runtime = runtimeRef = await createFunctionHost(opts, log, logger, kv, kvPath);
+  } catch (err) {
+    kv.close();
+    throw err;
+  }
   const lifecycle = new Lifecycle();
   const scheduler = new Scheduler(opts.scheduler);
   const metrics = new GatewayMetrics({ runtime, scheduler });
@@ -115,7 +128,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   try {
     server = await listen(app.fetch, opts.port ?? 8080, opts.host ?? '127.0.0.1');
   } catch (err) {
-    runtime.close();
+    await runtime.close();
     registry.close();
     kv.close();
     throw err;
@@ -138,7 +151,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      runtime.close();
+      await runtime.close();
       registry.close();
       kv.close();
       logger.info('closed');
@@ -169,6 +182,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     url,
     port,
     runtime,
+    workers: runtime instanceof WorkerPool ? runtime : undefined,
     registry,
     cron,
     kv,
@@ -196,6 +210,44 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await close();
     },
   };
+}
+
+/** Guest execution on the gateway thread (`workers` 0) or on a pool of worker threads. */
+async function createFunctionHost(
+  opts: GatewayOptions,
+  log: (entry: GuestLogEntry) => void,
+  logger: Logger,
+  kv: KvStore,
+  kvPath: string,
+): Promise<FunctionHost> {
+  const runtime = { ...opts.runtime, engine: opts.engine, isolation: opts.isolation };
+  const workers = opts.workers ?? 0;
+  if (workers <= 0) return Runtime.create({ ...runtime, log, ops: gatewayOps(kv) });
+  const started = performance.now();
+  const pool = await WorkerPool.create({
+    size: workers,
+    runtime,
+    // Each worker opens the KV file itself; the signing key never leaves this thread.
+    ops: [workerOpsModule({ kvPath })],
+    log,
+    onEvent: (e) => onWorkerEvent(logger, e),
+  });
+  logger.info({ workers, ms: Math.round(performance.now() - started) }, 'worker threads ready');
+  return pool;
+}
+
+function onWorkerEvent(logger: Logger, e: WorkerEvent): void {
+  switch (e.type) {
+    case 'exit':
+      logger.error({ worker: e.worker, reason: e.reason, failedInvocations: e.failed, uptimeMs: e.uptimeMs }, 'worker thread died; replacing it');
+      return;
+    case 'restarted':
+      logger.info({ worker: e.worker, ms: e.startMs }, 'worker thread replaced');
+      return;
+    case 'restart_failed':
+      logger.error({ worker: e.worker, reason: e.reason, retryInMs: e.retryInMs }, 'worker thread could not be started');
+      return;
+  }
 }
 
 function listen(fetch: (req: Request, env: any) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {

@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { GuestLogEntry, Runtime } from '../../runtime/index.ts';
+import type { GuestLogEntry } from '../../runtime/index.ts';
+import type { FunctionHost } from '../../runtime/workers/function-host.ts';
 
 export type { Logger } from 'pino';
 
@@ -30,7 +31,7 @@ const GUEST_LEVELS: Record<GuestLogEntry['level'], 'debug' | 'info' | 'warn' | '
  * as log records tagged with function, version and request id. A function's secret values are
  * masked, so a guest that prints one does not put it in the gateway's logs.
  */
-export function guestLogSink(logger: Logger, runtime: () => Runtime | undefined): (entry: GuestLogEntry) => void {
+export function guestLogSink(logger: Logger, runtime: () => Pick<FunctionHost, 'get'> | undefined): (entry: GuestLogEntry) => void {
   return (entry) => {
     const secrets = runtime()?.get(entry.fn)?.config.secrets;
     logger[GUEST_LEVELS[entry.level] ?? 'info'](

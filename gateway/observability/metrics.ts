@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Runtime } from '../../runtime/index.ts';
+import type { FunctionHost } from '../../runtime/workers/function-host.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 
 /** Error codes that mean the guest hit one of its limits, and the `kind` label they count under. */
@@ -12,7 +12,8 @@ const LIMIT_KINDS: Record<string, string> = {
 
 /**
  * The gateway's Prometheus metrics, on a registry of its own so several gateways can live in one
- * process (tests) without clashing. Instance and memory gauges are read from the runtime at scrape.
+ * process (tests) without clashing. Instance and memory gauges are read from the runtime at scrape
+ * (a worker pool is asked for fresh numbers first, so they are summed over every thread).
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -24,7 +25,7 @@ export class GatewayMetrics {
   private readonly deploys;
   private readonly scheduledRuns;
 
-  constructor(sources: { runtime: Runtime; scheduler: Scheduler }) {
+  constructor(private readonly sources: { runtime: FunctionHost; scheduler: Scheduler }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.invocations = new Counter({
@@ -68,7 +69,7 @@ export class GatewayMetrics {
       buckets: [0, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    const perFunction = (pick: (s: ReturnType<Runtime['stats']>[number]) => number) =>
+    const perFunction = (pick: (s: ReturnType<FunctionHost['stats']>[number]) => number) =>
       function (this: Gauge<'function'>) {
         this.reset();
         const totals = new Map<string, number>();
@@ -89,6 +90,48 @@ export class GatewayMetrics {
       labelNames: ['function'] as const,
       registers,
       collect: perFunction((s) => s.heapBytes),
+    });
+    // Per worker thread (absent when guests run on the gateway thread). The label is the thread's
+    // slot, which a replacement thread keeps.
+    const threads = () => sources.runtime.threads?.() ?? [];
+    new Gauge({
+      name: 'faas_worker_inflight',
+      help: 'Invocations sent to a worker thread that have not answered yet',
+      labelNames: ['worker'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const t of threads()) this.set({ worker: String(t.worker) }, t.inflight);
+      },
+    });
+    new Counter({
+      name: 'faas_worker_invocations_total',
+      help: 'Invocations sent to each worker thread',
+      labelNames: ['worker'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const t of threads()) this.inc({ worker: String(t.worker) }, t.invocations);
+      },
+    });
+    new Gauge({
+      name: 'faas_worker_warm_functions',
+      help: 'Function versions with a resident instance on each worker thread (what affinity prefers)',
+      labelNames: ['worker'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const t of threads()) this.set({ worker: String(t.worker) }, t.warm);
+      },
+    });
+    new Counter({
+      name: 'faas_worker_restarts_total',
+      help: 'Worker threads that died and were replaced',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.runtime.restarts ?? 0);
+      },
     });
     this.limitViolations = new Counter({
       name: 'faas_limit_violations_total',
@@ -139,7 +182,8 @@ export class GatewayMetrics {
     return this.registry.contentType;
   }
 
-  text(): Promise<string> {
+  async text(): Promise<string> {
+    await this.sources.runtime.refreshStats?.();
     return this.registry.metrics();
   }
 }

@@ -5,7 +5,7 @@ import { compileEntry, type EntryInput } from '../../compiler/index.ts';
 import { verifyArtifact } from '../../runtime/artifact.ts';
 import { parseFunctionConfig, type FunctionConfig } from '../../runtime/config.ts';
 import { FaasError, isFaasError } from '../../runtime/errors.ts';
-import type { Runtime } from '../../runtime/index.ts';
+import type { FunctionHost } from '../../runtime/workers/function-host.ts';
 import { ArtifactFiles } from './artifacts.ts';
 import { RegistryStore, type VersionRecord } from './store.ts';
 
@@ -37,7 +37,7 @@ export interface LoadReport {
 
 export interface RegistryOptions {
   dataDir: string;
-  runtime: Runtime;
+  runtime: FunctionHost;
   signingKey: Uint8Array;
   logger: Logger;
   /** Called once per deploy attempt with 'ok' or the error code. */
@@ -109,7 +109,7 @@ export class Registry {
         };
         await this.files.write(rec.artifact, bytes);
         this.store.commit(rec, input.source);
-        this.opts.runtime.deploy(name, version, artifact, config);
+        await this.opts.runtime.deploy(name, version, artifact, config);
         this.opts.onChange?.();
         return rec;
       });
@@ -129,7 +129,7 @@ export class Registry {
   remove(name: string): Promise<boolean> {
     return this.exclusive(async () => {
       const removed = this.store.remove(name);
-      this.opts.runtime.undeploy(name);
+      await this.opts.runtime.undeploy(name);
       this.opts.onChange?.();
       if (removed) this.opts.logger.info({ function: name }, 'deleted');
       return removed;
@@ -152,7 +152,7 @@ export class Registry {
       try {
         const config = parseFunctionConfig(rec.config);
         const artifact = verifyArtifact(await this.files.read(rec.artifact), this.opts.signingKey);
-        this.opts.runtime.deploy(rec.name, rec.version, artifact, config);
+        await this.opts.runtime.deploy(rec.name, rec.version, artifact, config);
         report.loaded.push(rec.name);
       } catch (err) {
         await this.rebuild(rec, err, report);

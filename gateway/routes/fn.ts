@@ -1,7 +1,8 @@
 import type { Hono, Handler } from 'hono';
 import { assertFunctionName } from '../../runtime/config.ts';
 import { FaasError } from '../../runtime/errors.ts';
-import type { GuestRequest, GuestResponse, Runtime } from '../../runtime/index.ts';
+import type { GuestRequest, GuestResponse } from '../../runtime/index.ts';
+import type { FunctionHost } from '../../runtime/workers/function-host.ts';
 import { readBody } from '../body.ts';
 import { toFaasError, type GatewayEnv } from '../http.ts';
 import type { Lifecycle } from '../lifecycle.ts';
@@ -9,7 +10,7 @@ import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 
 export interface FunctionRouteDeps {
-  runtime: Runtime;
+  runtime: FunctionHost;
   scheduler: Scheduler;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
@@ -69,6 +70,7 @@ function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes }:
       lifecycle.trackBackground(result.background);
       timing.coldMs = result.coldMs;
       timing.execMs = result.execMs;
+      timing.worker = result.worker;
       response = toHttpResponse(result.response);
       metrics.invocation(name, 'ok', { seconds: (performance.now() - started) / 1000, cold: result.cold });
     } catch (err) {

@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isFaasError } from '../../../runtime/errors.ts';
-import type { Runtime } from '../../../runtime/index.ts';
+import type { FunctionHost } from '../../../runtime/workers/function-host.ts';
 import type { GatewayMetrics } from '../../observability/metrics.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
 
@@ -15,7 +15,7 @@ interface Schedule {
 }
 
 export interface CronDeps {
-  runtime: Runtime;
+  runtime: FunctionHost;
   scheduler: Scheduler;
   metrics: GatewayMetrics;
   logger: Logger;
