@@ -27,6 +27,8 @@ export class FunctionInstance {
   state: InstanceState = 'ready';
   lastUsedAt = performance.now();
   invocations = 0;
+  /** Guest heap as last sampled (after load, then by the runtime's sweeper): cheap to sum. */
+  heapSample = 0;
 
   private current: Invocation | null = null;
   private depth = 0;
@@ -51,6 +53,7 @@ export class FunctionInstance {
     try {
       const loading = this.enter(inv, () => this.sandbox.loadModule(this.fn.code));
       await this.race(inv, loading);
+      this.sampleHeap();
     } catch (err) {
       this.kill();
       throw this.toFaasError(err, inv);
@@ -61,6 +64,11 @@ export class FunctionInstance {
 
   get heapBytes(): number {
     return this.state === 'dead' ? 0 : this.sandbox.heapBytes();
+  }
+
+  sampleHeap(): number {
+    this.heapSample = this.heapBytes;
+    return this.heapSample;
   }
 
   get acceptsWork(): boolean {

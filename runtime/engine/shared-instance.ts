@@ -1,0 +1,279 @@
+import { QuickJS } from 'quickjs-wasi';
+import { quickjsWasmModule } from './wasm-module.ts';
+import { findAllocatorCounter } from './allocator-counter.ts';
+
+/**
+ * One quickjs-wasi WASM instance hosting many QuickJS runtimes (isolation "shared").
+ *
+ * The package's `qjs_*` helper layer and its `QuickJS` object work on one static "current" runtime and
+ * context, so every entry into a runtime goes through `run()`, which makes that runtime current and
+ * restores the previous one afterwards (entries nest: guest → host op → another entry). The WASM
+ * imports (interrupt, host calls) are instance-wide; `run()` keeps the stack of executing runtimes so
+ * the interrupt callback can ask the one that is actually running.
+ *
+ * Memory: the package's allocator counts every byte the instance's runtimes hold and enforces one
+ * limit, keeping a reserve so an OOM surfaces as a real "out of memory" InternalError. Only the
+ * executing runtime allocates, so the instance attributes the counter's movement to it at every switch
+ * and, on entry, sets the limit to "everything held now + what this runtime has left". That gives exact
+ * per-runtime accounting and limits with the package's OOM behaviour.
+ */
+
+/** The raw C API and helpers this file and its sandboxes call (the package types only the `qjs_*` part). */
+export type SharedExports = ReturnType<QuickJS['_getExports']> & {
+  __stack_pointer: WebAssembly.Global;
+  JS_NewRuntime2(mallocFunctions: number, opaque: number): number;
+  JS_NewContext(rt: number): number;
+  JS_FreeContext(ctx: number): void;
+  JS_FreeRuntime(rt: number): void;
+  JS_SetMaxStackSize(rt: number, size: number): void;
+};
+
+export interface SharedInstanceOptions {
+  /** Runtimes (resident sandboxes, pooled blanks included) per instance before a new instance is made. */
+  runtimesPerInstance: number;
+  /** Instance-wide allocator cap: a safety net under the per-runtime limits, not the tenant limit. */
+  instanceMemoryCapBytes: number;
+  /** Linear memory is grown by this much ahead of need (0 = let the allocator grow it 64 KiB at a time). */
+  growStepBytes: number;
+  /** Grow when the estimated free linear memory falls below this. */
+  lowWaterBytes: number;
+}
+
+/** What an instance needs from a runtime living in it. */
+export interface Tenant {
+  readonly rt: number;
+  readonly ctx: number;
+  /** This tenant's guest heap cap, applied while it is the runtime executing. */
+  readonly memoryLimitBytes: number;
+  /** Polled by the instance-wide interrupt callback while this tenant's guest code runs. */
+  checkInterrupt(): boolean;
+}
+
+let nextInstanceId = 1;
+
+export class SharedInstance {
+  readonly id = nextInstanceId++;
+  readonly vm: QuickJS;
+  readonly e: SharedExports;
+  private readonly baseRt: number;
+  private readonly baseCtx: number;
+  /** The C stack pointer between calls; a trap or host RangeError unwinds without restoring it. */
+  private readonly baseSp: number;
+  /** Address of the allocator's live-bytes counter. */
+  private readonly counter: number;
+  /** Linear memory that is not allocator heap (data, C stack), estimated at start. */
+  private readonly staticBytes: number;
+  /** Allocator bytes each tenant holds, as of the last switch. */
+  private readonly held = new Map<Tenant, number>();
+  private readonly executing: Tenant[] = [];
+  /** Counter value at the last switch; its movement since belongs to the executing tenant. */
+  private mark = 0;
+  private retiredFlag = false;
+  private faultedFlag = false;
+  private disposedFlag = false;
+  grows = 0;
+
+  private constructor(vm: QuickJS, private readonly opts: SharedInstanceOptions, private readonly onEmpty: (i: SharedInstance) => void) {
+    this.vm = vm;
+    this.e = vm._getExports() as SharedExports;
+    this.baseRt = this.e.qjs_get_runtime_ptr();
+    this.baseCtx = this.e.qjs_get_context_ptr();
+    this.baseSp = this.e.__stack_pointer.value as number;
+    this.counter = findAllocatorCounter(vm, this.baseSp);
+    this.e.qjs_set_memory_limit(opts.instanceMemoryCapBytes);
+    // The cached singleton handles are plain boxes shared by every context; make them now, with the base current.
+    void [vm.undefined, vm.null, vm.true, vm.false];
+    this.mark = this.used();
+    this.staticBytes = this.e.memory.buffer.byteLength - this.mark;
+  }
+
+  static async create(opts: SharedInstanceOptions, onEmpty: (i: SharedInstance) => void): Promise<SharedInstance> {
+    let inst: SharedInstance | undefined;
+    const vm = await QuickJS.create({
+      wasm: quickjsWasmModule(),
+      interruptHandler: () => inst?.onInterrupt() ?? false,
+    });
+    inst = new SharedInstance(vm, opts, onEmpty);
+    return inst;
+  }
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Takes new runtimes: not full and never faulted. */
+  get accepting(): boolean {
+    return !this.retiredFlag && this.held.size < this.opts.runtimesPerInstance;
+  }
+
+  get retired(): boolean {
+    return this.retiredFlag;
+  }
+
+  /** A fault that may have corrupted linear memory happened here: no C call into it is trusted. */
+  get faulted(): boolean {
+    return this.faultedFlag;
+  }
+
+  get memoryBytes(): number {
+    return this.disposedFlag ? 0 : this.e.memory.buffer.byteLength;
+  }
+
+  /**
+   * A runtime for `tenant`, sharing the package's allocator: passing the base runtime as
+   * `JSMallocFunctions*` works because those functions are the first field of `JSRuntime` (a plain
+   * `JS_NewRuntime` gets an allocator that reports no usable sizes on WASI and escapes the counter).
+   */
+  newRuntime(): { rt: number; ctx: number; bytes: number } {
+    if (!this.accepting) throw new Error('shared instance is not accepting runtimes');
+    const e = this.e;
+    e.qjs_set_memory_limit(this.opts.instanceMemoryCapBytes);
+    const before = this.used();
+    const rt = e.JS_NewRuntime2(this.baseRt, 0);
+    if (!rt) throw new Error('JS_NewRuntime2 failed (out of memory)');
+    const ctx = e.JS_NewContext(rt);
+    if (!ctx) {
+      e.JS_FreeRuntime(rt);
+      throw new Error('JS_NewContext failed (out of memory)');
+    }
+    const bytes = this.used() - before;
+    this.mark += bytes;
+    return { rt, ctx, bytes };
+  }
+
+  adopt(t: Tenant, bytes: number): void {
+    this.held.set(t, bytes);
+  }
+
+  /**
+   * Runs `fn` with `t` current. No `JS_UpdateStackTop` is needed: runtimes are created from host code
+   * with the C stack at its base, so each runtime's stack limit is measured from the real top and a
+   * nested entry only has less room, never more; `baseSp` is put back if a trap left it lowered.
+   */
+  run<T>(t: Tenant, fn: () => T): T {
+    if (this.disposedFlag) throw new Error('shared instance was disposed');
+    this.settle();
+    this.executing.push(t);
+    this.enter(t);
+    try {
+      return fn();
+    } finally {
+      this.settle();
+      this.executing.pop();
+      this.restoreCurrent();
+    }
+  }
+
+  /** Allocator bytes a runtime holds (its heap, shapes, atoms, bytecode …). */
+  heapBytes(t: Tenant): number {
+    const held = this.held.get(t) ?? 0;
+    return this.executing[this.executing.length - 1] === t && !this.disposedFlag ? held + this.used() - this.mark : held;
+  }
+
+  /** Frees a tenant's runtime; on a faulted instance the memory goes with the instance instead. */
+  release(t: Tenant): void {
+    if (!this.held.has(t)) return;
+    this.settle();
+    this.held.delete(t);
+    if (!this.faultedFlag && !this.disposedFlag) {
+      try {
+        this.e.JS_FreeContext(t.ctx);
+        this.e.JS_FreeRuntime(t.rt);
+      } catch {
+        // JS_FreeRuntime traps on an assertion (e.g. a leaked value): the instance can no longer be trusted
+        this.fault();
+      } finally {
+        this.mark = this.used();
+        this.restoreCurrent();
+      }
+    }
+    if (this.held.size === 0) this.onEmpty(this);
+  }
+
+  /** Stops taking runtimes; the factory disposes the instance once its tenants are gone. */
+  retire(): void {
+    this.retiredFlag = true;
+  }
+
+  fault(): void {
+    this.faultedFlag = true;
+    this.retiredFlag = true;
+  }
+
+  dispose(): void {
+    if (this.disposedFlag) return;
+    this.disposedFlag = true;
+    this.retiredFlag = true;
+    this.vm.dispose();
+  }
+
+  /**
+   * Keeps free linear memory ahead of need, off the request path: growing it through the allocator
+   * (one large malloc + free) rather than `memory.grow`, because the allocator's sbrk takes memory from
+   * the current end and would never use pages grown behind its back.
+   */
+  ensureHeadroom(): void {
+    const step = this.opts.growStepBytes;
+    if (step <= 0 || this.faultedFlag || this.disposedFlag) return;
+    const free = this.e.memory.buffer.byteLength - this.staticBytes - this.used();
+    if (free >= this.opts.lowWaterBytes) return;
+    const p = this.e.malloc(step);
+    if (p) {
+      this.e.free(p);
+      this.grows++;
+    }
+  }
+
+  /** A view of linear memory; growing the memory detaches the old buffer, which empties the view. */
+  private words = new Uint32Array(0);
+
+  private used(): number {
+    if (this.words.length === 0) this.words = new Uint32Array(this.e.memory.buffer);
+    return this.words[this.counter >> 2]!;
+  }
+
+  /** Books the counter's movement since the last switch to the tenant that was executing. */
+  private settle(): void {
+    if (this.disposedFlag) return;
+    const now = this.used();
+    const t = this.executing[this.executing.length - 1];
+    if (t) {
+      const held = this.held.get(t);
+      if (held !== undefined) this.held.set(t, held + now - this.mark);
+    }
+    this.mark = now;
+  }
+
+  /** Makes `t` current with the allocator limit set to what it has left under its own cap. */
+  private enter(t: Tenant): void {
+    const e = this.e;
+    e.qjs_set_runtime_and_context(t.rt, t.ctx);
+    const cap = this.opts.instanceMemoryCapBytes;
+    const left = t.memoryLimitBytes > 0 ? Math.max(0, t.memoryLimitBytes - (this.held.get(t) ?? 0)) : cap;
+    e.qjs_set_memory_limit(Math.min(cap, this.mark + left));
+  }
+
+  /** Makes the innermost executing runtime current again, or the base one (and its stack) when idle. */
+  private restoreCurrent(): void {
+    if (this.disposedFlag) return;
+    const top = this.executing[this.executing.length - 1];
+    if (top) {
+      this.enter(top);
+      return;
+    }
+    // The allocator limit stays at the last tenant's: only newRuntime() allocates while idle, and it resets it.
+    this.e.qjs_set_runtime_and_context(this.baseRt, this.baseCtx);
+    if (this.e.__stack_pointer.value !== this.baseSp) this.e.__stack_pointer.value = this.baseSp;
+  }
+
+  /** Never throws into WASM: an exception here would unwind the C stack mid-instruction. */
+  private onInterrupt(): boolean {
+    const t = this.executing[this.executing.length - 1];
+    if (!t) return false;
+    try {
+      return t.checkInterrupt();
+    } catch {
+      return true;
+    }
+  }
+}

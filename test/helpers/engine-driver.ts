@@ -1,0 +1,125 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileEntry } from '../../compiler/index.ts';
+import { verifyArtifact } from '../../runtime/artifact.ts';
+import { pureOps } from '../../runtime/host/pure-ops.ts';
+import { buildPrelude, buildPreludeSources } from '../../runtime/prelude/build.ts';
+import type { GuestCode, Sandbox, SandboxFactory, SandboxHooks } from '../../runtime/engine/types.ts';
+import { signingKey } from './sandbox.ts';
+
+/**
+ * Drives sandboxes straight through the engine interface (no Runtime, no pool), so engine tests can
+ * place tenants side by side in one WASM instance and poke each one's limits separately. Host ops are
+ * a small stand-in for instance.ts: logs, lazy chunks, the pure ops, and an async KV that answers later.
+ */
+
+const resolveDir = mkdtempSync(join(tmpdir(), 'faas-engine-'));
+let counter = 0;
+
+export interface DrivenBox {
+  box: Sandbox;
+  logs: string[];
+  /** Makes the interrupt handler stop the guest from now on (or not). */
+  interrupt(on: boolean): void;
+  /** Guest CPU budget for each invoke, enforced by the interrupt handler. */
+  cpuMs: number;
+}
+
+export async function compileModule(source: string): Promise<GuestCode> {
+  const filename = `mod-${process.pid}-${++counter}.ts`;
+  const { bytes } = await compileEntry({ source, filename, resolveDir }, signingKey);
+  const artifact = verifyArtifact(bytes, signingKey);
+  return { filename: artifact.header.entry, bytecode: artifact.bytecode, source: artifact.js };
+}
+
+export async function createBox(factory: SandboxFactory, limits = { memoryLimitBytes: 16 * 1024 * 1024, maxStackBytes: 256 * 1024 }): Promise<DrivenBox> {
+  const prelude = await buildPrelude();
+  const sources = factory.runsBytecode ? undefined : await buildPreludeSources();
+  let forced = false;
+  let startedAt = 0;
+  const driven: DrivenBox = {
+    box: undefined as unknown as Sandbox,
+    logs: [],
+    interrupt: (on) => void (forced = on),
+    cpuMs: 1000,
+  };
+  const hooks: SandboxHooks = {
+    shouldInterrupt: () => forced || (startedAt > 0 && performance.now() - startedAt > driven.cpuMs),
+    resume: (task) => {
+      task();
+      driven.box.runJobs();
+    },
+    hostCall: (op, args) => {
+      switch (op) {
+        case 'log':
+          driven.logs.push(String(args[1]));
+          return undefined;
+        case 'now':
+          return performance.now();
+        case 'timerSet':
+        case 'timerClear':
+          return undefined;
+        case 'loadChunk': {
+          const name = String(args[0]);
+          const code: GuestCode = factory.runsBytecode
+            ? { filename: `faas:prelude/${name}.js`, bytecode: prelude.chunks.get(name) }
+            : { filename: `faas:prelude/${name}.js`, source: sources!.chunks.get(name) };
+          driven.box.evalScript(code);
+          return undefined;
+        }
+        case 'kvGet':
+          return new Promise((r) => setTimeout(() => r({ value: new TextEncoder().encode(`v-${String(args[1])}`), metadata: null }), 5));
+        default: {
+          const pure = pureOps[op];
+          if (pure) return pure(...args);
+          throw new TypeError(`unknown host operation "${op}"`);
+        }
+      }
+    },
+  };
+  const raw = await factory.create(limits, hooks);
+  const timed = <T>(fn: () => T): T => {
+    startedAt = performance.now();
+    try {
+      return fn();
+    } finally {
+      startedAt = 0;
+    }
+  };
+  // the CPU clock runs only while the guest runs synchronously, as in instance.ts
+  driven.box = new Proxy(raw, {
+    get(target, prop) {
+      if (prop === 'callApi') return (name: string, a: unknown[]) => timed(() => target.callApi(name, a));
+      if (prop === 'runJobs') return () => timed(() => target.runJobs());
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return driven;
+}
+
+export async function load(d: DrivenBox, source: string): Promise<void> {
+  await d.box.loadModule(await compileModule(source));
+}
+
+export interface Answer {
+  status: number;
+  text: string;
+}
+
+/** One fetch through the prelude's dispatch, pumping guest jobs as instance.ts does. */
+export async function invokeBox(d: DrivenBox, path = '/', env: { kv?: string[] } = {}): Promise<Answer> {
+  const pending = d.box.callApi('dispatch', [
+    { method: 'GET', url: `http://localhost${path}`, headers: [], body: null },
+    { vars: {}, secrets: {}, kv: env.kv ?? [] },
+    `req-${++counter}`,
+  ]);
+  d.box.runJobs();
+  const res = (await pending) as { status: number; body: ArrayBuffer | null };
+  return { status: res.status, text: res.body ? new TextDecoder().decode(res.body) : '' };
+}
+
+export const echoSource = (tag: string) => `
+  let n = 0;
+  export default { fetch(req) { n++; return new Response('${tag}:' + n + ':' + String(globalThis.leak)); } };`;
