@@ -15,8 +15,20 @@ const logs: GuestLogEntry[] = [];
 const runtimes = new Map<string, Promise<Runtime>>();
 let counter = 0;
 
+/**
+ * The engine/isolation pair the sandbox-driven suites run on: vitest projects set FAAS_TEST_ENGINE
+ * ("bytecode/instance", "emscripten/shared" …) so the same suites cover every combination.
+ */
+export const engineUnderTest: RuntimeOptions = (() => {
+  const spec = process.env.FAAS_TEST_ENGINE;
+  if (!spec) return {};
+  const [engine, isolation] = spec.split('/') as [RuntimeOptions['engine'], RuntimeOptions['isolation']];
+  return { engine, isolation };
+})();
+
 export function sharedRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const key = JSON.stringify(options);
+  options = { ...engineUnderTest, ...options };
+  const key = JSON.stringify(options, (k, v) => (k === 'ops' ? Object.keys(v) : v));
   let rt = runtimes.get(key);
   if (!rt) {
     rt = Runtime.create({ poolSize: 2, ...options, log: (e) => logs.push(e), ops: { fetch: fetchOp(), ...options.ops } });
