@@ -69,7 +69,7 @@ const prelude = await buildPrelude();
 console.log(`prelude: core bytecode ${prelude.core.byteLength} B; chunks ${[...prelude.chunks].map(([n, b]) => `${n} ${b.byteLength} B`).join(', ')}`);
 console.log(`hello artifact: bytecode ${artifact.bytecode.byteLength} B\n`);
 
-for (const isolation of ['instance'] as Isolation[]) {
+for (const isolation of ['shared', 'instance'] as Isolation[]) {
   const pooled = summarize(await coldStarts(isolation, 4));
   const unpooled = summarize(await coldStarts(isolation, 0));
   const warm = summarize(await warmInvokes(isolation));
