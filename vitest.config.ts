@@ -1,10 +1,37 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The gateway suite runs again with guest execution on worker threads (FAAS_TEST_WORKERS, read by
+ * test/helpers/gateway.ts). Left out of both: gateway-scheduler (unit tests, no gateway) and
+ * gateway-cli (the CLI client; its server side is what gateway-admin covers). gateway-process
+ * (child gateways: restart, SIGKILL during deploys, SIGTERM drain) runs with 2 workers only: it is
+ * the slowest file, and a child with one worker adds little over two. `vitest run --project default`
+ * runs everything once, in-process.
+ */
+const gatewayOnWorkers = (files: string[]) => files.map((f) => `test/gateway-${f}.test.ts`);
+const ON_WORKERS = ['invoke', 'admin', 'bindings', 'queue', 'functions-dir'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'compiler/**/*.test.ts', 'runtime/**/*.test.ts', 'gateway/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'default',
+          include: ['test/**/*.test.ts', 'compiler/**/*.test.ts', 'runtime/**/*.test.ts', 'gateway/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'gateway (workers 1)', include: gatewayOnWorkers(ON_WORKERS), env: { FAAS_TEST_WORKERS: '1' } },
+      },
+      {
+        extends: true,
+        test: { name: 'gateway (workers 2)', include: gatewayOnWorkers([...ON_WORKERS, 'process']), env: { FAAS_TEST_WORKERS: '2' } },
+      },
+    ],
   },
 });

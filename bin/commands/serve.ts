@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { FaasError } from '../../runtime/errors.ts';
 import type { EngineName, Isolation } from '../../runtime/index.ts';
@@ -24,12 +25,11 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 
 export async function serveCommand(opts: ServeOptions): Promise<void> {
   let gateway: Gateway;
+  let workers: number;
   try {
     const port = parseInteger('--port', opts.port, 0, 65535);
-    if (opts.workers !== undefined) {
-      parseInteger('--workers', opts.workers, 1, 1024);
-      say(`--workers ${opts.workers}: accepted, but guest execution runs on the main thread for now`);
-    }
+    // One worker thread per core by default; 0 runs guests on the gateway thread.
+    workers = opts.workers === undefined ? availableParallelism() : parseInteger('--workers', opts.workers, 0, 256);
     gateway = await startGateway({
       port,
       host: opts.host,
@@ -37,6 +37,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       dataDir: resolve(opts.data),
       engine: opts.engine,
       isolation: opts.isolation,
+      workers,
       watch: opts.watch,
       onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
       onWatch: (o) => say(describe(o)),
@@ -47,7 +48,8 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   for (const o of gateway.startup.functionsDir) if (o.outcome !== 'unchanged') say(describe(o));
   for (const s of gateway.startup.registry.skipped) say(`skipped ${s.name}: ${s.code}: ${s.message}`);
   if (gateway.adminTokenGenerated) say(`admin token (generated; set FAAS_ADMIN_TOKEN to choose one): ${gateway.adminToken}`);
-  say(`ready: ${gateway.registry.list().length} function(s) at ${gateway.url}/fn/<name>${opts.watch ? `; watching ${opts.functions}` : ''}`);
+  const threads = workers === 0 ? 'guests on the gateway thread' : `${workers} worker thread${workers === 1 ? '' : 's'}`;
+  say(`ready: ${gateway.registry.list().length} function(s) at ${gateway.url}/fn/<name> (${threads})${opts.watch ? `; watching ${opts.functions}` : ''}`);
 
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals) => {

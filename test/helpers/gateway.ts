@@ -11,6 +11,15 @@ export const FAAS_BIN = join(REPO_ROOT, 'bin/faas.js');
 
 export type LogRecord = Record<string, any> & { msg: string };
 
+/**
+ * Worker threads for gateways the tests start (in this process or as `faas serve` children):
+ * $FAAS_TEST_WORKERS, default 0 = guests run on the gateway thread. The vitest projects in
+ * vitest.config.ts run the gateway suite with 0, 1 and 2.
+ */
+export function testWorkers(): number {
+  return Number(process.env.FAAS_TEST_WORKERS ?? 0);
+}
+
 export function tempDir(prefix = 'faas-gw-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -61,7 +70,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     level: 'debug',
     destination: { write: (line: string) => void logs.push(JSON.parse(line)) },
   });
-  const gw = await startGateway({ port: 0, runtime: { poolSize: 1 }, logger, ...rest, dataDir, functionsDir, adminToken: token });
+  const gw = await startGateway({ port: 0, runtime: { poolSize: 1 }, workers: testWorkers(), logger, ...rest, dataDir, functionsDir, adminToken: token });
   const admin = (method: string, path: string, body?: unknown, tok: string | null = token) =>
     fetch(`${gw.url}${path}`, {
       method,
@@ -114,9 +123,11 @@ export function spawnGateway(options: SpawnOptions): Promise<ChildGateway> {
   const token = options.token ?? 'child-token';
   // A directory that does not exist: the gateway warns and serves registered functions only.
   const functionsDir = options.functionsDir ?? join(options.dataDir, 'no-functions');
+  const args = options.args ?? [];
+  const workers = args.includes('--workers') ? [] : ['--workers', String(testWorkers())];
   const proc = spawn(
     process.execPath,
-    [FAAS_BIN, 'serve', '--port', '0', '--data', options.dataDir, '--functions', functionsDir, ...(options.args ?? [])],
+    [FAAS_BIN, 'serve', '--port', '0', '--data', options.dataDir, '--functions', functionsDir, ...workers, ...args],
     { cwd: REPO_ROOT, env: { ...process.env, FAAS_ADMIN_TOKEN: token, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const stdout: string[] = [];

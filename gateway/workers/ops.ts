@@ -1,0 +1,31 @@
+/**
+ * The gateway's host operations for guests: fetch (egress-checked) and KV. In-process execution
+ * uses `gatewayOps()` with the gateway's own KV store; each worker thread imports this module and
+ * calls `createOps()` (see runtime/workers/protocol.ts, OpsModule), opening its own connection to
+ * the same SQLite file: WAL mode lets the connections work concurrently, and a put is committed
+ * before the guest's promise resolves, whichever thread ran it.
+ */
+import { fetchOp } from '../../runtime/host/fetch.ts';
+import type { BoundOp } from '../../runtime/host/services.ts';
+import type { OpsModule, OpsProvider } from '../../runtime/workers/protocol.ts';
+import { kvOps } from '../bindings/kv/ops.ts';
+import { KvStore } from '../bindings/kv/store.ts';
+
+export interface WorkerOpsOptions {
+  kvPath: string;
+}
+
+export function gatewayOps(kv: KvStore): Record<string, BoundOp> {
+  return { fetch: fetchOp(), ...kvOps(kv) };
+}
+
+/** Called in each worker thread. */
+export function createOps(options: WorkerOpsOptions): OpsProvider {
+  const kv = new KvStore(options.kvPath);
+  return { ops: gatewayOps(kv), close: () => kv.close() };
+}
+
+/** How a worker finds this module. */
+export function workerOpsModule(options: WorkerOpsOptions): OpsModule {
+  return { module: import.meta.url, options };
+}

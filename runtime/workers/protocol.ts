@@ -1,0 +1,89 @@
+/**
+ * The messages between a WorkerPool (gateway thread) and its worker threads. Everything is plain
+ * structured-clone data; request and response bodies travel in the transfer list.
+ */
+import type { Artifact } from '../artifact.ts';
+import type { FunctionConfig } from '../config.ts';
+import { ERROR_STATUS, FaasError, type ErrorCode } from '../errors.ts';
+import type { GuestRequest, GuestResponse } from '../invocation.ts';
+import type { BoundOp, GuestLogEntry } from '../host/services.ts';
+import type { FunctionStats, RuntimeOptions } from '../runtime.ts';
+import type { SandboxPoolStats } from './function-host.ts';
+
+/**
+ * A module a worker imports to build its host operations (fetch, KV …), since functions cannot be
+ * sent to a thread. It must export `createOps(options)` returning an `OpsProvider` (or a promise
+ * of one); `options` must be structured-cloneable.
+ */
+export interface OpsModule {
+  /** A file URL or absolute path. */
+  module: string;
+  options?: unknown;
+}
+
+export interface OpsProvider {
+  ops: Record<string, BoundOp>;
+  close?(): void | Promise<void>;
+}
+
+export interface WorkerInit {
+  runtime: Omit<RuntimeOptions, 'log' | 'ops'>;
+  ops: OpsModule[];
+  reportIntervalMs: number;
+}
+
+export interface WireError {
+  code: string;
+  message: string;
+  detail?: Record<string, unknown>;
+}
+
+/** Deadlines cross threads as epoch milliseconds: each thread has its own performance.now() origin. */
+export const toEpoch = (deadline: number): number => performance.timeOrigin + deadline;
+export const fromEpoch = (epoch: number): number => epoch - performance.timeOrigin;
+
+export type ToWorker =
+  | { t: 'deploy'; id: number; name: string; version: number; artifact: Artifact; config: FunctionConfig }
+  | { t: 'undeploy'; id: number; name: string }
+  | { t: 'invoke'; id: number; name: string; req: GuestRequest; requestId?: string; deadline: number }
+  | { t: 'scheduled'; id: number; name: string; controller: { cron: string; scheduledTime: number }; requestId?: string; deadline: number }
+  | { t: 'stats'; id: number }
+  | { t: 'close'; id: number }
+  /** Test hook (WorkerPool.simulateFault): an uncaught error, or a blocked event loop. */
+  | { t: 'fault'; fault: 'throw' | 'hang'; hangMs: number };
+
+export interface WorkerReport {
+  stats: FunctionStats[];
+  poolStats: SandboxPoolStats[];
+  coldStarts: number;
+}
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'log'; entry: GuestLogEntry }
+  | {
+      t: 'result';
+      id: number;
+      response: GuestResponse;
+      cold: boolean;
+      coldMs: number;
+      execMs: number;
+      instanceId: number;
+      coldStarts: number;
+      /** False when the invocation's waitUntil work already settled; else a `background` message follows. */
+      background: boolean;
+    }
+  | { t: 'background'; id: number }
+  /** Completion of a deploy, undeploy, scheduled or close; `error` when it failed. */
+  | { t: 'done'; id: number; error?: WireError; value?: unknown }
+  | ({ t: 'report'; id?: number } & WorkerReport);
+
+export function toWire(err: unknown): WireError {
+  if (err instanceof FaasError) return { code: err.code, message: err.message, detail: err.detail };
+  return { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+}
+
+export function fromWire(e: WireError): FaasError {
+  const code = (e.code in ERROR_STATUS ? e.code : 'internal_error') as ErrorCode;
+  return new FaasError(code, e.message, e.detail);
+}
