@@ -56,7 +56,7 @@ program
   .addOption(dataOption())
   .addOption(engineOption())
   .addOption(isolationOption())
-  .option('--workers <n>', 'worker threads for guest execution')
+  .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program
@@ -68,6 +68,7 @@ program
   .addOption(dataOption())
   .addOption(engineOption())
   .addOption(isolationOption())
+  .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
 const adminOptions = (cmd: Command) =>
