@@ -11,6 +11,21 @@ import { defineConfig } from 'vitest/config';
 const gatewayOnWorkers = (files: string[]) => files.map((f) => `test/gateway-${f}.test.ts`);
 const ON_WORKERS = ['invoke', 'admin', 'bindings', 'queue', 'functions-dir'];
 
+/**
+ * The suites that drive guest code (through test/helpers/sandbox.ts, or a gateway for
+ * gateway-invoke/-bindings) run again on the engine/isolation pairs other than the default
+ * (bytecode/shared): FAAS_TEST_ENGINE is read by both helpers.
+ */
+const ON_EVERY_ENGINE = [
+  'test/runtime-limits.test.ts',
+  'test/runtime-isolation.test.ts',
+  'test/runtime-fetch.test.ts',
+  'test/bindings-kv.test.ts',
+  'test/guest-*.test.ts',
+  'test/gateway-invoke.test.ts',
+  'test/gateway-bindings.test.ts',
+];
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -32,6 +47,10 @@ export default defineConfig({
         extends: true,
         test: { name: 'gateway (workers 2)', include: gatewayOnWorkers([...ON_WORKERS, 'process']), env: { FAAS_TEST_WORKERS: '2' } },
       },
+      ...['bytecode/instance', 'emscripten/shared'].map((engine) => ({
+        extends: true as const,
+        test: { name: `engine ${engine}`, include: ON_EVERY_ENGINE, env: { FAAS_TEST_ENGINE: engine } },
+      })),
     ],
   },
 });

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/server.ts';
 import { createLogger } from '../../gateway/observability/logger.ts';
+import { engineUnderTest } from './sandbox.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const FAAS_BIN = join(REPO_ROOT, 'bin/faas.js');
@@ -70,7 +71,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     level: 'debug',
     destination: { write: (line: string) => void logs.push(JSON.parse(line)) },
   });
-  const gw = await startGateway({ port: 0, runtime: { poolSize: 1 }, workers: testWorkers(), logger, ...rest, dataDir, functionsDir, adminToken: token });
+  const gw = await startGateway({ port: 0, runtime: { poolSize: 1 }, workers: testWorkers(), ...engineUnderTest, logger, ...rest, dataDir, functionsDir, adminToken: token });
   const admin = (method: string, path: string, body?: unknown, tok: string | null = token) =>
     fetch(`${gw.url}${path}`, {
       method,
