@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { EvalFlags, QuickJS, type JSValueHandle } from 'quickjs-wasi';
 import { describe, expect, test } from 'vitest';
 import { quickjsWasmModule } from '../runtime/engine/wasm-module.ts';
+import { dispatchRequest } from '../runtime/engine/dispatch-codec.ts';
+import { dispatchArgs, readDispatchResult } from '../runtime/engine/wasi-dispatch.ts';
 import { pureOps } from '../runtime/host/pure-ops.ts';
 import { CHUNK_NAMES, buildPrelude, buildPreludeSources } from '../runtime/prelude/build.ts';
 import { deploySource, invoke, sharedRuntime } from './helpers/sandbox.ts';
@@ -51,19 +53,24 @@ async function bareVm() {
   const evalMs = performance.now() - started;
   const heapAfter = vm.getMemoryUsage().mallocSize;
   const run = (code: string) => vm.dump(vm.evalCode(code));
-  /** Calls the internal API like the engine does; a guest Promise becomes a host Promise of its dumped value. */
+  /**
+   * Calls the internal API like the engine does (dispatch in its compact form); a guest Promise
+   * becomes a host Promise of its dumped value.
+   */
+  const memo = { env: undefined };
   function callApi(name: string, args: unknown[]): unknown {
     const fn = api.getProp(name);
-    const handles = args.map((a) => vm.hostToHandle(a));
+    const handles = name === 'dispatch' ? dispatchArgs(vm, dispatchRequest(args, memo)) : args.map((a) => vm.hostToHandle(a));
+    const read = name === 'dispatch' ? (h: JSValueHandle) => readDispatchResult(vm, h.ptr) : (h: JSValueHandle) => vm.dump(h);
     const result = vm.callFunction(fn, api, ...handles);
     fn.dispose();
     for (const h of handles) h.dispose();
     vm.executePendingJobs();
-    if (vm._getExports().qjs_is_promise(result.ptr) === 0) return result.consume((h) => vm.dump(h));
+    if (vm._getExports().qjs_is_promise(result.ptr) === 0) return result.consume(read);
     return vm.resolvePromise(result).then((r) => {
       result.dispose();
       if ('error' in r) throw new Error(String(r.error.consume((h) => vm.dump(h))));
-      return r.value.consume((h) => vm.dump(h));
+      return r.value.consume(read);
     });
   }
   async function loadModule(source: string): Promise<void> {

@@ -20,6 +20,7 @@ import {
   type SandboxLimits,
 } from './types.ts';
 import { BRIDGE_SOURCE, decodeWire, encodeWire, unwrapGuestValue } from './wire.ts';
+import { DISPATCH, dispatchRequest, dispatchResponse, rememberEnv, type DispatchMemo } from './dispatch-codec.ts';
 
 /**
  * Engine "emscripten": the stock `@jitl/quickjs-wasmfile-release-sync` QuickJS (Bellard's, not -ng)
@@ -136,6 +137,7 @@ class EmscriptenSandbox implements Sandbox {
   private api: QuickJSHandle | undefined;
   private bridgeCall: QuickJSHandle | undefined;
   private bridgeWatch: QuickJSHandle | undefined;
+  private readonly dispatchMemo: DispatchMemo = { env: undefined };
   private readonly deferreds = new Set<QuickJSDeferredPromise>();
   private hooks: SandboxHooks;
   private limitBytes: number;
@@ -227,8 +229,15 @@ class EmscriptenSandbox implements Sandbox {
 
   callApi(name: string, args: unknown[]): unknown {
     const ctx = this.ctx;
+    const dispatch = name === DISPATCH;
     return this.guard(() => {
-      const { json, buffers } = encodeWire(args);
+      let callArgs = args;
+      if (dispatch) {
+        // the compact form of dispatch-codec.ts, over the same wire
+        const r = dispatchRequest(args, this.dispatchMemo);
+        callArgs = [r.method, r.url, r.headers, r.body && r.body.slice().buffer, r.env, r.id];
+      }
+      const { json, buffers } = encodeWire(callArgs);
       const argHandles = [ctx.newString(name), ctx.newString(json), ...buffers.map((b) => ctx.newArrayBuffer(b.slice().buffer))];
       let result: QuickJSHandle;
       try {
@@ -236,7 +245,9 @@ class EmscriptenSandbox implements Sandbox {
       } finally {
         for (const h of argHandles) h.dispose();
       }
-      return this.settled(result, (h) => this.readWire(h));
+      if (!dispatch) return this.settled(result, (h) => this.readWire(h));
+      rememberEnv(args, this.dispatchMemo);
+      return this.settled(result, (h) => dispatchResponse(this.readWire(h)));
     });
   }
 

@@ -1,4 +1,4 @@
-import { JSException, QuickJS, EvalFlags, type JSValueHandle } from 'quickjs-wasi';
+import { JSException, JSValueHandle, QuickJS, EvalFlags } from 'quickjs-wasi';
 import { quickjsWasmModule } from './wasm-module.ts';
 import {
   GuestFault,
@@ -10,6 +10,19 @@ import {
 } from './types.ts';
 import { classifyGuestError, classifyHostError } from './classify.ts';
 import type { Prelude } from '../prelude/build.ts';
+import { DISPATCH, dispatchRequest, rememberEnv, type DispatchMemo } from './dispatch-codec.ts';
+import { dispatchArgs, readDispatchResult } from './wasi-dispatch.ts';
+
+const PROMISE_FULFILLED = 1;
+const PROMISE_REJECTED = 2;
+
+/** A guest promise an API call returned, checked again once the jobs that follow the call have run. */
+interface Watched {
+  promise: JSValueHandle;
+  map: (h: JSValueHandle) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
 
 /**
  * Isolation "instance": every sandbox is its own quickjs-wasi WASM instance (own linear memory).
@@ -33,6 +46,12 @@ export class QuickJSWasiVmFactory implements SandboxFactory {
 class VmSandbox implements Sandbox {
   private vm!: QuickJS;
   private api!: JSValueHandle;
+  /** The internal API's functions, looked up once (the API object never changes). */
+  private readonly apiFns = new Map<string, JSValueHandle>();
+  private readonly dispatchMemo: DispatchMemo = { env: undefined };
+  private watched: Watched[] = [];
+  private readonly readDispatch = (h: JSValueHandle) => readDispatchResult(this.vm, h.ptr);
+  private readonly dump = (h: JSValueHandle) => this.vm.dump(h);
   private hooks: SandboxHooks;
   private interruptFired = false;
   private limitBytes: number;
@@ -104,24 +123,28 @@ class VmSandbox implements Sandbox {
 
   callApi(name: string, args: unknown[]): unknown {
     const vm = this.vm;
-    const fn = this.api.getProp(name);
-    const argHandles = args.map((a) => vm.hostToHandle(a));
+    const dispatch = name === DISPATCH;
+    const argHandles = dispatch ? dispatchArgs(vm, dispatchRequest(args, this.dispatchMemo)) : args.map((a) => vm.hostToHandle(a));
     let result: JSValueHandle;
     try {
-      result = this.guard(() => vm.callFunction(fn, this.api, ...argHandles));
+      result = this.guard(() => vm.callFunction(this.apiFn(name), this.api, ...argHandles));
     } finally {
-      fn.dispose();
       for (const h of argHandles) h.dispose();
     }
-    if (vm._getExports().qjs_is_promise(result.ptr) === 0) {
-      return result.consume((h) => vm.dump(h));
-    }
-    const settled = vm.resolvePromise(result);
-    result.dispose();
-    return settled.then((r) => {
-      if ('error' in r) throw this.faultFromValue(r.error);
-      return r.value.consume((h) => vm.dump(h));
+    if (dispatch) rememberEnv(args, this.dispatchMemo);
+    const map = dispatch ? this.readDispatch : this.dump;
+    if (vm._getExports().qjs_is_promise(result.ptr) === 0) return result.consume(map);
+    // Settled by the jobs the owner runs right after this call (see runJobs), as a rule.
+    return new Promise((resolve, reject) => {
+      this.watched.push({ promise: result, map, resolve, reject });
+      if (this.watched.length === 1) queueMicrotask(() => this.checkWatched());
     });
+  }
+
+  private apiFn(name: string): JSValueHandle {
+    let fn = this.apiFns.get(name);
+    if (!fn) this.apiFns.set(name, (fn = this.api.getProp(name)));
+    return fn;
   }
 
   runJobs(): void {
@@ -131,6 +154,36 @@ class VmSandbox implements Sandbox {
         if (e.qjs_execute_pending_job() < 0) throw new JSException(this.vm.getException());
       }
     });
+    this.checkWatched();
+  }
+
+  /** Settles the watched promises that settled; subscribes (through the package) to the others. */
+  private checkWatched(): void {
+    if (this.watched.length === 0 || this.disposed) return;
+    const vm = this.vm;
+    const e = vm._getExports();
+    const list = this.watched;
+    this.watched = [];
+    for (const { promise, map, resolve, reject } of list) {
+      const state = e.qjs_promise_state(promise.ptr);
+      if (state === PROMISE_FULFILLED || state === PROMISE_REJECTED) {
+        const value = new JSValueHandle(vm, e.qjs_promise_result(promise.ptr));
+        promise.dispose();
+        try {
+          if (state === PROMISE_FULFILLED) resolve(value.consume(map));
+          else reject(this.faultFromValue(value));
+        } catch (err) {
+          reject(err instanceof GuestFault ? err : classifyHostError(err));
+        }
+        continue;
+      }
+      const settled = vm.resolvePromise(promise);
+      promise.dispose();
+      settled.then((r) => {
+        if ('error' in r) throw this.faultFromValue(r.error);
+        return r.value.consume(map);
+      }).then(resolve, reject);
+    }
   }
 
   heapBytes(): number {
@@ -141,6 +194,9 @@ class VmSandbox implements Sandbox {
     if (this.disposed) return;
     this.disposed = true;
     try {
+      for (const fn of this.apiFns.values()) fn.dispose();
+      for (const w of this.watched) w.promise.dispose();
+      this.watched = [];
       this.api?.dispose();
       this.vm?.dispose();
     } catch {

@@ -2,6 +2,8 @@ import { EvalFlags, JSValueHandle, type QuickJS } from 'quickjs-wasi';
 import { GuestFault, type GuestCode, type Sandbox, type SandboxHooks, type SandboxLimits } from './types.ts';
 import { classifyGuestError, classifyHostError, type GuestErrorInfo } from './classify.ts';
 import type { SharedExports, SharedInstance, Tenant } from './shared-instance.ts';
+import { DISPATCH, dispatchRequest, rememberEnv, type DispatchMemo } from './dispatch-codec.ts';
+import { dispatchArgs, readDispatchResult } from './wasi-dispatch.ts';
 
 /** An exception that left guest code, already read out of the engine (its handle is freed). */
 class GuestThrow extends Error {
@@ -13,6 +15,14 @@ class GuestThrow extends Error {
 interface Deferred {
   resolve: JSValueHandle;
   reject: JSValueHandle;
+}
+
+/** A guest promise an API call returned, checked again once the jobs that follow the call have run. */
+interface Watched {
+  promise: JSValueHandle;
+  map: (h: JSValueHandle) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
 }
 
 const PROMISE_FULFILLED = 1;
@@ -38,6 +48,11 @@ export class SharedSandbox implements Sandbox, Tenant {
   /** Results handed back from host calls: the engine copies them on return; freed on the next call or exit. */
   private returned: JSValueHandle[] = [];
   private api: JSValueHandle | undefined;
+  /** The internal API's functions, looked up once (the API object never changes). */
+  private readonly apiFns = new Map<string, JSValueHandle>();
+  private readonly dispatchMemo: DispatchMemo = { env: undefined };
+  private readonly readDispatch = (h: JSValueHandle) => readDispatchResult(this.vm, h.ptr);
+  private watched: Watched[] = [];
   /** The context's own JSON.parse, taken before user code runs. */
   private jsonParse: JSValueHandle | undefined;
   private hooks: SandboxHooks;
@@ -129,21 +144,41 @@ export class SharedSandbox implements Sandbox, Tenant {
   }
 
   callApi(name: string, args: unknown[]): unknown {
+    if (name === DISPATCH) return this.dispatch(args);
     const vm = this.vm;
     return this.guard(() => {
-      const api = this.api!;
-      const fn = api.getProp(name);
       const argHandles = args.map((a) => this.toGuest(a));
       let result: JSValueHandle;
       try {
-        result = this.call(fn, api, argHandles);
+        result = this.call(this.apiFn(name), this.api!, argHandles);
       } finally {
-        fn.dispose();
         for (const h of argHandles) h.dispose();
       }
       if (this.e.qjs_is_promise(result.ptr) === 0) return result.consume((h) => vm.dump(h));
       return this.settled(result, (h) => vm.dump(h));
     });
+  }
+
+  /** The per-request call, in the compact form of dispatch-codec.ts. */
+  private dispatch(args: unknown[]): unknown {
+    return this.guard(() => {
+      const argHandles = dispatchArgs(this.vm, dispatchRequest(args, this.dispatchMemo));
+      let result: JSValueHandle;
+      try {
+        result = this.call(this.apiFn(DISPATCH), this.api!, argHandles);
+      } finally {
+        for (const h of argHandles) h.dispose();
+      }
+      rememberEnv(args, this.dispatchMemo);
+      if (this.e.qjs_is_promise(result.ptr) === 0) return result.consume(this.readDispatch);
+      return this.settled(result, this.readDispatch);
+    });
+  }
+
+  private apiFn(name: string): JSValueHandle {
+    let fn = this.apiFns.get(name);
+    if (!fn) this.apiFns.set(name, (fn = this.api!.getProp(name)));
+    return fn;
   }
 
   runJobs(): void {
@@ -152,6 +187,7 @@ export class SharedSandbox implements Sandbox, Tenant {
       while (e.qjs_is_job_pending()) {
         if (e.qjs_execute_pending_job() < 0) throw new GuestThrow(this.takeException());
       }
+      this.checkWatched();
     });
   }
 
@@ -165,6 +201,8 @@ export class SharedSandbox implements Sandbox, Tenant {
       try {
         this.inst.run(this, () => {
           this.flushReturned();
+          for (const fn of this.apiFns.values()) fn.dispose();
+          for (const w of this.watched) w.promise.dispose();
           this.api?.dispose();
           this.jsonParse?.dispose();
           for (const d of this.deferreds) {
@@ -177,6 +215,8 @@ export class SharedSandbox implements Sandbox, Tenant {
       }
     }
     this.disposed = true;
+    this.apiFns.clear();
+    this.watched = [];
     this.deferreds.clear();
     for (const name of this.callbackNames) this.vm.unregisterHostCallback(name);
     this.callbackNames.clear();
@@ -269,23 +309,82 @@ export class SharedSandbox implements Sandbox, Tenant {
   /**
    * A host Promise for a guest promise (consumed). `map` runs when it fulfils, with this runtime
    * current, so results are copied out before any other runtime can run.
+   *
+   * The owner runs the guest's jobs right after every call (instance.ts), and most promises an API
+   * call returns settle during those jobs: a pending one is only watched until then (runJobs checks
+   * it), which spares two host callbacks and their trips through the engine. One still pending after
+   * the jobs gets the callbacks; a microtask does that too if no runJobs came.
    */
   private settled<T>(promise: JSValueHandle, map: (h: JSValueHandle) => T): Promise<T> {
-    const { e, vm } = this;
-    const state = e.qjs_promise_state(promise.ptr);
-    if (state === PROMISE_FULFILLED || state === PROMISE_REJECTED) {
-      const value = new JSValueHandle(vm, e.qjs_promise_result(promise.ptr));
-      promise.dispose();
+    const state = this.e.qjs_promise_state(promise.ptr);
+    if (state === PROMISE_FULFILLED || state === PROMISE_REJECTED) return this.settledNow(promise, state, map);
+    return new Promise<T>((resolve, reject) => {
+      this.watched.push({ promise, map, resolve: resolve as (v: unknown) => void, reject });
+      if (this.watched.length === 1) queueMicrotask(() => this.watchFallback());
+    });
+  }
+
+  private settledNow<T>(promise: JSValueHandle, state: number, map: (h: JSValueHandle) => T): Promise<T> {
+    const value = new JSValueHandle(this.vm, this.e.qjs_promise_result(promise.ptr));
+    promise.dispose();
+    try {
+      return state === PROMISE_FULFILLED ? Promise.resolve(map(value)) : Promise.reject(this.faultFrom(value));
+    } finally {
+      value.dispose();
+    }
+  }
+
+  /** After the jobs ran (inside guard): settle what settled, subscribe to what is still pending. */
+  private checkWatched(): void {
+    if (this.watched.length === 0) return;
+    const list = this.watched;
+    this.watched = [];
+    for (const w of list) {
+      const state = this.e.qjs_promise_state(w.promise.ptr);
       try {
-        return state === PROMISE_FULFILLED ? Promise.resolve(map(value)) : Promise.reject(this.faultFrom(value));
-      } finally {
-        value.dispose();
+        if (state === PROMISE_FULFILLED || state === PROMISE_REJECTED) this.deliver(w, state);
+        else this.subscribe(w);
+      } catch (err) {
+        w.reject(this.toFault(err));
       }
     }
-    return new Promise<T>((resolve, reject) => {
-      let names: string[] = [];
-      const done = () => names.forEach((n) => this.dropCallback(n));
-      const onFulfilled = this.callback((args) => {
+  }
+
+  private deliver(w: Watched, state: number): void {
+    const value = new JSValueHandle(this.vm, this.e.qjs_promise_result(w.promise.ptr));
+    w.promise.dispose();
+    try {
+      if (state === PROMISE_FULFILLED) w.resolve(w.map(value));
+      else w.reject(this.faultFrom(value));
+    } finally {
+      value.dispose();
+    }
+  }
+
+  private watchFallback(): void {
+    if (this.watched.length === 0 || this.disposed) return;
+    if (this.inst.faulted) {
+      const list = this.watched;
+      this.watched = [];
+      for (const w of list) w.reject(new GuestFault('engine_trap', 'Error', 'engine failure: the instance faulted'));
+      return;
+    }
+    try {
+      this.guard(() => this.checkWatched());
+    } catch {
+      // each watched promise was answered (or kept) by checkWatched
+    }
+  }
+
+  private subscribe(w: Watched): void {
+    const { e, vm } = this;
+    const { promise, map, resolve, reject } = w;
+    let names: string[] = [];
+    const done = () => names.forEach((n) => this.dropCallback(n));
+    let onFulfilled: { name: string; handle: JSValueHandle } | undefined;
+    let onRejected: { name: string; handle: JSValueHandle } | undefined;
+    try {
+      onFulfilled = this.callback((args) => {
         done();
         try {
           resolve(map(args[0] ?? vm.undefined));
@@ -293,19 +392,17 @@ export class SharedSandbox implements Sandbox, Tenant {
           reject(this.toFault(err));
         }
       });
-      const onRejected = this.callback((args) => {
+      onRejected = this.callback((args) => {
         done();
         reject(this.faultFrom(args[0] ?? vm.undefined));
       });
       names = [onFulfilled.name, onRejected.name];
-      try {
-        e.qjs_free_value(e.qjs_promise_then(promise.ptr, onFulfilled.handle.ptr, onRejected.handle.ptr));
-      } finally {
-        onFulfilled.handle.dispose();
-        onRejected.handle.dispose();
-        promise.dispose();
-      }
-    });
+      e.qjs_free_value(e.qjs_promise_then(promise.ptr, onFulfilled.handle.ptr, onRejected.handle.ptr));
+    } finally {
+      onFulfilled?.handle.dispose();
+      onRejected?.handle.dispose();
+      promise.dispose();
+    }
   }
 
   private callback(fn: (args: JSValueHandle[]) => void): { name: string; handle: JSValueHandle } {

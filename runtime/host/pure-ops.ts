@@ -55,6 +55,8 @@ function urlParts(u: URL): UrlParts {
   return { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash };
 }
 
+/** Its output owns an ArrayBuffer of exactly its length (a small Buffer is a view into a shared pool). */
+const encoder = new TextEncoder();
 const decoders = new Map<string, TextDecoder>();
 
 function decoder(fatal: boolean, ignoreBOM: boolean): TextDecoder {
@@ -119,7 +121,7 @@ export const pureOps: Record<string, (...args: any[]) => unknown> = {
     return urlParts(u);
   },
 
-  utf8Encode: (s: unknown) => toArrayBuffer(Buffer.from(String(s), 'utf8')),
+  utf8Encode: (s: unknown) => encoder.encode(String(s)).buffer as ArrayBuffer,
 
   utf8Decode(data: Bytes, fatal?: unknown, ignoreBOM?: unknown): string {
     const input = bytes(data, 'data');

@@ -21,7 +21,7 @@ export interface PreludeSources {
 }
 
 /** Chunk name → the global(s) it provides are declared in guest/core.ts; entries are guest/chunks/<name>.ts. */
-export const CHUNK_NAMES = ['url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'kv', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception'] as const;
+export const CHUNK_NAMES = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'kv', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception'] as const;
 
 const GUEST_DIR = fileURLToPath(new URL('./guest/', import.meta.url));
 

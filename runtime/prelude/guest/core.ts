@@ -4,10 +4,9 @@
  */
 import { consoleState, emit, format, inspect, makeConsole } from './console.ts';
 import { attach, dispatch, scheduled, settle } from './dispatch.ts';
-import { Headers } from './headers.ts';
 import { bindHost, call, type HostFn } from './host.ts';
 import { lazyGlobals, loaded, need, setChunkHost } from './lazy.ts';
-import { Request, absoluteUrl, explicitSignal, outgoingParts } from './request.ts';
+import { Request, absoluteUrl, explicitSignal, outgoingParts, requestHeaderList } from './request.ts';
 import { Response, fetchedResponse } from './response.ts';
 import { extractBody, hasBody, takeBody, toBytes } from './body.ts';
 import { guardStackTraces } from './stack-guard.ts';
@@ -31,7 +30,10 @@ setChunkHost(host, () => ({
   },
   Request,
   Response,
-  Headers,
+  get Headers() {
+    return need('headers').Headers;
+  },
+  requestHeaderList,
   requestParts: outgoingParts,
   fetchedResponse,
   requestSignal: explicitSignal,
@@ -45,7 +47,6 @@ setChunkHost(host, () => ({
   clearTimeout: timerGlobals.clearTimeout,
 }));
 
-defineGlobal('Headers', Headers);
 defineGlobal('Request', Request);
 defineGlobal('Response', Response);
 defineGlobal('console', makeConsole());
@@ -60,6 +61,7 @@ if (typeof g.queueMicrotask !== 'function') {
 }
 if (typeof g.performance !== 'object') defineGlobal('performance', { now, timeOrigin: Date.now() - now() });
 
+lazyGlobals('headers', ['Headers']);
 lazyGlobals('url', ['URL', 'URLSearchParams']);
 lazyGlobals('encoding', ['TextEncoder', 'TextDecoder']);
 lazyGlobals('crypto', ['crypto', 'Crypto', 'CryptoKey', 'SubtleCrypto']);

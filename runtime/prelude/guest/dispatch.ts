@@ -2,8 +2,8 @@ import { envFor, type EnvSpec } from './env.ts';
 import { format } from './console.ts';
 import { call } from './host.ts';
 import { incomingRequest } from './request.ts';
-import { Response, responseOut } from './response.ts';
-import { exactBuffer } from './util.ts';
+import { responseOut, responseState, responseType } from './response.ts';
+import type { State } from './body.ts';
 
 /** The internal API the host drives: the core script's completion value, never a global. */
 
@@ -12,36 +12,47 @@ interface Handlers {
   scheduled?: (controller: unknown, env: unknown, ctx: unknown) => unknown;
 }
 
-interface IncomingRequest {
-  method: string;
-  url: string;
-  headers: [string, string][];
-  body: ArrayBuffer | null;
-}
-
 let handlers: Handlers | null = null;
 /** Promises given to ctx.waitUntil, per request id, until the host asks to settle them. */
 const pending = new Map<string, Promise<unknown>[]>();
+/**
+ * Requests whose waitUntil work may still be awaited: from the call until the response went out
+ * without any, or until settle() is done. A late waitUntil is only watched for a rejection.
+ */
+const open = new Set<string>();
+/** The env of the last dispatch that sent one: the host sends the spec only when it changes. */
+let dispatchEnv: Record<string, unknown> | undefined;
+
+const NO_FETCH = "the module's default export has no fetch() handler";
 
 export function attach(ns: any): void {
   const d = ns?.default;
-  if (!d || (typeof d.fetch !== 'function' && typeof d.scheduled !== 'function')) {
-    throw new TypeError("the module's default export has no fetch() handler");
-  }
+  if (!d || (typeof d.fetch !== 'function' && typeof d.scheduled !== 'function')) throw new TypeError(NO_FETCH);
   handlers = d;
 }
+
+function reportRejection(reason: unknown): void {
+  call('log', 'error', format(['Uncaught (in waitUntil promise)', reason]));
+}
+
+/** One shared function: it does nothing, so it needs no per-request closure. */
+const { passThroughOnException } = { passThroughOnException(): void {} };
 
 function context(id: string) {
   return {
     waitUntil(promise: unknown): void {
-      let list = pending.get(id);
-      if (!list) pending.set(id, (list = []));
       const p = Promise.resolve(promise);
+      if (!open.has(id)) {
+        p.catch(reportRejection);
+        return;
+      }
       // handled from the start: settle() reports a rejection; it is not an unhandled one
       p.catch(() => {});
-      list.push(p);
+      const list = pending.get(id);
+      if (list) list.push(p);
+      else pending.set(id, [p]);
     },
-    passThroughOnException(): void {},
+    passThroughOnException,
   };
 }
 
@@ -52,21 +63,75 @@ function describe(v: unknown): string {
   return typeof name === 'string' && name ? name : 'object';
 }
 
-export async function dispatch(req: IncomingRequest, env: EnvSpec, reqId: string) {
-  if (typeof handlers?.fetch !== 'function') throw new TypeError("the module's default export has no fetch() handler");
-  const request = incomingRequest(req.method, req.url, req.headers, req.body);
-  const result = await handlers.fetch(request, envFor(env), context(reqId));
-  if (!(result instanceof Response)) throw new TypeError(`fetch handler must return a Response (got ${describe(result)})`);
-  if (result.type === 'error') throw new TypeError('fetch handler returned Response.error()');
-  const out = responseOut(result);
-  // waitUntil tells the host whether settle() has anything to wait for: most requests skip that call.
-  return { status: out.status, headers: out.headers, body: out.body && exactBuffer(out.body), waitUntil: pending.has(reqId) };
+async function rejected(e: unknown): Promise<never> {
+  throw e;
+}
+
+/** The response as it leaves the guest (see responseOut), with whether settle() has anything to wait for. */
+function finish(s: State | undefined, result: unknown, id: string): unknown[] {
+  if (s === undefined) throw new TypeError(`fetch handler must return a Response (got ${describe(result)})`);
+  if (responseType(s) === 'error') throw new TypeError('fetch handler returned Response.error()');
+  const waitUntil = pending.has(id);
+  if (!waitUntil) open.delete(id);
+  return responseOut(s, waitUntil);
+}
+
+/** A failed request gets no settle() call: forget its waitUntil work (its rejections are already handled). */
+function forget(id: string): void {
+  pending.delete(id);
+  open.delete(id);
+}
+
+async function later(result: unknown, id: string): Promise<unknown[]> {
+  try {
+    const r = await result;
+    return finish(responseState(r), r, id);
+  } catch (e) {
+    forget(id);
+    throw e;
+  }
+}
+
+/**
+ * One request, in the compact form the engines send: method and URL, the headers as a JSON text of
+ * `[name, value]` pairs (parsed only if the handler reads them), the body bytes, the env spec as JSON
+ * (undefined: same as last time) and the request id. A handler that answers synchronously gets its
+ * response back without a promise; otherwise the result is a promise, rejected on any error.
+ */
+export function dispatch(
+  method: string,
+  url: string,
+  headers: string | [string, string][] | null,
+  body: ArrayBuffer | null,
+  env: string | EnvSpec | undefined,
+  id: string,
+): unknown {
+  if (env !== undefined || dispatchEnv === undefined) dispatchEnv = envFor(env);
+  const h = handlers;
+  if (typeof h?.fetch !== 'function') return rejected(new TypeError(NO_FETCH));
+  open.add(id);
+  let result: unknown;
+  try {
+    result = h.fetch(incomingRequest(method, url, headers, body), dispatchEnv, context(id));
+    const s = responseState(result);
+    if (s !== undefined) return finish(s, result, id);
+  } catch (e) {
+    forget(id);
+    return rejected(e);
+  }
+  return later(result, id);
 }
 
 export async function scheduled(controller: { cron: string; scheduledTime: number }, env: EnvSpec, id: string): Promise<void> {
   if (typeof handlers?.scheduled !== 'function') throw new TypeError("the module's default export has no scheduled() handler");
   const event = { cron: String(controller.cron), scheduledTime: Number(controller.scheduledTime), noRetry() {} };
-  await handlers.scheduled(event, envFor(env), context(id));
+  open.add(id);
+  try {
+    await handlers.scheduled(event, envFor(env), context(id));
+  } catch (e) {
+    forget(id);
+    throw e;
+  }
 }
 
 /** Resolves once every waitUntil promise of `id` has settled, including ones added meanwhile. */
@@ -78,9 +143,8 @@ export async function settle(id: string): Promise<void> {
     const batch = list.slice(done);
     done = list.length;
     const results = await Promise.allSettled(batch);
-    for (const r of results) {
-      if (r.status === 'rejected') call('log', 'error', format(['Uncaught (in waitUntil promise)', r.reason]));
-    }
+    for (const r of results) if (r.status === 'rejected') reportRejection(r.reason);
   }
   pending.delete(id);
+  open.delete(id);
 }

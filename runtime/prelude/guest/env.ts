@@ -8,17 +8,17 @@ export interface EnvSpec {
 }
 
 // An instance serves one function, so one remembered env is the whole cache. The host may hand over
-// a fresh copy of the same spec on every call, hence the comparison by content.
-let lastSpec: EnvSpec | undefined;
+// a fresh copy of the same spec on every call (or its JSON text), hence the comparison by content.
+let lastSpec: EnvSpec | string | undefined;
 let lastKey = '';
 let lastEnv: Record<string, unknown> = {};
 
-export function envFor(spec: EnvSpec | null | undefined): Record<string, unknown> {
+export function envFor(spec: EnvSpec | string | null | undefined): Record<string, unknown> {
   spec ??= {};
   if (spec === lastSpec) return lastEnv;
-  const key = JSON.stringify(spec);
-  if (key !== lastKey || !lastSpec) {
-    lastEnv = buildEnv(spec);
+  const key = typeof spec === 'string' ? spec : JSON.stringify(spec);
+  if (key !== lastKey || lastSpec === undefined) {
+    lastEnv = buildEnv(typeof spec === 'string' ? JSON.parse(spec) : spec);
     lastKey = key;
   }
   lastSpec = spec;

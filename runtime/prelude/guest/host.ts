@@ -14,6 +14,7 @@ export interface Internals {
   Request: any;
   Response: any;
   Headers: any;
+  requestHeaderList(req: any): string[];
   requestParts(req: any): RequestParts;
   fetchedResponse(res: FetchedResponse): any;
   requestSignal(req: any): any;

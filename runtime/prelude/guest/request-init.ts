@@ -1,5 +1,7 @@
+import { fillHeaders, hasHeader, type HeaderList } from './headers.ts';
 import { internals } from './host.ts';
 import type { Parts } from './request.ts';
+import { fastUrlParts } from './url-fast.ts';
 
 /**
  * `new Request(input, init)` from user code: parsing and validating its arguments. A chunk, because
@@ -18,12 +20,20 @@ function requestMethod(m: unknown): string {
   return NORMALIZED.test(s) ? s.toUpperCase() : s;
 }
 
+/** The URL serialized by the WHATWG parser: the guest's canonical-form check, else the host. */
+function absoluteUrl(input: unknown): string {
+  const s = String(input);
+  return fastUrlParts(s) ? s : internals.absoluteUrl(s);
+}
+
 export function requestParts(input: unknown, init: any): Parts {
   const base: any = input instanceof internals.Request ? input : null;
   init ??= {};
   const method = init.method !== undefined ? requestMethod(init.method) : base ? base.method : 'GET';
-  const url = base ? base.url : internals.absoluteUrl(input);
-  const headers = new internals.Headers(init.headers !== undefined ? init.headers : base?.headers);
+  const url = base ? base.url : absoluteUrl(input);
+  const headers: HeaderList = [];
+  if (init.headers !== undefined) fillHeaders(headers, init.headers);
+  else if (base) headers.push(...internals.requestHeaderList(base));
   const redirect = init.redirect !== undefined ? String(init.redirect) : base ? base.redirect : 'follow';
   if (!REDIRECT_MODES.includes(redirect)) throw new TypeError(`Invalid redirect value: ${redirect}`);
   const signal = init.signal !== undefined ? init.signal : base ? internals.requestSignal(base) : undefined;
@@ -35,7 +45,7 @@ export function requestParts(input: unknown, init: any): Parts {
   if (hasInitBody) {
     const [src, type] = internals.extractBody(init.body);
     body = src;
-    if (type && !headers.has('content-type')) headers.append('content-type', type);
+    if (type && !hasHeader(headers, 'content-type')) headers.push('content-type', type);
   } else if (base && internals.hasBody(base)) {
     if (base.bodyUsed) throw new TypeError('Cannot construct a Request with a Request whose body has already been used.');
     body = internals.takeBody(base);

@@ -1,17 +1,23 @@
-import { Body, cloneBody, takeBody, toBytes, type BodySource } from './body.ts';
-import { Headers, headerEntries, headersFromList } from './headers.ts';
+import { Body, addBrand, cloneSource, consume, currentList, headersOf, pairsToList, toBytes, type State } from './body.ts';
+import type { HeaderList } from './headers.ts';
 import { call, type RequestParts } from './host.ts';
 import { need } from './lazy.ts';
 import { named } from './util.ts';
 
-/** Lets the runtime build a Request from already-valid parts, skipping parsing and validation. */
+/** Lets the runtime build a Request from its state array, skipping parsing and validation. */
 const TRUSTED = {};
+
+/** Request state: the body slots of body.ts, then these. */
+const METHOD = 6;
+const URL_ = 7;
+const REDIRECT = 8;
+const SIGNAL = 9;
 
 export interface Parts {
   method: string;
   url: string;
-  headers: Headers;
-  body: BodySource;
+  headers: HeaderList;
+  body: string | Uint8Array | null;
   redirect: string;
   signal: unknown;
 }
@@ -24,73 +30,79 @@ export function absoluteUrl(input: unknown): string {
   return parsed.href;
 }
 
-export let incomingRequest: (method: string, url: string, headers: [string, string][], body: ArrayBuffer | null) => Request;
+export let incomingRequest: (method: string, url: string, headers: string | [string, string][] | null, body: ArrayBuffer | null) => Request;
 export let outgoingParts: (req: Request) => RequestParts;
 export let explicitSignal: (req: Request) => unknown;
+/** A Request's current header list (sorted, combined; do not modify), without making a Headers object. */
+export let requestHeaderList: (req: Request) => HeaderList;
 
 export class Request extends Body {
-  #method: string;
-  #url: string;
-  #headers: Headers;
-  #redirect: string;
-  #signal: unknown;
+  #s: State;
 
   constructor(input: unknown, init?: any) {
+    super();
+    if (input === TRUSTED) {
+      this.#s = init;
+      return;
+    }
+    // (arguments, not a default parameter: QuickJS runs a function with defaults much slower)
     if (arguments.length === 0) throw new TypeError("Failed to construct 'Request': 1 argument required");
-    const p: Parts = input === TRUSTED ? init : need('request').requestParts(input, init);
-    super(p.body);
-    this.#method = p.method;
-    this.#url = p.url;
-    this.#headers = p.headers;
-    this.#redirect = p.redirect;
-    this.#signal = p.signal;
+    const p: Parts = need('request').requestParts(input, init);
+    this.#s = [p.body, false, null, null, p.headers, false, p.method, p.url, p.redirect, p.signal];
   }
 
   get method(): string {
-    return this.#method;
+    return this.#s[METHOD];
   }
   get url(): string {
-    return this.#url;
+    return this.#s[URL_];
   }
-  get headers(): Headers {
-    return this.#headers;
+  get headers(): any {
+    return headersOf(this.#s);
   }
   get redirect(): string {
-    return this.#redirect;
+    return this.#s[REDIRECT];
   }
   /** Created on first touch: most requests never look at their signal, and AbortSignal is a chunk. */
   get signal(): any {
-    return (this.#signal ??= new (need('abort').AbortController)().signal);
+    const s = this.#s;
+    return (s[SIGNAL] ??= new (need('abort').AbortController)().signal);
   }
 
   clone(): Request {
-    const body = cloneBody(this);
-    const headers = headersFromList(headerEntries(this.#headers), false);
-    return new Request(TRUSTED, { method: this.#method, url: this.#url, headers, body, redirect: this.#redirect, signal: this.#signal });
+    const s = this.#s;
+    const body = cloneSource(s);
+    return new Request(TRUSTED, [body, false, null, null, currentList(s).slice(), false, s[METHOD], s[URL_], s[REDIRECT], s[SIGNAL]]);
   }
 
   static {
+    addBrand((x) => (#s in x ? x.#s : undefined));
     incomingRequest = (method, url, headers, body) =>
-      new Request(TRUSTED, {
+      new Request(TRUSTED, [
+        body && (body.byteLength || (method !== 'GET' && method !== 'HEAD')) ? new Uint8Array(body) : null,
+        false,
+        null,
+        null,
+        typeof headers === 'string' ? headers : pairsToList(headers ?? []),
+        true,
         method,
         url,
-        headers: headersFromList(headers, true),
-        body: body && (body.byteLength || !/^(GET|HEAD)$/.test(method)) ? new Uint8Array(body) : null,
-        redirect: 'follow',
-        signal: undefined,
-      });
+        'follow',
+        undefined,
+      ]);
     outgoingParts = (req) => {
-      const src = takeBody(req);
-      return {
-        method: req.#method,
-        url: req.#url,
-        headers: headerEntries(req.#headers).map((p) => [p[0], p[1]]),
-        body: src === null ? null : toBytes(src),
-        redirect: req.#redirect,
-      };
+      const s = req.#s;
+      const src = consume(s);
+      const list = currentList(s);
+      const headers: [string, string][] = [];
+      for (let i = 0; i < list.length; i += 2) headers.push([list[i], list[i + 1]]);
+      return { method: s[METHOD], url: s[URL_], headers, body: src === null ? null : toBytes(src), redirect: s[REDIRECT] };
     };
-    explicitSignal = (req) => req.#signal;
+    explicitSignal = (req) => req.#s[SIGNAL];
+    requestHeaderList = (req) => currentList(req.#s);
   }
 }
 
+// Web IDL: one required argument
+Object.defineProperty(Request, 'length', { value: 1, configurable: true });
 named(Request, 'Request');

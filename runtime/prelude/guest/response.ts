@@ -1,138 +1,146 @@
-import { Body, cloneBody, extractBody, takeBody, toBytes, type BodySource } from './body.ts';
-import { Headers, freezeHeaders, headerEntries, headersFromList } from './headers.ts';
+import { Body, TEXT_PLAIN, addBrand, cloneSource, consume, currentList, extractBody, headersOf, type BodySource, type State } from './body.ts';
+import { fillHeaders, hasHeader, type HeaderList } from './headers.ts';
 import type { FetchedResponse } from './host.ts';
 import { absoluteUrl } from './request.ts';
-import { named } from './util.ts';
+import { exactBuffer, named } from './util.ts';
 
+/** Lets the runtime and the static factories build a Response from its state array. */
 const TRUSTED = {};
-const NULL_BODY_STATUS = [101, 103, 204, 205, 304];
 const REDIRECT_STATUS = [301, 302, 303, 307, 308];
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-interface Parts {
-  status: number;
-  statusText: string;
-  headers: Headers;
-  body: BodySource;
-  type: string;
-  url: string;
-  redirected: boolean;
-}
+/** Response state: the body slots of body.ts, then these. */
+const STATUS = 6;
+const STATUS_TEXT = 7;
+const TYPE = 8;
+const URL_ = 9;
+const REDIRECTED = 10;
 
-/** The Fetch spec's "initialize a response", with the Content-Type a body implies unless one was given. */
-function responseParts(body: unknown, init: any, contentType?: string): Parts {
-  init ??= {};
-  const status = init.status === undefined ? 200 : Number(init.status);
-  if (!(status >= 200 && status <= 599) || status % 1) {
-    throw new RangeError(`The status provided (${init.status}) is outside the range [200, 599].`);
+const nullBodyStatus = (status: number) => status === 204 || status === 205 || status === 304 || status === 101 || status === 103;
+
+/**
+ * The Fetch spec's "initialize a response", with the Content-Type a body implies unless one was given.
+ * Headers stay a plain list: the Headers object is made only if the handler reads `.headers`.
+ */
+function initResponse(body: unknown, init: any, contentType: string | null): State {
+  let status = 200;
+  let statusText = '';
+  const list: HeaderList = [];
+  if (init != null) {
+    const st = init.status;
+    if (st !== undefined) {
+      status = Number(st);
+      if (!(status >= 200 && status <= 599) || status % 1) {
+        throw new RangeError(`The status provided (${st}) is outside the range [200, 599].`);
+      }
+    }
+    const text = init.statusText;
+    if (text !== undefined) {
+      statusText = String(text);
+      if (!REASON_PHRASE.test(statusText)) throw new TypeError(`Invalid statusText: ${statusText}`);
+    }
+    fillHeaders(list, init.headers);
   }
-  const statusText = init.statusText === undefined ? '' : String(init.statusText);
-  if (!REASON_PHRASE.test(statusText)) throw new TypeError(`Invalid statusText: ${statusText}`);
-  const headers = new Headers(init.headers);
   let src: BodySource = null;
   if (body != null) {
-    if (NULL_BODY_STATUS.includes(status)) throw new TypeError(`Response with null body status (${status}) cannot have body`);
-    const [s, type] = extractBody(body);
-    src = s;
+    if (nullBodyStatus(status)) throw new TypeError(`Response with null body status (${status}) cannot have body`);
+    let type: string | null;
+    if (typeof body === 'string') {
+      src = body;
+      type = TEXT_PLAIN;
+    } else {
+      [src, type] = extractBody(body);
+    }
     const ct = contentType ?? type;
-    if (ct && !headers.has('content-type')) headers.append('content-type', ct);
+    if (ct && !hasHeader(list, 'content-type')) list.push('content-type', ct);
   }
-  return { status, statusText, headers, body: src, type: 'default', url: '', redirected: false };
+  return [src, false, null, null, list, false, status, statusText, 'default', '', false];
 }
 
-export let responseOut: (res: Response) => { status: number; headers: [string, string][]; body: Uint8Array | null };
+/**
+ * What leaves the guest for a response: `[status, body, waitUntil, name, value, …]`, the body as a
+ * string (the host encodes it), an ArrayBuffer, or null. Marks the body used.
+ */
+export let responseOut: (s: State, waitUntil: boolean) => unknown[];
+/** The state of a Response (brand-checked), else undefined. */
+export let responseState: (x: unknown) => State | undefined;
+export const responseType = (s: State): string => s[TYPE];
 export let fetchedResponse: (res: FetchedResponse) => Response;
 
 export class Response extends Body {
-  #status: number;
-  #statusText: string;
-  #headers: Headers;
-  #type: string;
-  #url: string;
-  #redirected: boolean;
+  #s: State;
 
   constructor(body?: unknown, init?: any) {
-    const p: Parts = body === TRUSTED ? init : responseParts(body, init);
-    super(p.body);
-    this.#status = p.status;
-    this.#statusText = p.statusText;
-    this.#headers = p.headers;
-    this.#type = p.type;
-    this.#url = p.url;
-    this.#redirected = p.redirected;
+    super();
+    this.#s = body === TRUSTED ? init : initResponse(body, init, null);
   }
 
   static json(data: unknown, init?: any): Response {
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError('Response.json: value is not JSON serializable');
-    return new Response(TRUSTED, responseParts(text, init, 'application/json'));
+    return new Response(TRUSTED, initResponse(text, init, 'application/json'));
   }
 
   static redirect(url: unknown, status = 302): Response {
     const location = absoluteUrl(url);
     status = Number(status);
     if (!REDIRECT_STATUS.includes(status)) throw new RangeError(`Invalid status code ${status}`);
-    const headers = headersFromList([['location', location]], true);
-    return new Response(TRUSTED, { status, statusText: '', headers, body: null, type: 'default', url: '', redirected: false });
+    return new Response(TRUSTED, [null, false, null, null, ['location', location], true, status, '', 'default', '', false]);
   }
 
   static error(): Response {
-    const headers = headersFromList([], true);
-    return new Response(TRUSTED, { status: 0, statusText: '', headers, body: null, type: 'error', url: '', redirected: false });
+    return new Response(TRUSTED, [null, false, null, null, [], true, 0, '', 'error', '', false]);
   }
 
   get status(): number {
-    return this.#status;
+    return this.#s[STATUS];
   }
   get ok(): boolean {
-    return this.#status >= 200 && this.#status <= 299;
+    const status = this.#s[STATUS];
+    return status >= 200 && status <= 299;
   }
   get statusText(): string {
-    return this.#statusText;
+    return this.#s[STATUS_TEXT];
   }
-  get headers(): Headers {
-    return this.#headers;
+  get headers(): any {
+    return headersOf(this.#s);
   }
   get type(): string {
-    return this.#type;
+    return this.#s[TYPE];
   }
   get url(): string {
-    return this.#url;
+    return this.#s[URL_];
   }
   get redirected(): boolean {
-    return this.#redirected;
+    return this.#s[REDIRECTED];
   }
 
   clone(): Response {
-    const body = cloneBody(this);
-    const headers = headersFromList(headerEntries(this.#headers), false);
-    if (this.#type !== 'default') freezeHeaders(headers);
-    return new Response(TRUSTED, {
-      status: this.#status,
-      statusText: this.#statusText,
-      headers,
-      body,
-      type: this.#type,
-      url: this.#url,
-      redirected: this.#redirected,
-    });
+    const s = this.#s;
+    const body = cloneSource(s);
+    const list = currentList(s).slice();
+    return new Response(TRUSTED, [body, false, null, null, list, s[TYPE] !== 'default', s[STATUS], s[STATUS_TEXT], s[TYPE], s[URL_], s[REDIRECTED]]);
   }
 
   static {
-    responseOut = (res) => {
-      const src = takeBody(res);
-      return { status: res.#status, headers: headerEntries(res.#headers), body: src === null ? null : toBytes(src) };
+    addBrand((x) => (#s in x ? x.#s : undefined));
+    responseState = (x) => (typeof x === 'object' && x !== null && #s in x ? x.#s : undefined);
+    responseOut = (s, waitUntil) => {
+      const src = consume(s);
+      const body = src === null || typeof src === 'string' ? src : exactBuffer(src);
+      const list = currentList(s);
+      // one header (the usual content-type) is the common case: one array literal
+      if (list.length === 2) return [s[STATUS], body, waitUntil, list[0], list[1]];
+      const out: unknown[] = [s[STATUS], body, waitUntil];
+      for (let i = 0; i < list.length; i++) out.push(list[i]);
+      return out;
     };
-    fetchedResponse = (r) =>
-      new Response(TRUSTED, {
-        status: r.status,
-        statusText: r.statusText,
-        headers: headersFromList(r.headers, true),
-        body: r.body && !NULL_BODY_STATUS.includes(r.status) ? new Uint8Array(r.body) : null,
-        type: 'basic',
-        url: r.url,
-        redirected: r.redirected,
-      });
+    fetchedResponse = (r) => {
+      const list: HeaderList = [];
+      for (const p of r.headers) list.push(String(p[0]).toLowerCase(), String(p[1]));
+      const body = r.body && !nullBodyStatus(r.status) ? new Uint8Array(r.body) : null;
+      return new Response(TRUSTED, [body, false, null, null, list, true, r.status, r.statusText, 'basic', r.url, r.redirected]);
+    };
   }
 }
 

@@ -13,18 +13,32 @@ function encode(s: string): string {
     .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+const PLUS = /\+/g;
+const ESCAPED = /[+%]/;
+
+function decode(s: string): string {
+  if (s.indexOf('+') >= 0) s = s.replace(PLUS, ' ');
+  return s.indexOf('%') >= 0 ? decodeURIComponent(s) : s;
+}
+const keep = (s: string): string => s;
+
 /** Fast path in the guest; malformed percent-escapes (which decodeURIComponent rejects) go to the host's exact parser. */
 export function parseQuery(query: string): Pair[] {
-  if (query.startsWith('?')) query = query.slice(1);
-  if (!query) return [];
+  const n = query.length;
+  let start = query.charCodeAt(0) === 63 ? 1 : 0;
+  const out: Pair[] = [];
+  // most queries have nothing to decode: one test for the whole string spares a decode per name and value
+  const dec = ESCAPED.test(query) ? decode : keep;
   try {
-    const out: Pair[] = [];
-    for (const part of query.split('&')) {
-      if (!part) continue;
-      const eq = part.indexOf('=');
-      const name = eq < 0 ? part : part.slice(0, eq);
-      const value = eq < 0 ? '' : part.slice(eq + 1);
-      out.push([decodeURIComponent(name.replace(/\+/g, ' ')), decodeURIComponent(value.replace(/\+/g, ' '))]);
+    while (start < n) {
+      let end = query.indexOf('&', start);
+      if (end < 0) end = n;
+      if (end > start) {
+        const eq = query.indexOf('=', start);
+        if (eq < 0 || eq > end) out.push([dec(query.slice(start, end)), '']);
+        else out.push([dec(query.slice(start, eq)), dec(query.slice(eq + 1, end))]);
+      }
+      start = end + 1;
     }
     return out;
   } catch {
@@ -39,7 +53,11 @@ export class URLSearchParams {
   #list: Pair[] = [];
   #onChange: ((query: string) => void) | null = null;
 
-  constructor(init: unknown = '') {
+  // `arguments`, not `init = ''`: length stays 0 as Web IDL says, and QuickJS runs functions with
+  // default parameters much slower
+  constructor(init?: unknown);
+  constructor() {
+    const init: unknown = arguments[0];
     if (typeof init === 'object' && init !== null) {
       if (typeof (init as any)[Symbol.iterator] === 'function') {
         for (const pair of init as Iterable<unknown>) {
@@ -50,7 +68,7 @@ export class URLSearchParams {
       } else {
         for (const k of Object.keys(init)) this.#list.push([usv(k), usv((init as any)[k])]);
       }
-    } else {
+    } else if (init !== undefined) {
       this.#list = parseQuery(usv(init));
     }
   }

@@ -1,28 +1,18 @@
 import { call } from './host.ts';
+import { FIELDS, HREF, SEARCH, fastUrlParts, partsFromHost, type Parts } from './url-fast.ts';
 import { URLSearchParams, linkParams, resetParams } from './url-search-params.ts';
 import { named } from './util.ts';
 
 /**
  * URL with the host's WHATWG parser (Node's) doing all parsing and setting: the guest keeps only the
- * components, which costs a host call per parse but nothing like a guest-side parser's heap.
+ * components, which costs a host call per parse but nothing like a guest-side parser's heap. URLs
+ * already in canonical form (a request's own URL, typically) are split in the guest (url-fast.ts).
  */
 
-interface Parts {
-  href: string;
-  origin: string;
-  protocol: string;
-  username: string;
-  password: string;
-  host: string;
-  hostname: string;
-  port: string;
-  pathname: string;
-  search: string;
-  hash: string;
-}
-
 function parse(url: unknown, base?: unknown): Parts | null {
-  return base === undefined ? call('urlParse', String(url)) : call('urlParse', String(url), String(base));
+  if (base !== undefined) return partsFromHost(call('urlParse', String(url), String(base)));
+  const s = String(url);
+  return fastUrlParts(s) ?? partsFromHost(call('urlParse', s));
 }
 
 export class URL {
@@ -44,84 +34,84 @@ export class URL {
     return URL.canParse(url, base) ? new URL(url, base) : null;
   }
 
-  #set(prop: keyof Parts, value: unknown): void {
-    const before = this.#p.search;
-    this.#p = call('urlSet', this.#p.href, prop, String(value));
-    if (this.#params && this.#p.search !== before) resetParams(this.#params, this.#p.search);
+  #set(field: number, value: unknown): void {
+    const before = this.#p[SEARCH];
+    this.#p = partsFromHost(call('urlSet', this.#p[HREF], FIELDS[field], String(value)))!;
+    if (this.#params && this.#p[SEARCH] !== before) resetParams(this.#params, this.#p[SEARCH]);
   }
 
   get href(): string {
-    return this.#p.href;
+    return this.#p[0];
   }
   set href(v: string) {
     const p = parse(v);
     if (!p) throw new TypeError(`Invalid URL: ${String(v)}`);
     this.#p = p;
-    if (this.#params) resetParams(this.#params, p.search);
+    if (this.#params) resetParams(this.#params, p[SEARCH]);
   }
   get origin(): string {
-    return this.#p.origin;
+    return this.#p[1];
   }
   get protocol(): string {
-    return this.#p.protocol;
+    return this.#p[2];
   }
   set protocol(v: string) {
-    this.#set('protocol', v);
+    this.#set(2, v);
   }
   get username(): string {
-    return this.#p.username;
+    return this.#p[3];
   }
   set username(v: string) {
-    this.#set('username', v);
+    this.#set(3, v);
   }
   get password(): string {
-    return this.#p.password;
+    return this.#p[4];
   }
   set password(v: string) {
-    this.#set('password', v);
+    this.#set(4, v);
   }
   get host(): string {
-    return this.#p.host;
+    return this.#p[5];
   }
   set host(v: string) {
-    this.#set('host', v);
+    this.#set(5, v);
   }
   get hostname(): string {
-    return this.#p.hostname;
+    return this.#p[6];
   }
   set hostname(v: string) {
-    this.#set('hostname', v);
+    this.#set(6, v);
   }
   get port(): string {
-    return this.#p.port;
+    return this.#p[7];
   }
   set port(v: string) {
-    this.#set('port', v);
+    this.#set(7, v);
   }
   get pathname(): string {
-    return this.#p.pathname;
+    return this.#p[8];
   }
   set pathname(v: string) {
-    this.#set('pathname', v);
+    this.#set(8, v);
   }
   get search(): string {
-    return this.#p.search;
+    return this.#p[9];
   }
   set search(v: string) {
-    this.#set('search', v);
+    this.#set(9, v);
   }
   get hash(): string {
-    return this.#p.hash;
+    return this.#p[10];
   }
   set hash(v: string) {
-    this.#set('hash', v);
+    this.#set(10, v);
   }
 
   get searchParams(): URLSearchParams {
     if (!this.#params) {
-      const params = new URLSearchParams(this.#p.search);
+      const params = new URLSearchParams(this.#p[SEARCH]);
       linkParams(params, (query) => {
-        this.#p = call('urlSet', this.#p.href, 'search', query);
+        this.#p = partsFromHost(call('urlSet', this.#p[HREF], 'search', query))!;
       });
       this.#params = params;
     }
@@ -129,11 +119,11 @@ export class URL {
   }
 
   toString(): string {
-    return this.#p.href;
+    return this.#p[0];
   }
 
   toJSON(): string {
-    return this.#p.href;
+    return this.#p[0];
   }
 }
 
