@@ -42,3 +42,12 @@ export function classifyHostError(err: unknown): GuestFault {
   }
   return new GuestFault('engine_trap', e.name, `engine failure: ${e.message}`);
 }
+
+/** Host errors cross into the guest with name and message only: host stacks would leak host paths. */
+export function toGuestSafeError(err: unknown): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const safe = new Error(e.message);
+  safe.name = e.name;
+  safe.stack = `${e.name}: ${e.message}`;
+  return safe;
+}

@@ -9,7 +9,7 @@ import {
 import variantModule from '@jitl/quickjs-wasmfile-release-sync';
 import type { PreludeSources } from '../prelude/build.ts';
 import { pureOps } from '../host/pure-ops.ts';
-import { classifyGuestError, classifyHostError, type GuestErrorInfo } from './classify.ts';
+import { classifyGuestError, classifyHostError, type GuestErrorInfo, toGuestSafeError } from './classify.ts';
 import {
   GuestFault,
   type GuestCode,
@@ -519,12 +519,4 @@ class EmscriptenSandbox implements Sandbox {
       return 0;
     }
   }
-}
-
-/** Host errors cross into the guest with name and message only: host stacks would leak host paths. */
-function toGuestSafeError(err: unknown): Error {
-  const e = err instanceof Error ? err : new Error(String(err));
-  const safe = new Error(e.message);
-  safe.name = e.name;
-  return safe;
 }

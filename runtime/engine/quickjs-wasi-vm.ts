@@ -8,7 +8,7 @@ import {
   type SandboxHooks,
   type SandboxLimits,
 } from './types.ts';
-import { classifyGuestError, classifyHostError } from './classify.ts';
+import { classifyGuestError, classifyHostError, toGuestSafeError } from './classify.ts';
 import type { Prelude } from '../prelude/build.ts';
 import { DISPATCH, dispatchRequest, rememberEnv, type DispatchMemo } from './dispatch-codec.ts';
 import { dispatchArgs, readDispatchResult } from './wasi-dispatch.ts';
@@ -296,13 +296,4 @@ class VmSandbox implements Sandbox {
     }
     return h;
   }
-}
-
-/** Host errors cross into the guest with name and message only: host stacks would leak host paths. */
-function toGuestSafeError(err: unknown): Error {
-  const e = err instanceof Error ? err : new Error(String(err));
-  const safe = new Error(e.message);
-  safe.name = e.name;
-  safe.stack = `${e.name}: ${e.message}`;
-  return safe;
 }

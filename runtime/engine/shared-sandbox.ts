@@ -1,6 +1,6 @@
 import { EvalFlags, JSValueHandle, type QuickJS } from 'quickjs-wasi';
 import { GuestFault, type GuestCode, type Sandbox, type SandboxHooks, type SandboxLimits } from './types.ts';
-import { classifyGuestError, classifyHostError, type GuestErrorInfo } from './classify.ts';
+import { classifyGuestError, classifyHostError, type GuestErrorInfo, toGuestSafeError } from './classify.ts';
 import type { SharedExports, SharedInstance, Tenant } from './shared-instance.ts';
 import { DISPATCH, dispatchRequest, rememberEnv, type DispatchMemo } from './dispatch-codec.ts';
 import { dispatchArgs, readDispatchResult } from './wasi-dispatch.ts';
@@ -547,13 +547,4 @@ function jsonShaped(v: unknown, depth: number): boolean {
   if (proto !== Object.prototype && proto !== null) return false;
   for (const k in v) if (!jsonShaped((v as Record<string, unknown>)[k], depth + 1)) return false;
   return true;
-}
-
-/** Host errors cross into the guest with name and message only: host stacks would leak host paths. */
-function toGuestSafeError(err: unknown): Error {
-  const e = err instanceof Error ? err : new Error(String(err));
-  const safe = new Error(e.message);
-  safe.name = e.name;
-  safe.stack = `${e.name}: ${e.message}`;
-  return safe;
 }
