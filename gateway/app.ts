@@ -2,7 +2,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { FaasError, isFaasError } from '../runtime/errors.ts';
 import type { FunctionHost } from '../runtime/workers/function-host.ts';
-import { errorResponse, requestIdFrom, toFaasError, type GatewayEnv } from './http.ts';
+import { errorResponse, requestIdFrom, serverTiming, toFaasError, type GatewayEnv } from './http.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
 import type { Registry } from './registry/registry.ts';
@@ -48,9 +48,11 @@ function requestContext(logger: Logger): MiddlewareHandler<GatewayEnv> {
     const requestId = requestIdFrom(c.req.header('x-request-id'));
     c.set('requestId', requestId);
     await next();
-    c.res.headers.set('x-request-id', requestId);
     const inv = c.get('invocation');
-    if (inv?.queueMs !== undefined) c.res.headers.set('server-timing', serverTiming(inv));
+    if (!inv?.headersSet) {
+      c.res.headers.set('x-request-id', requestId);
+      if (inv?.queueMs !== undefined) c.res.headers.set('server-timing', serverTiming(inv));
+    }
     const path = c.req.path;
     const routine = path === '/healthz' || path === '/readyz' || path === '/metrics';
     logger[routine ? 'debug' : 'info'](
@@ -89,12 +91,5 @@ function admission(lifecycle: Lifecycle): MiddlewareHandler<GatewayEnv> {
   };
 }
 
-function serverTiming(t: { queueMs?: number; coldMs?: number; execMs?: number }): string {
-  const parts = [`queue;dur=${fixed(t.queueMs)}`];
-  if (t.coldMs !== undefined) parts.push(`cold;dur=${fixed(t.coldMs)}`);
-  if (t.execMs !== undefined) parts.push(`exec;dur=${fixed(t.execMs)}`);
-  return parts.join(', ');
-}
 
-const fixed = (n = 0) => n.toFixed(2);
 const round = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * 100) / 100);

@@ -9,7 +9,16 @@ export interface GatewayEnv {
   Variables: {
     requestId: string;
     /** Set by the function route, for the access log. */
-    invocation?: { function: string; queueMs?: number; coldMs?: number; execMs?: number; error?: string; worker?: number };
+    invocation?: {
+      function: string;
+      queueMs?: number;
+      coldMs?: number;
+      execMs?: number;
+      error?: string;
+      worker?: number;
+      /** The function route already put x-request-id and server-timing on its response. */
+      headersSet?: boolean;
+    };
   };
 }
 
@@ -39,3 +48,13 @@ export function toFaasError(err: unknown): FaasError {
   if (isFaasError(err)) return err;
   return new FaasError('internal_error', 'internal error');
 }
+
+/** `server-timing` of an invocation: queue, cold and exec durations in ms. */
+export function serverTiming(t: { queueMs?: number; coldMs?: number; execMs?: number }): string {
+  const parts = [`queue;dur=${fixed(t.queueMs)}`];
+  if (t.coldMs !== undefined) parts.push(`cold;dur=${fixed(t.coldMs)}`);
+  if (t.execMs !== undefined) parts.push(`exec;dur=${fixed(t.execMs)}`);
+  return parts.join(', ');
+}
+
+const fixed = (n = 0) => n.toFixed(2);

@@ -4,7 +4,7 @@ import { FaasError } from '../../runtime/errors.ts';
 import type { GuestRequest, GuestResponse } from '../../runtime/index.ts';
 import type { FunctionHost } from '../../runtime/workers/function-host.ts';
 import { readBody } from '../body.ts';
-import { toFaasError, type GatewayEnv } from '../http.ts';
+import { serverTiming, toFaasError, type GatewayEnv } from '../http.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
@@ -71,7 +71,11 @@ function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes }:
       timing.coldMs = result.coldMs;
       timing.execMs = result.execMs;
       timing.worker = result.worker;
-      response = toHttpResponse(result.response);
+      timing.headersSet = true;
+      response = toHttpResponse(result.response, {
+        'x-request-id': c.get('requestId'),
+        'server-timing': serverTiming(timing),
+      });
       metrics.invocation(name, 'ok', { seconds: (performance.now() - started) / 1000, cold: result.cold });
     } catch (err) {
       timing.execMs ??= performance.now() - started;
@@ -83,20 +87,37 @@ function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes }:
   };
 }
 
-function toHttpResponse(g: GuestResponse): Response {
+/** RFC 9110 token characters for header names; values may not carry CR, LF or NUL. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_HEADER_VALUE = /[\r\n\0]/;
+
+/**
+ * The guest's response as a Response whose headers are a plain object: @hono/node-server writes those
+ * straight to writeHead, skipping two Headers conversions per request. `extra` (request id, timing)
+ * goes in here too, so no middleware has to touch `c.res.headers` afterwards.
+ */
+function toHttpResponse(g: GuestResponse, extra: Record<string, string>): Response {
   if (!Number.isInteger(g.status) || g.status < 200 || g.status > 599) {
     throw new FaasError('function_error', `function returned status ${g.status}; a response status must be 200-599`);
   }
-  const headers = new Headers();
-  try {
-    for (const [k, v] of g.headers) if (!HOP_BY_HOP.has(k.toLowerCase())) headers.append(k, v);
-  } catch (err) {
-    throw new FaasError('function_error', `function returned an invalid header: ${(err as Error).message}`);
+  const headers: Record<string, string | string[]> = {};
+  for (const [rawName, rawValue] of g.headers) {
+    const name = rawName.toLowerCase();
+    if (HOP_BY_HOP.has(name)) continue;
+    const value = String(rawValue).trim();
+    if (!HEADER_NAME.test(name) || BAD_HEADER_VALUE.test(value)) {
+      throw new FaasError('function_error', `function returned an invalid header: ${JSON.stringify(rawName)}`);
+    }
+    const prev = headers[name];
+    if (prev === undefined) headers[name] = value;
+    else if (name === 'set-cookie') headers[name] = Array.isArray(prev) ? [...prev, value] : [prev, value];
+    else headers[name] = `${prev}, ${value}`;
   }
+  Object.assign(headers, extra);
   // A Uint8Array (not an ArrayBuffer) body keeps @hono/node-server on its fast path: written out
-  // directly instead of being wrapped in a stream (measured: about 15% less CPU per request).
+  // directly instead of being wrapped in a stream.
   const body = NULL_BODY_STATUS.has(g.status) || !g.body ? null : new Uint8Array(g.body);
-  return new Response(body, { status: g.status, headers });
+  return new Response(body, { status: g.status, headers: headers as Record<string, string> });
 }
 
 function headerPairs(raw: string[]): [string, string][] {
