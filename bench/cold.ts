@@ -5,7 +5,7 @@ import { compileEntry } from '../compiler/index.ts';
 import { verifyArtifact } from '../runtime/artifact.ts';
 import { Runtime, parseFunctionConfig, type Isolation } from '../runtime/index.ts';
 import { buildPrelude } from '../runtime/prelude/build.ts';
-import { gc, settle, summarize, us } from './stats.ts';
+import { gc, sampleColdStarts, settle, summarize, us } from './stats.ts';
 
 const quick = process.argv.includes('--quick');
 const ITER = quick ? 100 : 400;
@@ -14,22 +14,10 @@ const key = randomBytes(32);
 const artifact = verifyArtifact((await compileEntry('functions/hello.ts', key)).bytes, key);
 const config = parseFunctionConfig({});
 const request = { method: 'GET', url: 'http://localhost/fn/hello', headers: [] as [string, string][], body: null };
-let seq = 0;
 
 async function coldStarts(isolation: Isolation, poolSize: number): Promise<number[]> {
   const rt = await Runtime.create({ isolation, poolSize });
-  const samples: number[] = [];
-  for (let i = 0; i < ITER + 20; i++) {
-    const name = `hello-${seq++}`;
-    rt.deploy(name, 1, artifact, config);
-    const t0 = performance.now();
-    const res = await rt.invoke(name, request);
-    const dt = performance.now() - t0;
-    if (!res.cold || res.response.status !== 200) throw new Error('expected a successful cold start');
-    if (i >= 20) samples.push(dt); // the first ones warm V8's tiers up
-    rt.undeploy(name);
-    await settle(poolSize > 0 ? poolSize * 4 : 1);
-  }
+  const samples = await sampleColdStarts(rt, { artifact, config, request, samples: ITER, warmupSamples: 20, poolSize, prefix: `hello-${isolation}-${poolSize}` });
   rt.close();
   return samples;
 }

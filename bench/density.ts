@@ -13,7 +13,7 @@ import type { QuickJSWasiSharedFactory } from '../runtime/engine/quickjs-wasi-sh
 import type { Sandbox, SandboxHooks } from '../runtime/engine/types.ts';
 import { buildPrelude } from '../runtime/prelude/build.ts';
 import { pureOps } from '../runtime/host/pure-ops.ts';
-import { gc, settle, summarize, us, type Summary } from './stats.ts';
+import { gc, sampleColdStarts, settle, summarize, us, type Summary } from './stats.ts';
 
 interface Combo {
   engine: EngineName;
@@ -45,21 +45,9 @@ async function helloArtifact() {
 
 async function latency(combo: Combo, iterations: number) {
   const artifact = await helloArtifact();
-  let seq = 0;
   const cold = async (poolSize: number): Promise<Summary> => {
     const rt = await Runtime.create({ ...combo, poolSize });
-    const samples: number[] = [];
-    for (let i = 0; i < iterations + 30; i++) {
-      const name = `hello-${seq++}`;
-      rt.deploy(name, 1, artifact, config);
-      const t0 = performance.now();
-      const res = await rt.invoke(name, request);
-      const dt = performance.now() - t0;
-      if (!res.cold || res.response.status !== 200) throw new Error('expected a successful cold start');
-      if (i >= 30) samples.push(dt); // the first ones let V8 tier the engine up
-      rt.undeploy(name);
-      await settle(poolSize > 0 ? poolSize * 4 : 2);
-    }
+    const samples = await sampleColdStarts(rt, { artifact, config, request, samples: iterations, warmupSamples: 30, poolSize, prefix: `hello-${poolSize}` });
     rt.close();
     return summarize(samples);
   };
