@@ -16,6 +16,21 @@ const ON_WORKERS = ['invoke', 'admin', 'bindings', 'queue', 'functions-dir'];
  * gateway-invoke/-bindings) run again on the engine/isolation pairs other than the default
  * (bytecode/shared): FAAS_TEST_ENGINE is read by both helpers.
  */
+/**
+ * test/security/: every attack found against the sandbox boundary, as regression tests. Its own
+ * projects, run on every engine and isolation mode, and with guests on the gateway thread (where a
+ * stall stops everything) as well as on worker threads (where a host exception used to kill the
+ * gateway through WorkerPool.onMessage).
+ */
+const SECURITY = ['test/security/**/*.test.ts'];
+const SECURITY_MATRIX: { engine: string; workers: string }[] = [
+  { engine: 'bytecode/shared', workers: '0' },
+  { engine: 'bytecode/shared', workers: '2' },
+  { engine: 'bytecode/instance', workers: '0' },
+  { engine: 'emscripten/shared', workers: '0' },
+  { engine: 'emscripten/instance', workers: '0' },
+];
+
 const ON_EVERY_ENGINE = [
   'test/runtime-limits.test.ts',
   'test/runtime-isolation.test.ts',
@@ -37,6 +52,7 @@ export default defineConfig({
         test: {
           name: 'default',
           include: ['test/**/*.test.ts', 'compiler/**/*.test.ts', 'runtime/**/*.test.ts', 'gateway/**/*.test.ts'],
+          exclude: [...SECURITY, '**/node_modules/**'],
         },
       },
       {
@@ -50,6 +66,14 @@ export default defineConfig({
       ...['bytecode/instance', 'emscripten/shared'].map((engine) => ({
         extends: true as const,
         test: { name: `engine ${engine}`, include: ON_EVERY_ENGINE, env: { FAAS_TEST_ENGINE: engine } },
+      })),
+      ...SECURITY_MATRIX.map(({ engine, workers }) => ({
+        extends: true as const,
+        test: {
+          name: `security ${engine} workers ${workers}`,
+          include: SECURITY,
+          env: { FAAS_TEST_ENGINE: engine, FAAS_TEST_WORKERS: workers },
+        },
       })),
     ],
   },
