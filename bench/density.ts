@@ -9,7 +9,8 @@ import { compileEntry } from '../compiler/index.ts';
 import { verifyArtifact } from '../runtime/artifact.ts';
 import { Runtime, parseFunctionConfig, type EngineName, type Isolation } from '../runtime/index.ts';
 import { createSandboxFactory } from '../runtime/engine/index.ts';
-import type { QuickJSWasiSharedFactory } from '../runtime/engine/quickjs-wasi-shared.ts';
+import type { QuickJSWasiFactory } from '../runtime/engine/quickjs-wasi/factory.ts';
+import { opDeclaration } from '../runtime/host/op-table.ts';
 import type { Sandbox, SandboxHooks } from '../runtime/engine/types.ts';
 import { buildPrelude } from '../runtime/prelude/build.ts';
 import { pureOps } from '../runtime/host/pure-ops.ts';
@@ -25,9 +26,9 @@ type Task =
   | { kind: 'profile'; growStepBytes?: number; sandboxes: number };
 
 const COMBOS: Combo[] = [
-  { engine: 'bytecode', isolation: 'instance' },
-  { engine: 'bytecode', isolation: 'shared' },
-  { engine: 'emscripten', isolation: 'shared' },
+  { engine: 'quickjs-wasi', isolation: 'instance' },
+  { engine: 'quickjs-wasi', isolation: 'shared' },
+  { engine: 'quickjs-emscripten', isolation: 'shared' },
 ];
 const tag = (c: Combo) => `${c.engine}/${c.isolation}`;
 
@@ -101,9 +102,10 @@ async function footprint(combo: Combo, count: number) {
 }
 
 const noHooks: SandboxHooks = {
+  argSpecs: (op) => opDeclaration(op)?.args,
   hostCall: (op, args) => {
     if (op === 'log' || op === 'timerSet' || op === 'timerClear') return undefined;
-    const pure = pureOps[op];
+    const pure = (pureOps as Record<string, (...a: unknown[]) => unknown>)[op];
     if (pure) return pure(...args);
     throw new Error(`unexpected host op ${op}`);
   },
@@ -115,7 +117,7 @@ const noHooks: SandboxHooks = {
 async function profile(sandboxes: number, growStepBytes: number | undefined) {
   const prelude = await buildPrelude();
   const artifact = await helloArtifact();
-  const factory = (await createSandboxFactory('bytecode', 'shared', prelude, { shared: { growStepBytes } })) as QuickJSWasiSharedFactory;
+  const factory = createSandboxFactory('quickjs-wasi', 'shared', { bytecode: prelude }, { shared: { growStepBytes } }) as QuickJSWasiFactory;
   const limits = { memoryLimitBytes: 16 * 1024 * 1024, maxStackBytes: 256 * 1024 };
   const code = { filename: artifact.header.entry, bytecode: artifact.bytecode };
   const create: number[] = [];
@@ -136,7 +138,7 @@ async function profile(sandboxes: number, growStepBytes: number | undefined) {
     await box.loadModule(code);
     const t2 = performance.now();
     afterLoad += box.heapBytes();
-    const p = box.callApi('dispatch', [request, { vars: {}, secrets: {}, kv: [] }, `r${i}`]);
+    const p = box.dispatch({ method: request.method, url: request.url, headers: null, body: null, env: '{"vars":{},"secrets":{},"kv":[]}', id: `r${i}` });
     box.runJobs();
     await p;
     const t3 = performance.now();
@@ -168,7 +170,7 @@ async function profile(sandboxes: number, growStepBytes: number | undefined) {
 /** Cost of a runtime + context alone, and of evaluating the prelude core, measured on the raw C API. */
 async function contextCost() {
   const prelude = await buildPrelude();
-  const { SharedInstance } = await import('../runtime/engine/shared-instance.ts');
+  const { SharedInstance } = await import('../runtime/engine/quickjs-wasi/instance.ts');
   const inst = await SharedInstance.create({ runtimesPerInstance: 100_000, instanceMemoryCapBytes: 2 ** 31, growStepBytes: 0, lowWaterBytes: 0 }, () => {});
   const p = inst.e.malloc(256 * 1024 * 1024);
   inst.e.free(p);

@@ -184,7 +184,7 @@ for (const p of peers) await p.close();
 // ------------------------------------------------------------------------------------ resident footprint
 const run = promisify(execFile);
 const footprintPeers = [
-  ...(['bytecode', 'emscripten'] as const).flatMap((engine) =>
+  ...(['quickjs-wasi', 'quickjs-emscripten'] as const).flatMap((engine) =>
     (['instance', 'shared'] as const).map((isolation) => faasPeerId({ engine, isolation, pool: false })),
   ),
   ...foreignPeers().map((p) => p.id),
@@ -218,7 +218,7 @@ for (const [workload, count] of CONFIG.footprint) {
 
 // ------------------------------------------------------------------------------------------- gateway HTTP
 const gatewayTargets: GatewayTarget[] = [];
-for (const engine of ['bytecode', 'emscripten'] as const) {
+for (const engine of ['quickjs-wasi', 'quickjs-emscripten'] as const) {
   for (const isolation of ['instance', 'shared'] as const) {
     if (status.get(faasPeerId({ engine, isolation, pool: true })) === 'ok') {
       gatewayTargets.push({ id: `faas-${engine}-${isolation}`, label: `faas gateway (${engine}, isolation ${isolation})`, engine, isolation });

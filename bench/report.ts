@@ -471,7 +471,7 @@ export function renderMarkdown(results: Results): string {
 }
 
 export function writeReport(results: Results): string[] {
-  useDefaults(results.meta.defaults ?? { engine: "bytecode", isolation: "instance" });
+  useDefaults(results.meta.defaults ?? { engine: "quickjs-wasi", isolation: "instance" });
   results.targets = computeTargets(results);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const files = [`${RESULTS_DIR}/latest.json`, `${RESULTS_DIR}/cold-start.svg`, 'BENCHMARKS.md'];

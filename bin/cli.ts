@@ -12,7 +12,10 @@ const program = new Command('faas')
   .showHelpAfterError();
 
 const collect = (value: string, prev: string[]) => [...prev, value];
-const engineOption = () => new Option('--engine <engine>', 'engine: bytecode (quickjs-wasi) or emscripten').choices(['bytecode', 'emscripten']).default('bytecode');
+const engineOption = () =>
+  new Option('--engine <engine>', 'engine: quickjs-wasi (runs bytecode) or quickjs-emscripten (runs source); bytecode and emscripten are accepted as aliases')
+    .choices(['quickjs-wasi', 'quickjs-emscripten', 'bytecode', 'emscripten'])
+    .default('quickjs-wasi');
 const isolationOption = () => new Option('--isolation <mode>', 'isolation: shared (runtimes in a shared WASM instance) or instance (own WASM instance)').choices(['shared', 'instance']);
 const dataOption = () => new Option('--data <dir>', 'data directory (signing key, registry, KV)').default('./.faas');
 

@@ -1,6 +1,6 @@
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import { EvalFlags, JSException, type JSValueHandle, QuickJS } from 'quickjs-wasi';
-import { quickjsWasmModule } from '../runtime/engine/wasm-module.ts';
+import { quickjsWasmModule } from '../runtime/engine/quickjs-wasi/module.ts';
 import { FaasError } from '../runtime/errors.ts';
 
 /**

@@ -6,7 +6,7 @@ import * as esbuild from 'esbuild';
 import { QuickJS } from 'quickjs-wasi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ArtifactHeader, canonicalJson, readArtifactHeader, verifyArtifact } from '../runtime/artifact.ts';
-import { quickjsWasmModule } from '../runtime/engine/wasm-module.ts';
+import { quickjsWasmModule } from '../runtime/engine/quickjs-wasi/module.ts';
 import { FaasError } from '../runtime/errors.ts';
 import { writeFileAtomic } from '../runtime/fs-atomic.ts';
 import { loadSigningKey } from '../runtime/signing-key.ts';

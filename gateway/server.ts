@@ -28,7 +28,7 @@ export interface GatewayOptions {
   functionsDir?: string;
   /** Signing key, registry database and artifacts. */
   dataDir: string;
-  engine?: EngineName;
+  engine?: RuntimeOptions['engine'];
   isolation?: Isolation;
   /**
    * Worker threads for guest execution, each with its own runtime; 0 (the default here) runs guests

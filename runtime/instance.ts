@@ -1,25 +1,32 @@
 import { FaasError } from './errors.ts';
-import { GuestFault, type Sandbox, type SandboxHooks } from './engine/types.ts';
+import { GuestFault, type HostArg, type Sandbox, type SandboxHooks } from './engine/types.ts';
 import { Invocation, type GuestRequest, type GuestResponse } from './invocation.ts';
 import type { LoadedFunction } from './loaded-function.ts';
-import type { HostServices } from './host/services.ts';
+import type { GuestLogEntry, HostServices } from './host/services.ts';
+import { opDeclaration, parseJsonArgs, type LogLevel } from './host/op-table.ts';
 import { pureOps } from './host/pure-ops.ts';
+import { headersJson } from './engine/dispatch-codec.ts';
+import type { LogLimits, LogRateLimiter } from './log-limits.ts';
 
 type InstanceState = 'ready' | 'retiring' | 'dead';
 
 let nextInstanceId = 1;
 
-/** One console call's text at most; a guest printing megabytes must not flood the host's logs. */
-const MAX_LOG_CHARS = 16 * 1024;
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… [truncated ${text.length - max} characters]`;
+/** What an instance needs from its runtime besides the sandbox. */
+export interface InstanceEnv {
+  services: HostServices;
+  logLimits: LogLimits;
+  logRate: LogRateLimiter;
 }
 
 /**
  * One resident instance of one function version: a sandbox with the function's module loaded, and the
  * host side of its event loop (timers, awaited host operations, waitUntil). It may serve several
  * in-flight requests at once; guest CPU is charged to the invocation that caused each guest entry.
+ *
+ * Every entry into the guest goes through `enter`, with an invocation current: its CPU budget is what
+ * the interrupt handler checks. Guest code that runs with none current (which no path here should
+ * allow) is interrupted at once.
  */
 export class FunctionInstance {
   readonly id = nextInstanceId++;
@@ -31,6 +38,8 @@ export class FunctionInstance {
   heapSample = 0;
 
   private current: Invocation | null = null;
+  /** A fault made the sandbox untrustworthy: nothing enters it again. */
+  private poisoned = false;
   private depth = 0;
   private enteredAt = 0;
   private readonly timers = new Map<number, { handle: NodeJS.Timeout; owner: Invocation }>();
@@ -40,11 +49,15 @@ export class FunctionInstance {
   constructor(
     readonly fn: LoadedFunction,
     private readonly sandbox: Sandbox,
-    private readonly services: HostServices,
+    private readonly env: InstanceEnv,
     private readonly onDrained: (inst: FunctionInstance) => void,
   ) {
     sandbox.setHooks(this.hooks());
     sandbox.setMemoryLimit(fn.memoryLimitBytes);
+  }
+
+  private get services(): HostServices {
+    return this.env.services;
   }
 
   /** Evaluates the function module; its top-level code runs under the function's CPU and wall limits. */
@@ -72,12 +85,21 @@ export class FunctionInstance {
   }
 
   get acceptsWork(): boolean {
-    return this.state === 'ready';
+    return this.state === 'ready' && !this.poisoned;
   }
 
   /** Runs the fetch handler. Resolves with the response; waitUntil work continues in `background`. */
   async fetch(inv: Invocation, req: GuestRequest): Promise<{ response: GuestResponse; background: Promise<void> }> {
-    const out = (await this.run(inv, 'dispatch', [req, this.fn.envSpec, inv.id])) as GuestResponse & { waitUntil?: boolean };
+    const out = await this.run(inv, () =>
+      this.sandbox.dispatch({
+        method: req.method,
+        url: req.url,
+        headers: headersJson(req.headers),
+        body: req.body ? new Uint8Array(req.body) : null,
+        env: this.fn.envJson,
+        id: inv.id,
+      }),
+    );
     const response: GuestResponse = { status: out.status, headers: out.headers, body: out.body };
     if (out.waitUntil) return { response, background: this.settle(inv) };
     this.finish(inv);
@@ -85,7 +107,7 @@ export class FunctionInstance {
   }
 
   async scheduled(inv: Invocation, controller: { cron: string; scheduledTime: number }): Promise<void> {
-    await this.run(inv, 'scheduled', [controller, this.fn.envSpec, inv.id]);
+    await this.run(inv, () => this.sandbox.scheduled(String(controller.cron), Number(controller.scheduledTime), this.fn.envJson, inv.id));
     await this.settle(inv);
   }
 
@@ -107,14 +129,14 @@ export class FunctionInstance {
     this.onDrained(this);
   }
 
-  private async run(inv: Invocation, api: string, args: unknown[]): Promise<unknown> {
+  private async run<T>(inv: Invocation, entry: () => T | Promise<T>): Promise<T> {
     if (this.state !== 'ready') throw new FaasError('unavailable', 'instance is no longer accepting work');
     this.inflight.add(inv);
     this.invocations++;
     this.lastUsedAt = performance.now();
     try {
       const pending = this.enter(inv, () => {
-        const result = this.sandbox.callApi(api, args);
+        const result = entry();
         this.sandbox.runJobs();
         return result;
       });
@@ -132,21 +154,14 @@ export class FunctionInstance {
   private async settle(inv: Invocation): Promise<void> {
     try {
       const pending = this.enter(inv, () => {
-        const result = this.sandbox.callApi('settle', [inv.id]);
+        const result = this.sandbox.settle(inv.id);
         this.sandbox.runJobs();
         return result;
       });
       await this.race(inv, Promise.resolve(pending));
     } catch (err) {
       const faas = this.toFaasError(err, inv);
-      this.services.log({
-        fn: this.fn.name,
-        version: this.fn.version,
-        requestId: inv.id,
-        level: 'warn',
-        text: `waitUntil did not complete: ${faas.code}: ${faas.message}`,
-        source: 'runtime',
-      });
+      this.runtimeLog(inv, 'warn', `waitUntil did not complete: ${faas.code}: ${faas.message}`);
     } finally {
       this.finish(inv);
     }
@@ -167,14 +182,13 @@ export class FunctionInstance {
   private onWallTimeout(inv: Invocation): void {
     this.wallTimers.delete(inv);
     const limit = this.fn.config.timeoutMs;
-    inv.fail(new FaasError('timeout', `function "${this.fn.name}" did not finish within its ${limit} ms wall-time limit`));
+    inv.fail(new FaasError('timeout', `function "${this.fn.name}" did not finish within its ${limit} ms wall-time limit (config key "timeoutMs")`));
     // A guest stopped mid-flight may hold promises that never settle: take no new work on this instance.
     this.retire();
   }
 
   private finish(inv: Invocation): void {
     if (inv.finished) return;
-    inv.finished = true;
     this.clearWallTimer(inv);
     const dropped: number[] = [];
     for (const [id, t] of this.timers) {
@@ -184,14 +198,17 @@ export class FunctionInstance {
         dropped.push(id);
       }
     }
-    // The guest keeps each armed timer's callback: let it forget the ones that will never fire.
-    if (dropped.length > 0 && this.state !== 'dead') {
+    // The guest keeps each armed timer's callback: let it forget the ones that will never fire,
+    // still under this invocation's CPU budget (guest code runs there, and may have been replaced).
+    if (dropped.length > 0 && this.state !== 'dead' && !this.poisoned) {
       try {
-        this.sandbox.callApi('dropTimers', [dropped]);
+        this.enter(inv, () => this.sandbox.dropTimers(dropped));
       } catch {
-        // a sandbox that cannot even drop timers is about to be discarded anyway
+        // a fault here discarded the instance already (see enter)
       }
     }
+    inv.finished = true;
+    if (inv.logDropped > 0) this.reportDroppedLogs(inv);
     this.inflight.delete(inv);
     this.lastUsedAt = performance.now();
     if (this.inflight.size === 0 && this.state === 'retiring') this.kill();
@@ -228,6 +245,9 @@ export class FunctionInstance {
 
   /** A fault that leaves the sandbox untrustworthy: every invocation on it fails, and it is discarded. */
   private onPoisoned(fault: GuestFault, culprit: Invocation): void {
+    if (this.poisoned) return;
+    this.poisoned = true;
+    if (this.state === 'ready') this.state = 'retiring';
     for (const other of this.inflight) {
       if (other === culprit) continue;
       const err = this.toFaasError(fault, other);
@@ -239,14 +259,17 @@ export class FunctionInstance {
 
   private hooks(): SandboxHooks {
     return {
+      argSpecs: (op) => opDeclaration(op)?.args,
       hostCall: (op, args) => this.hostCall(op, args),
       shouldInterrupt: () => {
         const inv = this.current;
-        return inv !== null && inv.cpuUsedMs + (performance.now() - this.enteredAt) > inv.cpuLimitMs;
+        // No invocation current means no budget to spend: such guest code stops at once.
+        if (inv === null) return true;
+        return inv.cpuUsedMs + (performance.now() - this.enteredAt) > inv.cpuLimitMs;
       },
       resume: (task, origin) => {
         const owner = this.asyncOwners.get(origin);
-        if (!owner || owner.finished || this.state === 'dead') return;
+        if (!owner || owner.finished || this.state === 'dead' || this.poisoned) return;
         try {
           this.enter(owner, () => {
             task();
@@ -259,42 +282,69 @@ export class FunctionInstance {
     };
   }
 
-  private hostCall(op: string, args: unknown[]): unknown {
+  /** Arguments arrive read and checked against the op table; the guest is running (an invocation is current). */
+  private hostCall(op: string, args: HostArg[]): unknown {
     const inv = this.current;
+    if (!inv) throw new TypeError(`host operation "${op}" called outside an invocation`);
+    const decl = opDeclaration(op)!;
     switch (op) {
       case 'log':
-        this.services.log({
-          fn: this.fn.name,
-          version: this.fn.version,
-          requestId: inv?.kind === 'load' ? undefined : inv?.id,
-          level: String(args[0]) as 'log',
-          text: truncate(String(args[1]), MAX_LOG_CHARS),
-          source: 'guest',
-        });
+        this.guestLog(inv, args[0] as LogLevel, args[1] as string);
         return undefined;
       case 'timerSet':
-        return this.setTimer(Number(args[0]), Number(args[1]), inv);
+        return this.setTimer(args[0] as number, args[1] as number, inv);
       case 'timerClear': {
-        const t = this.timers.get(Number(args[0]));
+        // (possibly a timer another request of this instance armed: the guest has one timer table)
+        const t = this.timers.get(args[0] as number);
         if (t) clearTimeout(t.handle);
-        this.timers.delete(Number(args[0]));
+        this.timers.delete(args[0] as number);
         return undefined;
-      }
-      case 'loadChunk': {
-        const code = this.services.chunk(String(args[0]));
-        if (!code) throw new TypeError(`unknown prelude chunk "${String(args[0])}"`);
-        this.sandbox.evalScript(code);
-        return undefined;
-      }
-      default: {
-        if (!inv) throw new Error(`host operation "${op}" called outside an invocation`);
-        const bound = this.services.ops[op];
-        if (bound) return this.track(bound(args, { fn: this.fn, invocation: inv }), inv);
-        const pure = pureOps[op];
-        if (pure) return pure(...args);
-        throw new TypeError(`unknown host operation "${op}"`);
       }
     }
+    let values: unknown[] = args;
+    parseJsonArgs(op, decl, values);
+    // fetch's request travels as JSON plus the body bytes; its implementation takes one FetchInit
+    if (op === 'fetch') values = [{ ...(values[0] as object), body: values[1] ?? null }];
+    if (decl.kind === 'pure') return (pureOps as Record<string, (...a: unknown[]) => unknown>)[op]!(...values);
+    const bound = this.services.ops[op];
+    if (!bound) throw new TypeError(`${op} is not available here`);
+    return this.track(bound(values, { fn: this.fn, invocation: inv }), inv);
+  }
+
+  /** Guest console output under the volume caps: per invocation, then per function (LogLimits). */
+  private guestLog(inv: Invocation, level: LogLevel, text: string): void {
+    const bytes = text.length + 16;
+    const limits = this.env.logLimits;
+    if (inv.logBytes + bytes > limits.perInvocationBytes || !this.env.logRate.admit(this.fn.name, bytes)) {
+      inv.logDropped++;
+      return;
+    }
+    inv.logBytes += bytes;
+    this.services.log({
+      fn: this.fn.name,
+      version: this.fn.version,
+      requestId: inv.kind === 'load' ? undefined : inv.id,
+      level,
+      text,
+      source: 'guest',
+    });
+  }
+
+  private reportDroppedLogs(inv: Invocation): void {
+    const limits = this.env.logLimits;
+    this.runtimeLog(
+      inv,
+      'warn',
+      `console output truncated: ${inv.logDropped} record(s) dropped (limits: ${limits.perInvocationBytes} bytes per invocation, ${limits.perFunctionBytesPerSecond} bytes/s per function)`,
+      inv.logDropped,
+    );
+    inv.logDropped = 0;
+  }
+
+  private runtimeLog(inv: Invocation, level: LogLevel, text: string, dropped?: number): void {
+    const entry: GuestLogEntry = { fn: this.fn.name, version: this.fn.version, requestId: inv.kind === 'load' ? undefined : inv.id, level, text, source: 'runtime' };
+    if (dropped !== undefined) entry.dropped = dropped;
+    this.services.log(entry);
   }
 
   private track(result: unknown, owner: Invocation): unknown {
@@ -302,15 +352,17 @@ export class FunctionInstance {
     return result;
   }
 
-  private setTimer(id: number, ms: number, owner: Invocation | null): undefined {
-    if (!owner || owner.finished) return undefined;
-    const delay = Number.isFinite(ms) ? Math.max(0, ms) : 0;
+  private setTimer(id: number, ms: number, owner: Invocation): undefined {
+    if (owner.finished) return undefined;
+    const previous = this.timers.get(id);
+    if (previous) clearTimeout(previous.handle);
+    const delay = Number.isFinite(ms) ? Math.min(Math.max(0, ms), 0x7fffffff) : 0;
     const handle = setTimeout(() => {
       this.timers.delete(id);
-      if (owner.finished || this.state === 'dead') return;
+      if (owner.finished || this.state === 'dead' || this.poisoned) return;
       try {
         this.enter(owner, () => {
-          this.sandbox.callApi('fireTimer', [id]);
+          this.sandbox.fireTimer(id);
           this.sandbox.runJobs();
         });
       } catch (err) {
@@ -330,9 +382,9 @@ export class FunctionInstance {
     const name = this.fn.name;
     switch (err.kind) {
       case 'interrupted':
-        return new FaasError('cpu_limit_exceeded', `function "${name}" exceeded its CPU limit of ${inv.cpuLimitMs} ms`);
+        return new FaasError('cpu_limit_exceeded', `function "${name}" exceeded its CPU limit of ${inv.cpuLimitMs} ms (config key "cpuMs")`);
       case 'out_of_memory':
-        return new FaasError('memory_limit_exceeded', `function "${name}" exceeded its memory limit of ${this.fn.config.memoryMb} MiB`);
+        return new FaasError('memory_limit_exceeded', `function "${name}" exceeded its memory limit of ${this.fn.config.memoryMb} MiB (config key "memoryMb")`);
       case 'stack_overflow':
         return new FaasError('stack_overflow', `function "${name}" exceeded the maximum call stack size (unbounded recursion?)`, {
           stack: this.fn.stackMapper.mapStack(err.guestStack),

@@ -25,6 +25,10 @@ export class Invocation {
   /** Set once the response has been handed back; the invocation may live on for ctx.waitUntil. */
   responded = false;
   finished = false;
+  /** Bytes of console output this invocation has logged (see LogLimits). */
+  logBytes = 0;
+  /** Records dropped since the cap was hit; reported once, with the "truncated" record. */
+  logDropped = 0;
   /** Fails the caller's pending promise (used by faults that happen outside the awaited chain). */
   fail: (err: unknown) => void = () => {};
 

@@ -15,6 +15,8 @@ export interface EnvSpec {
 export class LoadedFunction {
   readonly code: GuestCode;
   readonly envSpec: EnvSpec;
+  /** The env spec as the guest receives it (sent to a sandbox only when it differs from its last one). */
+  readonly envJson: string;
   readonly stackMapper: StackMapper;
   readonly memoryLimitBytes: number;
 
@@ -27,6 +29,7 @@ export class LoadedFunction {
     const filename = artifact.header.entry;
     this.code = { filename, bytecode: artifact.bytecode, source: artifact.js };
     this.envSpec = { vars: { ...config.env }, secrets: { ...config.secrets }, kv: [...config.kv] };
+    this.envJson = JSON.stringify(this.envSpec);
     this.stackMapper = new StackMapper(artifact.sourceMap);
     this.memoryLimitBytes = Math.round(config.memoryMb * 1024 * 1024);
   }

@@ -2,6 +2,7 @@ import type { Sandbox, SandboxFactory, SandboxHooks, SandboxLimits } from './eng
 
 /** Hooks of a sandbox nobody owns yet: the prelude runs no host operations at load. */
 const UNOWNED: SandboxHooks = {
+  argSpecs: () => undefined,
   hostCall: (op) => {
     throw new Error(`host operation "${op}" called by a sandbox with no owner`);
   },

@@ -5,15 +5,18 @@ import { Invocation, type GuestRequest, type GuestResponse } from './invocation.
 import { LoadedFunction } from './loaded-function.ts';
 import { SandboxPool } from './pool.ts';
 import { createSandboxFactory } from './engine/index.ts';
-import type { EngineName, Isolation, SandboxFactory } from './engine/types.ts';
+import { engineName, type EngineName, type Isolation, type SandboxFactory } from './engine/types.ts';
 import type { BoundOp, GuestLogEntry, HostServices } from './host/services.ts';
-import { buildPrelude, buildPreludeSources, type Prelude } from './prelude/build.ts';
+import { DEFAULT_LOG_LIMITS, LogRateLimiter, type LogLimits } from './log-limits.ts';
+import type { InstanceEnv } from './instance.ts';
+import { buildPrelude, buildPreludeSources } from './prelude/build.ts';
 import { warmUp } from './warmup.ts';
 import type { Artifact } from './artifact.ts';
 import type { FunctionConfig } from './config.ts';
 
 export interface RuntimeOptions {
-  engine?: EngineName;
+  /** `quickjs-wasi` (default) or `quickjs-emscripten`; the earlier names `bytecode` and `emscripten` are accepted. */
+  engine?: EngineName | 'bytecode' | 'emscripten';
   /** Server default; a function's config may ask for the other mode. */
   isolation?: Isolation;
   /** Blank sandboxes kept ready per isolation mode (0 disables the pool). */
@@ -35,6 +38,8 @@ export interface RuntimeOptions {
   warmup?: boolean;
   /** Isolation "shared": sandboxes per WASM instance before another instance is started. */
   runtimesPerInstance?: number;
+  /** Caps on guest console output (per invocation, per function). */
+  logLimits?: Partial<LogLimits>;
 }
 
 export interface InvokeOptions {
@@ -62,7 +67,7 @@ export interface FunctionStats {
 }
 
 const DEFAULTS = {
-  engine: 'bytecode' as EngineName,
+  engine: 'quickjs-wasi' as EngineName,
   // Measured: shared mode halves unpooled cold starts and uses ~2.4x less memory per function; a
   // function that wants its own linear memory asks for "instance" in its config.
   isolation: 'shared' as Isolation,
@@ -84,43 +89,32 @@ export class Runtime {
   private readonly starting = new Map<LoadedFunction, { ready: Promise<FunctionInstance>; waiters: number }[]>();
   private readonly pools = new Map<Isolation, SandboxPool>();
   private readonly opts: typeof DEFAULTS;
-  private readonly services: HostServices;
+  private readonly env: InstanceEnv;
   private sweeper: NodeJS.Timeout | undefined;
   coldStarts = 0;
 
   private constructor(
-    private readonly prelude: Prelude,
-    chunkSources: Map<string, string> | undefined,
     private readonly factories: Map<Isolation, SandboxFactory>,
     options: RuntimeOptions,
   ) {
-    this.opts = { ...DEFAULTS, ...stripUndefined(options) } as typeof DEFAULTS;
-    const log = options.log ?? (() => {});
-    this.services = {
-      log,
-      chunk: (name) => {
-        const bytecode = prelude.chunks.get(name);
-        return bytecode ? { filename: `faas:prelude/${name}.js`, bytecode, source: chunkSources?.get(name) } : undefined;
-      },
-      ops: options.ops ?? {},
-    };
+    this.opts = { ...DEFAULTS, ...stripUndefined(options), engine: engineName(options.engine ?? DEFAULTS.engine)! } as typeof DEFAULTS;
+    const services: HostServices = { log: options.log ?? (() => {}), ops: options.ops ?? {} };
+    const logLimits = { ...DEFAULT_LOG_LIMITS, ...stripUndefined(options.logLimits ?? {}) };
+    this.env = { services, logLimits, logRate: new LogRateLimiter(logLimits) };
     this.sweeper = setInterval(() => this.sweepIdle(), Math.min(10_000, Math.max(50, this.opts.idleTtlMs / 2)));
     this.sweeper.unref();
   }
 
   static async create(options: RuntimeOptions = {}): Promise<Runtime> {
-    const prelude = await buildPrelude();
-    const engine = options.engine ?? DEFAULTS.engine;
-    // Engines that cannot load bytecode evaluate the prelude chunks from source.
-    const sources = engine === 'emscripten' ? await buildPreludeSources() : undefined;
+    const engine = engineName(options.engine ?? DEFAULTS.engine);
+    if (!engine) throw new FaasError('bad_request', `unknown engine "${options.engine}" (use quickjs-wasi or quickjs-emscripten)`);
+    // Engines that cannot load bytecode evaluate the prelude from source.
+    const prelude = engine === 'quickjs-wasi' ? { bytecode: await buildPrelude() } : { sources: await buildPreludeSources() };
     const factories = new Map<Isolation, SandboxFactory>();
     for (const isolation of ['instance', 'shared'] as const) {
-      const f = await createSandboxFactory(engine, isolation, prelude, {
-        runtimesPerInstance: options.runtimesPerInstance ?? DEFAULTS.runtimesPerInstance,
-      });
-      if (f) factories.set(isolation, f);
+      factories.set(isolation, createSandboxFactory(engine, isolation, prelude, { runtimesPerInstance: options.runtimesPerInstance ?? DEFAULTS.runtimesPerInstance }));
     }
-    const rt = new Runtime(prelude, sources?.chunks, factories, options);
+    const rt = new Runtime(factories, options);
     await rt.fillPools();
     if (rt.opts.warmup) {
       await warmUp(rt);
@@ -282,7 +276,7 @@ export class Runtime {
     const pool = this.pools.get(isolation)!;
     const start = (async () => {
       const sandbox = await pool.take();
-      const inst = new FunctionInstance(fn, sandbox, this.services, (i) => this.onDrained(i));
+      const inst = new FunctionInstance(fn, sandbox, this.env, (i) => this.onDrained(i));
       if (performance.now() > deadline) {
         inst.kill();
         throw new FaasError('timeout', `function "${fn.name}" could not start before its deadline`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QuickJSEmscriptenFactory } from '../runtime/engine/quickjs-emscripten.ts';
+import { QuickJSEmscriptenFactory } from '../runtime/engine/quickjs-emscripten/factory.ts';
 import { GuestFault } from '../runtime/engine/types.ts';
 import { buildPreludeSources } from '../runtime/prelude/build.ts';
 import { createBox, echoSource, invokeBox, load, type DrivenBox } from './helpers/engine-driver.ts';

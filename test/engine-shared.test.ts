@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { QuickJSWasiSharedFactory } from '../runtime/engine/quickjs-wasi-shared.ts';
-import type { SharedSandbox } from '../runtime/engine/shared-sandbox.ts';
+import { QuickJSWasiFactory } from '../runtime/engine/quickjs-wasi/factory.ts';
+import type { WasiSandbox } from '../runtime/engine/quickjs-wasi/sandbox.ts';
 import { GuestFault } from '../runtime/engine/types.ts';
 import { buildPrelude } from '../runtime/prelude/build.ts';
 import { createBox, echoSource, invokeBox, load, type DrivenBox } from './helpers/engine-driver.ts';
@@ -11,10 +11,10 @@ import { createBox, echoSource, invokeBox, load, type DrivenBox } from './helper
  */
 
 const prelude = await buildPrelude();
-const factory = (runtimesPerInstance = 8) => new QuickJSWasiSharedFactory(prelude, { runtimesPerInstance });
-const instanceOf = (d: DrivenBox) => (d.box as unknown as SharedSandbox).instanceId;
+const factory = (runtimesPerInstance = 8) => new QuickJSWasiFactory('shared', prelude, { runtimesPerInstance });
+const instanceOf = (d: DrivenBox) => (d.box as unknown as WasiSandbox).instanceId;
 
-async function trio(f: QuickJSWasiSharedFactory): Promise<[DrivenBox, DrivenBox, DrivenBox]> {
+async function trio(f: QuickJSWasiFactory): Promise<[DrivenBox, DrivenBox, DrivenBox]> {
   const boxes = [await createBox(f), await createBox(f), await createBox(f)] as const;
   expect(new Set(boxes.map(instanceOf)).size).toBe(1);
   await load(boxes[1], echoSource('b'));

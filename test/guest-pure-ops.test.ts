@@ -33,8 +33,8 @@ describe('pure host ops (what the guest prelude delegates)', () => {
     expect((pureOps.randomFill(65536) as ArrayBuffer).byteLength).toBe(65536);
     expect(thrown(() => pureOps.randomFill(65537))?.[0]).toBe('QuotaExceededError');
     expect(pureOps.randomUUID()).toMatch(/^[0-9a-f-]{36}$/);
-    expect(thrown(() => pureOps.digest('MD5', new ArrayBuffer(1)))?.[0]).toBe('NotSupportedError');
-    const sig = pureOps.hmacSign('SHA-256', bytes('k'), bytes('m')) as ArrayBuffer;
+    expect(thrown(() => pureOps.digest('MD5', new Uint8Array(1)))?.[0]).toBe('NotSupportedError');
+    const sig = new Uint8Array(pureOps.hmacSign('SHA-256', bytes('k'), bytes('m')) as ArrayBuffer);
     expect(Buffer.from(sig).toString('hex')).toBe(createHmac('sha256', 'k').update('m').digest('hex'));
     expect(pureOps.hmacVerify('SHA-256', bytes('k'), sig, bytes('m'))).toBe(true);
     expect(pureOps.hmacVerify('SHA-256', bytes('k'), sig.slice(1), bytes('m'))).toBe(false);
@@ -42,12 +42,11 @@ describe('pure host ops (what the guest prelude delegates)', () => {
 
   test('URL parsing and setters use Node’s WHATWG URL', () => {
     expect(pureOps.urlParse('/x', 'https://a.b/c')).toMatchObject({ href: 'https://a.b/x', origin: 'https://a.b', pathname: '/x' });
-    expect(pureOps.urlParse('/x')).toBeNull();
+    expect(pureOps.urlParse('/x', undefined)).toBeNull();
     expect(pureOps.urlParse('/x', 'not a base')).toBeNull();
     expect(pureOps.urlSet('https://a.b/c', 'search', 'q=1')).toMatchObject({ href: 'https://a.b/c?q=1', search: '?q=1' });
     expect(thrown(() => pureOps.urlSet('https://a.b/', 'href', 'nope'))?.[0]).toBe('TypeError');
     expect(thrown(() => pureOps.urlSet('https://a.b/', 'constructor', 'x'))?.[0]).toBe('TypeError');
     expect(pureOps.formDecode('a=1&b=%zz+c')).toEqual([['a', '1'], ['b', '%zz c']]);
-    expect(pureOps.formEncode([['a b', 'é']])).toBe('a+b=%C3%A9');
   });
 });

@@ -1,9 +1,7 @@
 // faas itself, through the public Runtime API: every engine × isolation pair the build offers, with and
 // without the blank-sandbox pool, and the bytecode engine fed the bundled source instead of bytecode.
 import type { Artifact } from '../../runtime/artifact.ts';
-import { createSandboxFactory } from '../../runtime/engine/index.ts';
 import { Runtime, type EngineName, type GuestResponse, type InvokeResult, type Isolation } from '../../runtime/index.ts';
-import { buildPrelude } from '../../runtime/prelude/build.ts';
 import { settle } from '../stats.ts';
 import { toGuestRequest, type Prepared } from '../workloads/index.ts';
 import { NOT_AVAILABLE, type Instance, type Peer, type PlainResponse } from './types.ts';
@@ -40,9 +38,7 @@ export function faasPeer(o: FaasPeerOptions): Peer {
       ? 'Runtime.invoke of a never-invoked function whose artifact carries no bytecode: the sandbox evaluates the minified bundle (TYPE_MODULE)'
       : `Runtime.invoke of a never-invoked function (engine ${o.engine}, isolation ${o.isolation}, poolSize ${o.pool ? POOL_SIZE : 0})`,
     async init() {
-      const factory = await createSandboxFactory(o.engine, o.isolation, await buildPrelude());
-      if (!factory) return NOT_AVAILABLE;
-      if (o.source && !factory.runsBytecode) return NOT_AVAILABLE; // it runs source anyway
+      if (o.source && o.engine !== 'quickjs-wasi') return NOT_AVAILABLE; // it runs source anyway
       rt = await Runtime.create({
         engine: o.engine,
         isolation: o.isolation,
@@ -114,9 +110,9 @@ export async function runtimeDefaults(): Promise<{ engine: EngineName; isolation
  * Every faas configuration the bench knows (init() tells which ones this build offers), the default
  * with its pool first, and the default fed source right after it.
  */
-export function allFaasPeers(defaults: { engine: EngineName; isolation: Isolation } = { engine: 'bytecode', isolation: 'shared' }): Peer[] {
+export function allFaasPeers(defaults: { engine: EngineName; isolation: Isolation } = { engine: 'quickjs-wasi', isolation: 'shared' }): Peer[] {
   const all: FaasPeerOptions[] = [];
-  for (const engine of ['bytecode', 'emscripten'] as EngineName[]) {
+  for (const engine of ['quickjs-wasi', 'quickjs-emscripten'] as EngineName[]) {
     for (const isolation of ['instance', 'shared'] as Isolation[]) {
       for (const pool of [true, false]) all.push({ engine, isolation, pool });
     }

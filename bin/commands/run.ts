@@ -4,7 +4,7 @@ import { compileEntry } from '../../compiler/index.ts';
 import { verifyArtifact, type Artifact } from '../../runtime/artifact.ts';
 import { loadSigningKey } from '../../runtime/signing-key.ts';
 import { FaasError } from '../../runtime/errors.ts';
-import { Runtime, fetchOp, parseFunctionConfig, type EngineName, type Isolation } from '../../runtime/index.ts';
+import { Runtime, fetchOp, parseFunctionConfig, type Isolation, type RuntimeOptions } from '../../runtime/index.ts';
 import { join } from 'node:path';
 import { exitWithError } from './shared.ts';
 import { KvStore } from '../../gateway/bindings/kv/store.ts';
@@ -12,7 +12,7 @@ import { kvOps } from '../../gateway/bindings/kv/ops.ts';
 import { readConfigFile } from '../../runtime/config.ts';
 
 interface RunOptions {
-  engine: EngineName;
+  engine: NonNullable<RuntimeOptions['engine']>;
   isolation?: Isolation;
   method: string;
   path: string;

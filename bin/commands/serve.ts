@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { FaasError } from '../../runtime/errors.ts';
-import type { EngineName, Isolation } from '../../runtime/index.ts';
+import type { Isolation, RuntimeOptions } from '../../runtime/index.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
 import type { SyncOutcome } from '../../gateway/functions-dir.ts';
 import { exitWithError } from './shared.ts';
@@ -11,7 +11,7 @@ export interface ServeOptions {
   host: string;
   functions: string;
   data: string;
-  engine: EngineName;
+  engine: NonNullable<RuntimeOptions['engine']>;
   isolation?: Isolation;
   workers?: string;
   watch: boolean;

@@ -1,32 +1,28 @@
 /**
- * The one guest call every request makes, `callApi('dispatch', [request, envSpec, id])`, crosses the
- * boundary in a compact form instead of as generic objects: the prelude's `dispatch` takes
+ * The one guest call every request makes crosses the boundary in a compact form instead of as
+ * generic objects: the prelude's `dispatch` takes
  *
  *   (method, url, headersJson, body, envJson | undefined, id)
  *
  * (headers as one JSON text of `[name, value]` pairs that the guest parses only if the handler reads
- * them; the env spec only when it differs from the one this sandbox was last sent) and answers
+ * them; the env spec only when it differs from the one this sandbox was last sent) and answers an
+ * array the prelude built itself
  *
  *   [status, body, waitUntil, name0, value0, name1, value1, …]
  *
- * with the body as a string (encoded to UTF-8 here, on the host), an ArrayBuffer, or null. Engines
- * turn that back into the `{ status, headers, body, waitUntil }` that `callApi('dispatch')` promises.
+ * with the body as a string (encoded to UTF-8 on the host), an ArrayBuffer, or null. Engines read
+ * it element by element below its own length (own data properties of a dense array the guest code
+ * never saw: no getter or prototype lookup runs) under the limits below.
  */
-
-export const DISPATCH = 'dispatch';
-
-/** What an engine remembers per sandbox: the env spec it last sent (by identity). */
-export interface DispatchMemo {
-  env: unknown;
-}
 
 export interface DispatchRequest {
   method: string;
   url: string;
+  /** JSON text of `[name, value]` pairs, or null for none. */
   headers: string | null;
   body: Uint8Array | null;
-  /** JSON of the env spec, or undefined when the guest already has this one. */
-  env: string | undefined;
+  /** JSON of the env spec (engines send it only when it changed since the sandbox's last call). */
+  env: string;
   id: string;
 }
 
@@ -37,29 +33,19 @@ export interface DispatchResponse {
   waitUntil: boolean;
 }
 
-export function dispatchRequest(args: unknown[], memo: DispatchMemo): DispatchRequest {
-  const req = (args[0] ?? {}) as { method?: unknown; url?: unknown; headers?: unknown; body?: unknown };
-  const headers = Array.isArray(req.headers) && req.headers.length > 0 ? JSON.stringify(req.headers) : null;
-  const env = args[1];
-  return {
-    method: String(req.method ?? 'GET'),
-    url: String(req.url ?? ''),
-    headers,
-    body: bodyBytes(req.body),
-    env: env === memo.env && memo.env !== undefined ? undefined : JSON.stringify(env ?? {}),
-    id: String(args[2]),
-  };
-}
+/** What the host reads of a response before refusing it (the guest's heap bounds it too). */
+export const RESPONSE_LIMITS = {
+  /** Header fields (name/value pairs). */
+  maxHeaders: 1000,
+  /** One header name or value, in UTF-16 code units. */
+  maxHeaderChars: 64 * 1024,
+  /** The body, as a string (code units) or bytes. */
+  maxBodyBytes: 128 * 1024 * 1024,
+} as const;
 
-/** Records that the guest accepted `args`' env spec (call it once the dispatch call has returned). */
-export function rememberEnv(args: unknown[], memo: DispatchMemo): void {
-  memo.env = args[1];
-}
-
-function bodyBytes(body: unknown): Uint8Array | null {
-  if (body instanceof ArrayBuffer) return new Uint8Array(body);
-  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-  return null;
+/** `[name, value]` pairs as the JSON text the guest parses lazily; null when there are none. */
+export function headersJson(pairs: readonly (readonly [string, string])[]): string | null {
+  return pairs.length > 0 ? JSON.stringify(pairs) : null;
 }
 
 const encoder = new TextEncoder();
@@ -67,18 +53,4 @@ const encoder = new TextEncoder();
 /** UTF-8 of a response body the guest handed over as a string (lone surrogates become U+FFFD). */
 export function encodeBody(text: string): ArrayBuffer {
   return encoder.encode(text).buffer as ArrayBuffer;
-}
-
-/** Reads the guest's answer (an array of plain values, already copied to the host). */
-export function dispatchResponse(out: unknown): DispatchResponse {
-  if (!Array.isArray(out) || typeof out[0] !== 'number') throw new TypeError('dispatch: malformed response from the guest');
-  const body = out[1];
-  const headers: [string, string][] = [];
-  for (let i = 3; i + 1 < out.length; i += 2) headers.push([String(out[i]), String(out[i + 1])]);
-  return {
-    status: out[0],
-    headers,
-    body: typeof body === 'string' ? encodeBody(body) : body instanceof ArrayBuffer ? body : null,
-    waitUntil: out[2] === true,
-  };
 }

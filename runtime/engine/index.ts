@@ -1,36 +1,39 @@
-import type { Prelude } from '../prelude/build.ts';
-import { buildPreludeSources } from '../prelude/build.ts';
-import { QuickJSWasiVmFactory } from './quickjs-wasi-vm.ts';
-import { QuickJSWasiSharedFactory, type SharedFactoryOptions } from './quickjs-wasi-shared.ts';
-import { QuickJSEmscriptenFactory } from './quickjs-emscripten.ts';
+/**
+ * The engine layer's public entry: the interface (types.ts) and a factory per engine. One folder per
+ * engine (quickjs-wasi/, quickjs-emscripten/); what they share (host calls, the promise bridge,
+ * typed entry points, fault classification) is written once in guest-sandbox.ts.
+ */
+import type { Prelude, PreludeSources } from '../prelude/build.ts';
+import { QuickJSWasiFactory, type SharedFactoryOptions } from './quickjs-wasi/factory.ts';
+import { QuickJSEmscriptenFactory } from './quickjs-emscripten/factory.ts';
 import type { EngineName, Isolation, SandboxFactory } from './types.ts';
+
+export * from './types.ts';
 
 /** Engine tuning an embedder may pass through; absent fields keep each engine's defaults. */
 export interface EngineOptions {
   /** Isolation "shared": runtimes per WASM instance before another instance is started (default 64). */
   runtimesPerInstance?: number;
-  /** Finer knobs of bytecode/shared (instance memory cap, linear-memory pre-growth). */
+  /** Finer knobs of quickjs-wasi/shared (instance memory cap, linear-memory pre-growth). */
   shared?: SharedFactoryOptions;
 }
 
 /**
- * The sandbox factory for an engine and isolation mode, or undefined where that pair is not offered.
- * Isolation "instance" gives every sandbox its own WASM instance (own linear memory); "shared" puts
- * many sandboxes (each its own QuickJS runtime: heap, globals, limits, interrupt) in one instance.
+ * The sandbox factory for an engine and isolation mode. Isolation "instance" gives every sandbox its
+ * own WASM instance (own linear memory); "shared" puts many sandboxes (each its own QuickJS runtime:
+ * heap, globals, limits, interrupt) in one instance.
  */
-export async function createSandboxFactory(
+export function createSandboxFactory(
   engine: EngineName,
   isolation: Isolation,
-  prelude: Prelude,
+  prelude: { bytecode?: Prelude; sources?: PreludeSources },
   options: EngineOptions = {},
-): Promise<SandboxFactory | undefined> {
+): SandboxFactory {
   const runtimesPerInstance = options.runtimesPerInstance ?? options.shared?.runtimesPerInstance;
-  if (engine === 'bytecode' && isolation === 'instance') return new QuickJSWasiVmFactory(prelude);
-  if (engine === 'bytecode' && isolation === 'shared') {
-    return new QuickJSWasiSharedFactory(prelude, { ...options.shared, runtimesPerInstance });
+  if (engine === 'quickjs-wasi') {
+    if (!prelude.bytecode) throw new Error('engine quickjs-wasi needs the prelude bytecode');
+    return new QuickJSWasiFactory(isolation, prelude.bytecode, { ...options.shared, runtimesPerInstance });
   }
-  if (engine === 'emscripten') {
-    return new QuickJSEmscriptenFactory(isolation, await buildPreludeSources(), { runtimesPerInstance });
-  }
-  return undefined;
+  if (!prelude.sources) throw new Error('engine quickjs-emscripten needs the prelude sources');
+  return new QuickJSEmscriptenFactory(isolation, prelude.sources, { runtimesPerInstance });
 }

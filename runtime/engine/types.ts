@@ -1,12 +1,36 @@
 /**
  * The engine interface: the only thing the runtime knows about a JavaScript engine.
  *
- * A Sandbox is one guest heap (a QuickJS runtime + context) with the prelude loaded. Values cross the
- * boundary as plain data (HostValue); the guest's internal API (the prelude's completion value) is
- * called by name. Everything protocol-level (requests, timers, limits classification) lives above this
- * interface, so engines and isolation modes differ only here.
+ * A Sandbox is one guest heap (a QuickJS runtime + context) with the prelude loaded. The runtime
+ * drives it through typed entry points (dispatch a request, fire a timer, settle waitUntil work …);
+ * the guest reaches the host only through host operations whose arguments the engine reads under
+ * the limits the operation declares (ArgSpec), never by walking guest objects. Everything
+ * protocol-level (requests, timers, limits classification) lives above this interface, so engines
+ * and isolation modes differ only below it.
  */
+import type { DispatchRequest, DispatchResponse } from './dispatch-codec.ts';
 
+export type { DispatchRequest, DispatchResponse } from './dispatch-codec.ts';
+
+/** A value the guest hands to a host operation, after it was read and checked. */
+export type HostArg = undefined | null | boolean | number | string | Uint8Array;
+
+/**
+ * How one argument of a host operation is read out of the guest. The engine checks the type and the
+ * size before copying anything to the host, so a guest can never make the host allocate more than
+ * `max` for it: strings and JSON texts count UTF-16 code units, bytes count bytes. `json` is a
+ * string the prelude produced with JSON.stringify (structures are serialised in the guest, under
+ * its own CPU and memory limits) and arrives parsed.
+ */
+export type ArgSpec =
+  | { type: 'string'; max: number; optional?: boolean; oneOf?: readonly string[] }
+  | { type: 'json'; max: number; optional?: boolean }
+  | { type: 'number'; optional?: boolean }
+  | { type: 'integer'; min: number; max: number; optional?: boolean }
+  | { type: 'boolean'; optional?: boolean }
+  | { type: 'bytes'; max: number; optional?: boolean };
+
+/** What a host operation returns to the guest: plain data (host-made, so trusted), or a Promise of it. */
 export type HostValue =
   | undefined
   | null
@@ -15,11 +39,8 @@ export type HostValue =
   | string
   | ArrayBuffer
   | Uint8Array
-  | HostValue[]
-  | { [key: string]: HostValue };
-
-/** A host operation called by the guest as `__faas_host(op, ...args)`; a Promise result becomes a guest Promise. */
-export type HostCall = (op: string, args: unknown[]) => unknown;
+  | readonly HostValue[]
+  | { readonly [key: string]: HostValue };
 
 /** Code in one of the two forms an artifact carries; engines take the form they can run. */
 export interface GuestCode {
@@ -29,8 +50,13 @@ export interface GuestCode {
 }
 
 export interface SandboxHooks {
-  /** Called by the guest for every host operation. */
-  hostCall: HostCall;
+  /**
+   * The argument specs of host operation `op`, or undefined for an unknown one (a TypeError in the
+   * guest). Consulted before any argument is read.
+   */
+  argSpecs(op: string): readonly ArgSpec[] | undefined;
+  /** Called by the guest for every host operation, with arguments read and checked against argSpecs(op). */
+  hostCall(op: string, args: HostArg[]): unknown;
   /** Polled by the interrupt handler while guest code runs; true stops the guest (uncatchable). */
   shouldInterrupt: () => boolean;
   /**
@@ -68,20 +94,32 @@ export class GuestFault extends Error {
   }
 }
 
+/** A result now, or a Promise of it when the guest answered with a promise. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * One guest heap with the prelude loaded. Every method that runs guest code must be called inside
+ * the owner's accounted entry (a current invocation with a CPU budget), and the owner runs
+ * `runJobs()` right after each, in the same entry: promises the guest hands back are settled there.
+ */
 export interface Sandbox {
   /** Rebinds the hooks: a pooled blank sandbox gets its owner's hooks when it is taken. */
   setHooks(hooks: SandboxHooks): void;
   setMemoryLimit(bytes: number): void;
-  /** Evaluates a prelude chunk (script); returns nothing. Used by the lazy globals. */
-  evalScript(code: GuestCode): void;
-  /** Evaluates the user module and hands its namespace to the internal API's `attach`. */
+  /** Evaluates the user module and attaches its default export as the handlers. */
   loadModule(code: GuestCode): Promise<void>;
-  /**
-   * Calls a function of the prelude's internal API. A guest Promise result becomes a host Promise
-   * that settles when the guest's does (the caller keeps pumping through timers and host ops).
-   */
-  callApi(name: string, args: unknown[]): unknown;
-  /** Runs pending guest jobs (microtasks) until none are left. */
+  /** One request (see dispatch-codec.ts). */
+  dispatch(req: DispatchRequest): MaybePromise<DispatchResponse>;
+  /** One cron firing; `env` is the env spec's JSON, or undefined when unchanged since the last call. */
+  scheduled(cron: string, scheduledTime: number, env: string | undefined, id: string): MaybePromise<void>;
+  /** Resolves once the waitUntil work of request `id` has settled. */
+  settle(id: string): MaybePromise<void>;
+  fireTimer(id: number): void;
+  /** Forgets the callbacks of timers the host discarded unfired. */
+  dropTimers(ids: number[]): void;
+  /** Timers the guest still holds. */
+  pendingTimers(): number;
+  /** Runs pending guest jobs (microtasks) until none are left; settles promises the entries above returned. */
   runJobs(): void;
   /** Bytes the guest heap has allocated. */
   heapBytes(): number;
@@ -98,5 +136,18 @@ export interface SandboxFactory {
   readonly runsBytecode: boolean;
 }
 
-export type EngineName = 'bytecode' | 'emscripten';
+/** Engines are named after the libraries they run on. */
+export type EngineName = 'quickjs-wasi' | 'quickjs-emscripten';
 export type Isolation = 'shared' | 'instance';
+
+/** The names earlier versions used on the command line and in options; still accepted. */
+export const ENGINE_ALIASES: Record<string, EngineName> = {
+  'quickjs-wasi': 'quickjs-wasi',
+  bytecode: 'quickjs-wasi',
+  'quickjs-emscripten': 'quickjs-emscripten',
+  emscripten: 'quickjs-emscripten',
+};
+
+export function engineName(name: string): EngineName | undefined {
+  return Object.hasOwn(ENGINE_ALIASES, name) ? ENGINE_ALIASES[name] : undefined;
+}

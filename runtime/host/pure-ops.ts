@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { HOST_OPS, OpArgs } from './op-table.ts';
 
 /**
  * Host operations that need no invocation context: what the guest prelude delegates because Node does
@@ -76,7 +77,10 @@ function forgivingBase64(input: string): string {
   return Buffer.from(s, 'base64').toString('latin1');
 }
 
-export const pureOps: Record<string, (...args: any[]) => unknown> = {
+type PureOpName = { [N in keyof typeof HOST_OPS]: (typeof HOST_OPS)[N]['kind'] extends 'pure' ? N : never }[keyof typeof HOST_OPS];
+
+/** The implementations of the `pure` operations of op-table.ts, with the arguments it declares. */
+export const pureOps: { [N in PureOpName]: (...args: OpArgs<N>) => unknown } = {
   now: () => performance.now(),
 
   randomFill(n: unknown): ArrayBuffer {
@@ -105,6 +109,7 @@ export const pureOps: Record<string, (...args: any[]) => unknown> = {
   },
 
   urlParse(input: unknown, base?: unknown): UrlParts | null {
+    // (typed by the table, still checked: tests and tools call these directly too)
     try {
       return urlParts(base === undefined || base === null ? new URL(String(input)) : new URL(String(input), String(base)));
     } catch {
@@ -139,8 +144,6 @@ export const pureOps: Record<string, (...args: any[]) => unknown> = {
   },
 
   base64Decode: (s: unknown) => forgivingBase64(String(s)),
-
-  formEncode: (pairs: [string, string][]) => new URLSearchParams(pairs.map(([k, v]) => [String(k), String(v)])).toString(),
 
   formDecode: (s: unknown) => [...new URLSearchParams(String(s))],
 };

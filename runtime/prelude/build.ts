@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { CompileFlags, QuickJS } from 'quickjs-wasi';
-import { quickjsWasmModule } from '../engine/wasm-module.ts';
+import { quickjsWasmModule } from '../engine/quickjs-wasi/module.ts';
+import { PRIMORDIALS } from './primordials.ts';
 
 /**
  * Builds the guest prelude: the core script every instance evaluates before user code, and the lazy
@@ -31,12 +32,16 @@ const GUEST_DIR = fileURLToPath(new URL('./guest/', import.meta.url));
  */
 const COMPILE_FLAGS = CompileFlags.STRIP_SOURCE | CompileFlags.STRIP_DEBUG;
 
-async function bundle(entry: string, format: 'esm' | 'iife'): Promise<string> {
+/** Every primordial name becomes `__p.<name>` in the bundles; numbered slots replace those afterwards. */
+const DEFINE = Object.fromEntries(Object.keys(PRIMORDIALS).map((name) => [name, `__p.${name}`]));
+
+async function bundle(entry: string, format: 'esm'): Promise<string> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
     write: false,
     format,
+    define: DEFINE,
     minify: true,
     target: 'es2023',
     platform: 'neutral',
@@ -48,24 +53,75 @@ async function bundle(entry: string, format: 'esm' | 'iife'): Promise<string> {
 }
 
 /**
- * The core must leave its internal API as the script's completion value without putting it on the
- * global object: bundle as a module, then turn its single default export into the return value of
- * a strict-mode arrow that the script calls as its last (only) expression.
+ * The global names of the built-ins prelude code refers to. Every bundle is wrapped in a function
+ * whose parameters shadow these names, bound to the originals the core captured before any user
+ * code ran: user code that reassigns `globalThis.Uint8Array` never reaches prelude code.
  */
-function asCompletionScript(moduleCode: string): string {
+export const INTRINSICS = [
+  'globalThis', 'Object', 'Function', 'Array', 'Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'FinalizationRegistry',
+  'Promise', 'JSON', 'Math', 'Reflect', 'Symbol', 'String', 'Number', 'Boolean', 'BigInt', 'Date', 'RegExp', 'Proxy',
+  'Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError',
+  'ArrayBuffer', 'DataView', 'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array',
+  'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array', 'Uint8ClampedArray',
+  'encodeURIComponent', 'decodeURIComponent', 'encodeURI', 'decodeURI', 'isNaN', 'isFinite', 'parseInt', 'parseFloat',
+] as const;
+
+/** The bundle's code and the name of its default export (the value the wrapper returns). */
+function splitDefaultExport(moduleCode: string, what: string): { code: string; name: string } {
   const match = /export\s*\{\s*([\w$]+)\s+as\s+default\s*\};?\s*$/.exec(moduleCode);
-  if (!match) throw new Error('prelude core must end with a single default export');
-  return `(()=>{"use strict";${moduleCode.slice(0, match.index)}return ${match[1]}})()`;
+  if (!match) throw new Error(`prelude ${what} must end with a single default export`);
+  return { code: moduleCode.slice(0, match.index), name: match[1]! };
+}
+
+const PARAMS = [...INTRINSICS, '__p', '__i'].join(',');
+const SLOT = /__p\.([A-Za-z]\w*)/g;
+
+/**
+ * The core: a script whose completion value is its default export (the `boot(host)` function the
+ * engine calls once with the host function). It captures the intrinsics and the primordials while
+ * they are still the originals and runs the bundle with them bound as parameters; nothing is put on
+ * the global object.
+ */
+function wrapCore(moduleCode: string, slots: string[]): string {
+  const { code, name } = splitDefaultExport(moduleCode, 'core');
+  const intrinsics = INTRINSICS.map((n) => (n === 'globalThis' ? 'globalThis' : `globalThis.${n}`)).join(',');
+  const primordials = slots.map((n) => PRIMORDIALS[n]).join(',');
+  const args = INTRINSICS.map((_, i) => `__i[${i}]`).join(',');
+  return `(function(){"use strict";const __i=[${intrinsics}],__p=[${primordials}];return (function(${PARAMS}){"use strict";${code}return ${name}})(${args},__p,__i)})()`;
+}
+
+/**
+ * A chunk: a script whose completion value is a function of the intrinsics, the core's primordials
+ * and the intrinsics array, returning the chunk's default export (its installer). The core calls it
+ * (lazy.ts) with what it captured at start-up, however late the chunk loads.
+ */
+function wrapChunk(moduleCode: string, name: string): string {
+  const { code, name: exported } = splitDefaultExport(moduleCode, `chunk ${name}`);
+  return `(function(${PARAMS}){"use strict";${code}return ${exported}})`;
+}
+
+/** `__p.Name` → `__p[slot]`, with a slot for each primordial some bundle uses (in first-use order). */
+function assignSlots(bundles: string[]): { slots: string[]; rewrite: (code: string) => string } {
+  const slots: string[] = [];
+  const index = new Map<string, number>();
+  for (const code of bundles) {
+    for (const m of code.matchAll(SLOT)) {
+      if (!index.has(m[1]!)) {
+        index.set(m[1]!, slots.length);
+        slots.push(m[1]!);
+      }
+    }
+  }
+  return { slots, rewrite: (code) => code.replace(SLOT, (_, n: string) => `__p[${index.get(n)}]`) };
 }
 
 async function sources(): Promise<PreludeSources> {
-  const core = asCompletionScript(await bundle(`${GUEST_DIR}core.ts`, 'esm'));
+  const coreModule = await bundle(`${GUEST_DIR}core.ts`, 'esm');
+  const chunkModules = await Promise.all(CHUNK_NAMES.map((name) => bundle(`${GUEST_DIR}chunks/${name}.ts`, 'esm')));
+  const { slots, rewrite } = assignSlots([coreModule, ...chunkModules]);
+  const core = wrapCore(rewrite(coreModule), slots);
   const chunks = new Map<string, string>();
-  await Promise.all(
-    CHUNK_NAMES.map(async (name) => {
-      chunks.set(name, await bundle(`${GUEST_DIR}chunks/${name}.ts`, 'iife'));
-    }),
-  );
+  CHUNK_NAMES.forEach((name, i) => chunks.set(name, wrapChunk(rewrite(chunkModules[i]!), name)));
   return { core, chunks: new Map(CHUNK_NAMES.map((n) => [n, chunks.get(n)!])) };
 }
 

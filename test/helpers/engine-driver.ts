@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { compileEntry } from '../../compiler/index.ts';
 import { verifyArtifact } from '../../runtime/artifact.ts';
 import { pureOps } from '../../runtime/host/pure-ops.ts';
-import { buildPrelude, buildPreludeSources } from '../../runtime/prelude/build.ts';
+import { opDeclaration, parseJsonArgs } from '../../runtime/host/op-table.ts';
 import type { GuestCode, Sandbox, SandboxFactory, SandboxHooks } from '../../runtime/engine/types.ts';
 import { signingKey } from './sandbox.ts';
 
 /**
  * Drives sandboxes straight through the engine interface (no Runtime, no pool), so engine tests can
  * place tenants side by side in one WASM instance and poke each one's limits separately. Host ops are
- * a small stand-in for instance.ts: logs, lazy chunks, the pure ops, and an async KV that answers later.
+ * a small stand-in for instance.ts: logs, the pure ops, and an async KV that answers later.
  */
 
 const resolveDir = mkdtempSync(join(tmpdir(), 'faas-engine-'));
@@ -34,8 +34,6 @@ export async function compileModule(source: string): Promise<GuestCode> {
 }
 
 export async function createBox(factory: SandboxFactory, limits = { memoryLimitBytes: 16 * 1024 * 1024, maxStackBytes: 256 * 1024 }): Promise<DrivenBox> {
-  const prelude = await buildPrelude();
-  const sources = factory.runsBytecode ? undefined : await buildPreludeSources();
   let forced = false;
   let startedAt = 0;
   const driven: DrivenBox = {
@@ -45,12 +43,15 @@ export async function createBox(factory: SandboxFactory, limits = { memoryLimitB
     cpuMs: 1000,
   };
   const hooks: SandboxHooks = {
+    argSpecs: (op) => opDeclaration(op)?.args,
     shouldInterrupt: () => forced || (startedAt > 0 && performance.now() - startedAt > driven.cpuMs),
     resume: (task) => {
       task();
       driven.box.runJobs();
     },
-    hostCall: (op, args) => {
+    hostCall: (op, rawArgs) => {
+      const args: unknown[] = [...rawArgs];
+      parseJsonArgs(op, opDeclaration(op)!, args);
       switch (op) {
         case 'log':
           driven.logs.push(String(args[1]));
@@ -60,18 +61,10 @@ export async function createBox(factory: SandboxFactory, limits = { memoryLimitB
         case 'timerSet':
         case 'timerClear':
           return undefined;
-        case 'loadChunk': {
-          const name = String(args[0]);
-          const code: GuestCode = factory.runsBytecode
-            ? { filename: `faas:prelude/${name}.js`, bytecode: prelude.chunks.get(name) }
-            : { filename: `faas:prelude/${name}.js`, source: sources!.chunks.get(name) };
-          driven.box.evalScript(code);
-          return undefined;
-        }
         case 'kvGet':
           return new Promise((r) => setTimeout(() => r({ value: new TextEncoder().encode(`v-${String(args[1])}`), metadata: null }), 5));
         default: {
-          const pure = pureOps[op];
+          const pure = (pureOps as Record<string, (...a: unknown[]) => unknown>)[op];
           if (pure) return pure(...args);
           throw new TypeError(`unknown host operation "${op}"`);
         }
@@ -90,7 +83,7 @@ export async function createBox(factory: SandboxFactory, limits = { memoryLimitB
   // the CPU clock runs only while the guest runs synchronously, as in instance.ts
   driven.box = new Proxy(raw, {
     get(target, prop) {
-      if (prop === 'callApi') return (name: string, a: unknown[]) => timed(() => target.callApi(name, a));
+      if (prop === 'dispatch') return (req: Parameters<Sandbox['dispatch']>[0]) => timed(() => target.dispatch(req));
       if (prop === 'runJobs') return () => timed(() => target.runJobs());
       const v = Reflect.get(target, prop, target);
       return typeof v === 'function' ? v.bind(target) : v;
@@ -110,13 +103,16 @@ export interface Answer {
 
 /** One fetch through the prelude's dispatch, pumping guest jobs as instance.ts does. */
 export async function invokeBox(d: DrivenBox, path = '/', env: { kv?: string[] } = {}): Promise<Answer> {
-  const pending = d.box.callApi('dispatch', [
-    { method: 'GET', url: `http://localhost${path}`, headers: [], body: null },
-    { vars: {}, secrets: {}, kv: env.kv ?? [] },
-    `req-${++counter}`,
-  ]);
+  const pending = d.box.dispatch({
+    method: 'GET',
+    url: `http://localhost${path}`,
+    headers: null,
+    body: null,
+    env: JSON.stringify({ vars: {}, secrets: {}, kv: env.kv ?? [] }),
+    id: `req-${++counter}`,
+  });
   d.box.runJobs();
-  const res = (await pending) as { status: number; body: ArrayBuffer | null };
+  const res = await pending;
   return { status: res.status, text: res.body ? new TextDecoder().decode(res.body) : '' };
 }
 

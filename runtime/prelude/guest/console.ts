@@ -1,5 +1,6 @@
 import { call } from './host.ts';
 import { need } from './lazy.ts';
+import { hardenRegExp, regexReplace } from './safe.ts';
 
 /**
  * console.* formats like Node's util.format: %s %d %i %f %j %o %O %c placeholders, then the remaining
@@ -9,21 +10,26 @@ import { need } from './lazy.ts';
 
 type Level = 'debug' | 'info' | 'log' | 'warn' | 'error';
 
+/** One console call's text at most (the host refuses longer: runtime/host/op-table.ts MAX_LOG_CHARS). */
+const MAX_LOG_CHARS = 16 * 1024;
+const PLACEHOLDER = hardenRegExp(/%[sdifjoOc%]/g);
+const NEWLINE = hardenRegExp(/\n/g);
+
 export function inspect(v: unknown): string {
   switch (typeof v) {
     case 'string':
       return v;
     case 'number':
-      return Object.is(v, -0) ? '-0' : String(v);
+      return ObjectIs(v, -0) ? '-0' : callWith(NumberPrototypeToString, v);
     case 'bigint':
       return `${v}n`;
     case 'symbol':
-      return v.toString();
+      return callWith(SymbolPrototypeToString, v);
     case 'object':
     case 'function':
       if (v !== null) return need('inspect').inspect(v);
   }
-  return String(v);
+  return `${v}`;
 }
 
 export function format(args: unknown[]): string {
@@ -32,14 +38,16 @@ export function format(args: unknown[]): string {
   const first = args[0];
   if (typeof first === 'string') {
     i = 1;
-    out.push(
-      args.length > 1 && first.includes('%')
-        ? first.replace(/%[sdifjoOc%]/g, (m) => (m === '%%' ? '%' : i < args.length ? need('inspect').placeholder(m[1], args[i++]) : m))
+    callWith(
+      ArrayPrototypePush,
+      out,
+      args.length > 1 && callWith(StringPrototypeIncludes, first, '%')
+        ? regexReplace(PLACEHOLDER, first, (m: string) => (m === '%%' ? '%' : i < args.length ? need('inspect').placeholder(m[1], args[i++]) : m))
         : first,
     );
   }
-  for (; i < args.length; i++) out.push(inspect(args[i]));
-  return out.join(' ');
+  for (; i < args.length; i++) callWith(ArrayPrototypePush, out, inspect(args[i]));
+  return callWith(ArrayPrototypeJoin, out, ' ');
 }
 
 const LEVELS: Level[] = ['log', 'info', 'warn', 'error', 'debug'];
@@ -51,13 +59,24 @@ export const consoleState = { indent: '' };
 
 export function emit(level: Level, text: string): void {
   const indent = consoleState.indent;
-  call('log', level, indent ? indent + text.replace(/\n/g, '\n' + indent) : text);
+  let line = indent ? indent + regexReplace(NEWLINE, text, '\n' + indent) : text;
+  if (line.length > MAX_LOG_CHARS) line = `${callWith(StringPrototypeSlice, line, 0, MAX_LOG_CHARS)}… [truncated ${line.length - MAX_LOG_CHARS} characters]`;
+  call('log', level, line);
 }
 
 /** The extras are stubs that forward to the chunk: plain properties, one shared function body. */
 export function makeConsole(): object {
   const c: Record<string, unknown> = {};
-  for (const level of LEVELS) c[level] = (...args: unknown[]) => emit(level, format(args));
-  for (const name of EXTRAS) c[name] = (...args: unknown[]) => need('console')[name](...args);
+  for (let j = 0; j < LEVELS.length; j++) {
+    const level = LEVELS[j]!;
+    c[level] = (...args: unknown[]) => emit(level, format(args));
+  }
+  for (let j = 0; j < EXTRAS.length; j++) {
+    const name = EXTRAS[j]!;
+    c[name] = (...args: unknown[]) => {
+      const fn = need('console')[name];
+      return callWith(fn, undefined, ...args);
+    };
+  }
   return c;
 }

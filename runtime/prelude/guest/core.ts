@@ -1,11 +1,13 @@
 /**
- * The core prelude: what nearly every function touches. Evaluated once per instance before user code;
- * its completion value is the internal API object the host keeps (see dispatch.ts).
+ * The core prelude: what nearly every function touches. Evaluated once per sandbox before user code.
+ * The script's completion value is `boot`, which the engine calls once with the host function; it
+ * installs the globals and returns the internal API the host drives (see dispatch.ts). Neither the
+ * host function nor the API is ever put on the global object.
  */
 import { consoleState, emit, format, inspect, makeConsole } from './console.ts';
-import { attach, dispatch, scheduled, settle } from './dispatch.ts';
-import { bindHost, call, type HostFn } from './host.ts';
-import { lazyGlobals, loaded, need, setChunkHost } from './lazy.ts';
+import { attach, dispatch, scheduled, settle, watch } from './dispatch.ts';
+import { bindHost, call, setDomException, type HostFn } from './host.ts';
+import { lazyGlobals, loaded, need, setChunkInternals } from './lazy.ts';
 import { Request, absoluteUrl, explicitSignal, outgoingParts, requestHeaderList } from './request.ts';
 import { Response, fetchedResponse } from './response.ts';
 import { extractBody, hasBody, takeBody, toBytes } from './body.ts';
@@ -13,61 +15,96 @@ import { guardStackTraces } from './stack-guard.ts';
 import { dropTimers, fireTimer, pendingTimers, timerGlobals } from './timers.ts';
 import { defineGlobal, g } from './util.ts';
 
-const host: HostFn = g.__faas_host;
-delete g.__faas_host;
-bindHost(host);
-guardStackTraces();
+const TIMER_GLOBALS = ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] as const;
 
-const nativeDOMException = typeof g.DOMException === 'function';
-let domException = g.DOMException;
-const now = typeof g.performance?.now === 'function' ? () => g.performance.now() : () => call('now') as number;
+export default function boot(host: HostFn): object {
+  bindHost(host);
+  guardStackTraces();
 
-setChunkHost(host, () => ({
-  need,
-  loaded,
-  get DOMException() {
-    return domException;
-  },
-  Request,
-  Response,
-  get Headers() {
-    return need('headers').Headers;
-  },
-  requestHeaderList,
-  requestParts: outgoingParts,
-  fetchedResponse,
-  requestSignal: explicitSignal,
-  takeBody,
-  hasBody,
-  extractBody,
-  absoluteUrl,
-  toBytes,
-  console: { emit, format, inspect, state: consoleState, now },
-  setTimeout: timerGlobals.setTimeout,
-  clearTimeout: timerGlobals.clearTimeout,
-}));
+  const nativeDOMException = typeof g.DOMException === 'function';
+  let domException = g.DOMException;
+  const perf = g.performance;
+  const perfNow = typeof perf?.now === 'function' ? perf.now : undefined;
+  const now = perfNow ? () => callWith(perfNow, perf) as number : () => call('now') as number;
 
-defineGlobal('Request', Request);
-defineGlobal('Response', Response);
-defineGlobal('console', makeConsole());
-for (const name in timerGlobals) defineGlobal(name, timerGlobals[name as keyof typeof timerGlobals]);
-defineGlobal('self', g);
-if (!nativeDOMException) defineGlobal('DOMException', (domException = need('dom-exception').DOMException));
-if (typeof g.queueMicrotask !== 'function') {
-  defineGlobal('queueMicrotask', (cb: () => void) => {
-    if (typeof cb !== 'function') throw new TypeError('queueMicrotask: callback must be a function');
-    Promise.resolve().then(cb);
-  });
+  setChunkInternals(() => ({
+    host,
+    need,
+    loaded,
+    get DOMException() {
+      return domException;
+    },
+    Request,
+    Response,
+    get Headers() {
+      return need('headers').Headers;
+    },
+    requestHeaderList,
+    requestParts: outgoingParts,
+    fetchedResponse,
+    requestSignal: explicitSignal,
+    takeBody,
+    hasBody,
+    extractBody,
+    absoluteUrl,
+    toBytes,
+    console: { emit, format, inspect, state: consoleState, now },
+    setTimeout: timerGlobals.setTimeout,
+    clearTimeout: timerGlobals.clearTimeout,
+  }));
+
+  defineGlobal('Request', Request);
+  defineGlobal('Response', Response);
+  defineGlobal('console', makeConsole());
+  for (let i = 0; i < TIMER_GLOBALS.length; i++) defineGlobal(TIMER_GLOBALS[i]!, timerGlobals[TIMER_GLOBALS[i]!]);
+  defineGlobal('self', g);
+  if (!nativeDOMException) defineGlobal('DOMException', (domException = need('dom-exception').DOMException));
+  setDomException(domException);
+  if (typeof g.queueMicrotask !== 'function') {
+    defineGlobal('queueMicrotask', (cb: () => void) => {
+      if (typeof cb !== 'function') throw new TypeError('queueMicrotask: callback must be a function');
+      callWith(PromisePrototypeThen, PromiseResolve(undefined), cb);
+    });
+  }
+  if (typeof perf !== 'object') {
+    // timeOrigin is taken on first read: at boot this sandbox has no owner to ask the host for the time
+    let origin: number | undefined;
+    defineGlobal('performance', {
+      now,
+      get timeOrigin() {
+        return (origin ??= DateNow() - now());
+      },
+    });
+  }
+
+  lazyGlobals('headers', ['Headers']);
+  lazyGlobals('url', ['URL', 'URLSearchParams']);
+  lazyGlobals('encoding', ['TextEncoder', 'TextDecoder']);
+  lazyGlobals('crypto', ['crypto', 'Crypto', 'CryptoKey', 'SubtleCrypto']);
+  lazyGlobals('clone', ['structuredClone']);
+  lazyGlobals('abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget']);
+  lazyGlobals('fetch', ['fetch']);
+  if (typeof g.atob !== 'function' || typeof g.btoa !== 'function') lazyGlobals('base64', ['atob', 'btoa']);
+
+  const api = ObjectCreate(null);
+  api.attach = attach;
+  api.dispatch = dispatch;
+  api.settle = settle;
+  api.scheduled = scheduled;
+  api.fireTimer = fireTimer;
+  api.dropTimers = dropTimers;
+  api.pendingTimers = pendingTimers;
+  api.watch = watch;
+  api.parseJson = (text: string) => JSONParse(text);
+  /** A string as JSON text: lets an engine whose string copy mangles lone surrogates read it exactly. */
+  api.quote = (text: string) => JSONStringify(text);
+  /** The byte length of an ArrayBuffer, or -1: lets an engine without a type test tell them apart. */
+  api.byteLength = (x: unknown) => {
+    try {
+      return callWith(ArrayBufferPrototypeGetByteLength, x as ArrayBuffer);
+    } catch {
+      return -1;
+    }
+  };
+  return ObjectFreeze(api);
 }
-if (typeof g.performance !== 'object') defineGlobal('performance', { now, timeOrigin: Date.now() - now() });
-
-lazyGlobals('headers', ['Headers']);
-lazyGlobals('url', ['URL', 'URLSearchParams']);
-lazyGlobals('encoding', ['TextEncoder', 'TextDecoder']);
-lazyGlobals('crypto', ['crypto', 'Crypto', 'CryptoKey', 'SubtleCrypto']);
-lazyGlobals('clone', ['structuredClone']);
-lazyGlobals('abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget']);
-lazyGlobals('fetch', ['fetch']);
-if (typeof g.atob !== 'function' || typeof g.btoa !== 'function') lazyGlobals('base64', ['atob', 'btoa']);
-
-export default { attach, dispatch, settle, scheduled, fireTimer, dropTimers, pendingTimers };

@@ -1,4 +1,4 @@
-import { envFor, type EnvSpec } from './env.ts';
+import { envFor } from './env.ts';
 import { format } from './console.ts';
 import { call } from './host.ts';
 import { incomingRequest } from './request.ts';
@@ -38,19 +38,21 @@ function reportRejection(reason: unknown): void {
 /** One shared function: it does nothing, so it needs no per-request closure. */
 const { passThroughOnException } = { passThroughOnException(): void {} };
 
+const ignore = () => {};
+
 function context(id: string) {
   return {
     waitUntil(promise: unknown): void {
-      const p = Promise.resolve(promise);
-      if (!open.has(id)) {
-        p.catch(reportRejection);
+      const p = PromiseResolve(promise);
+      if (!callWith(SetPrototypeHas, open, id)) {
+        callWith(PromisePrototypeThen, p, undefined, reportRejection);
         return;
       }
       // handled from the start: settle() reports a rejection; it is not an unhandled one
-      p.catch(() => {});
-      const list = pending.get(id);
-      if (list) list.push(p);
-      else pending.set(id, [p]);
+      callWith(PromisePrototypeThen, p, undefined, ignore);
+      const list = callWith(MapPrototypeGet, pending, id);
+      if (list) callWith(ArrayPrototypePush, list, p);
+      else callWith(MapPrototypeSet, pending, id, [p]);
     },
     passThroughOnException,
   };
@@ -59,8 +61,12 @@ function context(id: string) {
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v !== 'object') return typeof v;
-  const name = Object.getPrototypeOf(v)?.constructor?.name;
-  return typeof name === 'string' && name ? name : 'object';
+  try {
+    const name = ObjectGetPrototypeOf(v)?.constructor?.name;
+    return typeof name === 'string' && name ? name : 'object';
+  } catch {
+    return 'object';
+  }
 }
 
 async function rejected(e: unknown): Promise<never> {
@@ -71,15 +77,15 @@ async function rejected(e: unknown): Promise<never> {
 function finish(s: State | undefined, result: unknown, id: string): unknown[] {
   if (s === undefined) throw new TypeError(`fetch handler must return a Response (got ${describe(result)})`);
   if (responseType(s) === 'error') throw new TypeError('fetch handler returned Response.error()');
-  const waitUntil = pending.has(id);
-  if (!waitUntil) open.delete(id);
+  const waitUntil = callWith(MapPrototypeHas, pending, id);
+  if (!waitUntil) callWith(SetPrototypeDelete, open, id);
   return responseOut(s, waitUntil);
 }
 
 /** A failed request gets no settle() call: forget its waitUntil work (its rejections are already handled). */
 function forget(id: string): void {
-  pending.delete(id);
-  open.delete(id);
+  callWith(MapPrototypeDelete, pending, id);
+  callWith(SetPrototypeDelete, open, id);
 }
 
 async function later(result: unknown, id: string): Promise<unknown[]> {
@@ -103,13 +109,13 @@ export function dispatch(
   url: string,
   headers: string | [string, string][] | null,
   body: ArrayBuffer | null,
-  env: string | EnvSpec | undefined,
+  env: string | undefined,
   id: string,
 ): unknown {
   if (env !== undefined || dispatchEnv === undefined) dispatchEnv = envFor(env);
   const h = handlers;
   if (typeof h?.fetch !== 'function') return rejected(new TypeError(NO_FETCH));
-  open.add(id);
+  callWith(SetPrototypeAdd, open, id);
   let result: unknown;
   try {
     result = h.fetch(incomingRequest(method, url, headers, body), dispatchEnv, context(id));
@@ -122,12 +128,14 @@ export function dispatch(
   return later(result, id);
 }
 
-export async function scheduled(controller: { cron: string; scheduledTime: number }, env: EnvSpec, id: string): Promise<void> {
+/** A cron firing: the expression and the scheduled time (ms since the epoch), the env as in dispatch, the id. */
+export async function scheduled(cron: string, scheduledTime: number, env: string | undefined, id: string): Promise<void> {
+  if (env !== undefined || dispatchEnv === undefined) dispatchEnv = envFor(env);
   if (typeof handlers?.scheduled !== 'function') throw new TypeError("the module's default export has no scheduled() handler");
-  const event = { cron: String(controller.cron), scheduledTime: Number(controller.scheduledTime), noRetry() {} };
-  open.add(id);
+  const event = { cron, scheduledTime, noRetry() {} };
+  callWith(SetPrototypeAdd, open, id);
   try {
-    await handlers.scheduled(event, envFor(env), context(id));
+    await handlers.scheduled(event, dispatchEnv, context(id));
   } catch (e) {
     forget(id);
     throw e;
@@ -138,13 +146,25 @@ export async function scheduled(controller: { cron: string; scheduledTime: numbe
 export async function settle(id: string): Promise<void> {
   let done = 0;
   for (;;) {
-    const list = pending.get(id);
+    const list = callWith(MapPrototypeGet, pending, id);
     if (!list || done === list.length) break;
-    const batch = list.slice(done);
+    const batch = callWith(ArrayPrototypeSlice, list, done) as Promise<unknown>[];
     done = list.length;
-    const results = await Promise.allSettled(batch);
-    for (const r of results) if (r.status === 'rejected') reportRejection(r.reason);
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        await batch[i];
+      } catch (e) {
+        reportRejection(e);
+      }
+    }
   }
-  pending.delete(id);
-  open.delete(id);
+  forget(id);
+}
+
+/**
+ * Subscribes the host to a guest promise with the original `then` (engines without a native
+ * promise-reaction API use it; a patched Promise.prototype.then never sees the host's callbacks).
+ */
+export function watch(p: Promise<unknown>, onFulfilled: (v: unknown) => void, onRejected: (e: unknown) => void): void {
+  callWith(PromisePrototypeThen, p, onFulfilled, onRejected);
 }

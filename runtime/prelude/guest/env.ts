@@ -1,4 +1,5 @@
 import { need } from './lazy.ts';
+import { dataDescriptor } from './safe.ts';
 
 /** What the host describes; the guest turns it into the `env` handed to handlers. */
 export interface EnvSpec {
@@ -7,29 +8,35 @@ export interface EnvSpec {
   kv?: string[];
 }
 
-// An instance serves one function, so one remembered env is the whole cache. The host may hand over
-// a fresh copy of the same spec on every call (or its JSON text), hence the comparison by content.
-let lastSpec: EnvSpec | string | undefined;
+// An instance serves one function, so one remembered env is the whole cache. The host sends the
+// spec's JSON text only when it changed (undefined: same as last time).
 let lastKey = '';
 let lastEnv: Record<string, unknown> = {};
 
-export function envFor(spec: EnvSpec | string | null | undefined): Record<string, unknown> {
-  spec ??= {};
-  if (spec === lastSpec) return lastEnv;
-  const key = typeof spec === 'string' ? spec : JSON.stringify(spec);
-  if (key !== lastKey || lastSpec === undefined) {
-    lastEnv = buildEnv(typeof spec === 'string' ? JSON.parse(spec) : spec);
+export function envFor(spec: string | null | undefined): Record<string, unknown> {
+  const key = spec ?? '{}';
+  if (key !== lastKey || !lastKey) {
+    lastEnv = buildEnv(JSONParse(key) as EnvSpec);
     lastKey = key;
   }
-  lastSpec = spec;
   return lastEnv;
 }
 
+function copyInto(env: Record<string, unknown>, from: Record<string, string> | undefined): void {
+  if (!from) return;
+  const keys = ObjectKeys(from);
+  for (let i = 0; i < keys.length; i++) ObjectDefineProperty(env, keys[i]!, dataDescriptor(from[keys[i]!], true, true));
+}
+
+/** Defined, not assigned: a setter planted on Object.prototype never sees a secret. */
 function buildEnv(spec: EnvSpec): Record<string, unknown> {
-  const env: Record<string, unknown> = { ...spec.vars, ...spec.secrets };
-  if (spec.kv?.length) {
+  const env: Record<string, unknown> = {};
+  copyInto(env, spec.vars);
+  copyInto(env, spec.secrets);
+  const kv = spec.kv;
+  if (kv && kv.length) {
     const { namespace } = need('kv');
-    for (const name of spec.kv) env[name] = namespace(name);
+    for (let i = 0; i < kv.length; i++) ObjectDefineProperty(env, kv[i]!, dataDescriptor(namespace(kv[i]), true, true));
   }
   return env;
 }

@@ -10,7 +10,8 @@ export async function fetch(input: unknown, init?: any): Promise<unknown> {
   const signal = internals.requestSignal(request) as any;
   if (signal?.aborted) throw signal.reason;
   const parts = internals.requestParts(request);
-  const pending: Promise<FetchedResponse> = call('fetch', parts);
+  const head = JSONStringify({ method: parts.method, url: parts.url, headers: parts.headers, redirect: parts.redirect });
+  const pending: Promise<FetchedResponse> = call('fetch', head, parts.body);
   const result = signal ? await abortable(pending, signal) : await pending;
   return internals.fetchedResponse(result);
 }

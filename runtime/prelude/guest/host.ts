@@ -1,12 +1,17 @@
 /**
  * The one door to the host. Every bundle (the core and each chunk) gets its own copy of this module;
- * the entry binds it before anything else runs, so API modules can simply import `call`.
+ * the core binds the host function it was booted with, a chunk the one its installer is handed, so
+ * API modules can simply import `call`. The host function is never stored anywhere user code can
+ * reach, and only ever called through the captured Reflect.apply.
  */
+import { isInstance } from './safe.ts';
+import { exactBuffer } from './util.ts';
 
 export type HostFn = (op: string, ...args: unknown[]) => any;
 
 /** What the core shares with chunks: chunks are separate scripts and cannot import core modules. */
 export interface Internals {
+  host: HostFn;
   need(chunk: string): any;
   /** Exports of chunks loaded so far (lets the core recognise e.g. URLSearchParams without loading it). */
   loaded: Record<string, any>;
@@ -54,11 +59,20 @@ export function bindHost(fn: HostFn, shared?: Internals): void {
   if (shared) internals = shared;
 }
 
-/** Calls a host op; host errors arrive as plain Errors carrying a name, so give them their real class back. */
+/**
+ * Calls a host op (declared in runtime/host/op-table.ts); host errors arrive as plain Errors carrying
+ * a name, so give them their real class back. Bytes cross as ArrayBuffers: a view is passed as the
+ * exact buffer of its bytes (copied only when it covers part of its buffer).
+ */
 export function call(op: string, ...args: unknown[]): any {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (typeof a === 'object' && a !== null && ArrayBufferIsView(a)) args[i] = exactBuffer(a as Uint8Array);
+  }
+  callWith(ArrayPrototypeUnshift, args, op);
   try {
-    const out = hostFn(op, ...args);
-    return out instanceof Promise ? out.catch(rethrow) : out;
+    const out = ReflectApply(hostFn, undefined, args);
+    return isInstance(out, Promise) ? callWith(PromisePrototypeThen, out, undefined, rethrow) : out;
   } catch (e) {
     rethrow(e);
   }
@@ -67,9 +81,15 @@ export function call(op: string, ...args: unknown[]): any {
 const NATIVE: Record<string, ErrorConstructor> = { __proto__: null, TypeError, RangeError, SyntaxError } as any;
 
 function rethrow(e: any): never {
-  if (e instanceof Error && e.constructor === Error && e.name !== 'Error') {
+  if (isInstance(e, Error) && e.name !== 'Error' && typeof e.name === 'string') {
     const Native = NATIVE[e.name];
-    throw Native ? new Native(e.message) : new (internals?.DOMException ?? (globalThis as any).DOMException)(e.message, e.name);
+    throw Native ? new Native(e.message) : new (internals?.DOMException ?? domException)(e.message, e.name);
   }
   throw e;
+}
+
+/** The core's DOMException (set by core.ts once it knows which one the engine offers). */
+let domException: any = Error;
+export function setDomException(C: any): void {
+  domException = C;
 }

@@ -51,7 +51,8 @@ export class KVNamespace {
     if (options?.expirationTtl !== undefined) opts.expirationTtl = Number(options.expirationTtl);
     if (options?.expiration !== undefined) opts.expiration = Number(options.expiration);
     if (options?.metadata !== undefined) opts.metadata = options.metadata;
-    await call('kvPut', this.#name, String(key), encode(value), opts);
+    // Serialised here, under this function's own limits: the host never walks a guest object.
+    await call('kvPut', this.#name, String(key), encode(value), JSONStringify(opts));
   }
 
   async delete(key: unknown): Promise<void> {
@@ -63,7 +64,7 @@ export class KVNamespace {
     if (options?.prefix != null) opts.prefix = String(options.prefix);
     if (options?.limit != null) opts.limit = Number(options.limit);
     if (options?.cursor != null) opts.cursor = String(options.cursor);
-    return call('kvList', this.#name, opts);
+    return call('kvList', this.#name, JSONStringify(opts));
   }
 }
 

@@ -1,44 +1,50 @@
 import { call, type Internals } from './host.ts';
 import { defineGlobal, g } from './util.ts';
+import { dataDescriptor } from './safe.ts';
 
 /**
  * Chunks: rarely needed APIs compiled to their own bytecode and evaluated on first touch. The host
- * evaluates a chunk synchronously from `loadChunk`; the chunk hands its installer to
- * `__faas_define`, which exists only for that moment.
+ * evaluates a chunk when asked (`loadChunk`) and hands back the script's completion value: a function
+ * of the intrinsics and primordials (see runtime/prelude/build.ts). Called with what the core captured
+ * at start-up, it returns the chunk's installer, which gets the core's internals. Nothing passes
+ * through a global or a patchable built-in.
  */
 
-/** Exports of the chunks loaded so far (no prototype: a name must never resolve to Object.prototype). */
-export const loaded: Record<string, any> = Object.create(null);
+/** Wrapper parameters (build.ts): the intrinsics and the primordials the core captured at start-up. */
+declare const __i: readonly unknown[];
+declare const __p: readonly unknown[];
 
-/** Captured before user code runs: a patched Object.defineProperty must never see the installer. */
-const { defineProperty } = Object;
+/** Exports of the chunks loaded so far (no prototype: a name must never resolve to Object.prototype). */
+export const loaded: Record<string, any> = ObjectCreate(null);
+
+/** What every chunk's wrapper is called with: the intrinsics, then the primordials and the intrinsics as arrays. */
+let chunkArgs: unknown[] | undefined;
+
+function wrapperArgs(): unknown[] {
+  const n = __i.length;
+  const args: unknown[] = [];
+  for (let i = 0; i < n; i++) ObjectDefineProperty(args, i, dataDescriptor(__i[i], true, true));
+  ObjectDefineProperty(args, n, dataDescriptor(__p, true, true));
+  ObjectDefineProperty(args, n + 1, dataDescriptor(__i, true, true));
+  return args;
+}
 
 export function need(name: string): any {
   const have = loaded[name];
   if (have) return have;
-  let exports: any;
-  const define = (install: (host: unknown, shared: Internals) => any) => {
-    exports = install(hostForChunks, (shared ??= makeShared()));
-  };
-  // defineProperty, not assignment, and a descriptor without a prototype: neither a planted setter on
-  // the global nor an accessor on Object.prototype ("get", "set" …) gets to see the installer
-  defineProperty(g, '__faas_define', { __proto__: null, value: define, configurable: true } as PropertyDescriptor);
-  try {
-    call('loadChunk', name);
-  } finally {
-    delete g.__faas_define;
-  }
+  const factory = call('loadChunk', name);
+  if (typeof factory !== 'function') throw new Error(`prelude chunk "${name}" did not load`);
+  const install = ReflectApply(factory, undefined, (chunkArgs ??= wrapperArgs())) as (shared: Internals) => any;
+  const exports = install((shared ??= makeShared()));
   if (!exports) throw new Error(`prelude chunk "${name}" did not load`);
   return (loaded[name] = exports);
 }
 
-let hostForChunks: unknown;
 let makeShared: () => Internals;
 /** Built when the first chunk loads: most instances never load one, and every object costs heap. */
 let shared: Internals | undefined;
 
-export function setChunkHost(host: unknown, internals: () => Internals): void {
-  hostForChunks = host;
+export function setChunkInternals(internals: () => Internals): void {
   makeShared = internals;
 }
 
@@ -51,18 +57,20 @@ export function setChunkHost(host: unknown, internals: () => Internals): void {
  */
 export function lazyGlobals(chunk: string, names: string[]): void {
   // one descriptor object reused for every name: it is only read while defining
-  const descriptor: PropertyDescriptor = { configurable: true, enumerable: false };
-  for (const name of names) {
+  const descriptor = { __proto__: null, configurable: true, enumerable: false } as PropertyDescriptor;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     const accessor = function (value?: unknown) {
       if (arguments.length) return void defineGlobal(name, value);
       const exports = need(chunk);
-      for (const n of names) {
-        const d = Object.getOwnPropertyDescriptor(g, n);
+      for (let j = 0; j < names.length; j++) {
+        const n = names[j]!;
+        const d = ObjectGetOwnPropertyDescriptor(g, n);
         if (d?.get && d.get === d.set) defineGlobal(n, exports[n]);
       }
       return g[name];
     };
     descriptor.get = descriptor.set = accessor;
-    defineProperty(g, name, descriptor);
+    ObjectDefineProperty(g, name, descriptor);
   }
 }

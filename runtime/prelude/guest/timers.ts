@@ -20,21 +20,21 @@ let lastId = 0;
 function delay(ms: unknown, repeat: boolean): number {
   const n = Number(ms);
   if (!(n >= 0) || n > 0x7fffffff) return repeat ? 1 : 0;
-  return repeat ? Math.max(1, n) : n;
+  return repeat ? (n < 1 ? 1 : n) : n;
 }
 
 function arm(fn: unknown, ms: unknown, args: unknown[], repeat: boolean): number {
   if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be of type function');
   const id = ++lastId;
   const t: Timer = { fn: fn as Timer['fn'], args, ms: delay(ms, repeat), repeat };
-  timers.set(id, t);
+  callWith(MapPrototypeSet, timers, id, t);
   call('timerSet', id, t.ms);
   return id;
 }
 
 function clear(id: unknown): void {
   const n = Number(id);
-  if (timers.delete(n)) call('timerClear', n);
+  if (callWith(MapPrototypeDelete, timers, n)) call('timerClear', n);
 }
 
 /** Methods of an object literal keep their names through minification (`setTimeout.name`). */
@@ -55,22 +55,23 @@ export const timerGlobals = {
 
 /** Called by the host when a timer is due; errors from the callback go back to the host. */
 export function fireTimer(id: number): void {
-  const t = timers.get(id);
+  const t = callWith(MapPrototypeGet, timers, id);
   if (!t) return;
   if (t.repeat) call('timerSet', id, t.ms);
-  else timers.delete(id);
-  t.fn(...t.args);
+  else callWith(MapPrototypeDelete, timers, id);
+  ReflectApply(t.fn, undefined, t.args);
 }
 
 /**
  * The host discarded these timers without firing them (their invocation ended): forget the
- * callbacks too, or every request that leaves a timer armed would leak its closure.
+ * callbacks too, or every request that leaves a timer armed would leak its closure. The host calls
+ * this under the ending invocation's CPU budget, like any other entry.
  */
 export function dropTimers(ids: number[]): void {
-  for (const id of ids) timers.delete(Number(id));
+  for (let i = 0; i < ids.length; i++) callWith(MapPrototypeDelete, timers, ids[i]);
 }
 
 /** Timers still armed: lets the host tell an idle instance from one that will wake itself up. */
 export function pendingTimers(): number {
-  return timers.size;
+  return callWith(MapPrototypeGetSize, timers);
 }

@@ -1,11 +1,12 @@
 /** Small helpers shared by several APIs (each bundle tree-shakes what it uses). */
+import { dataDescriptor, isArrayBuffer, typedArrayKind } from './safe.ts';
 
 export const g = globalThis as any;
 
 /** Installs globals the way Web IDL does: writable, configurable, not enumerable. */
 export function defineGlobal(name: string, value: unknown): void {
-  if (typeof value === 'function' && value.name !== name) Object.defineProperty(value, 'name', { value: name, configurable: true });
-  Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
+  if (typeof value === 'function' && value.name !== name) ObjectDefineProperty(value, 'name', dataDescriptor(name, false));
+  ObjectDefineProperty(g, name, dataDescriptor(value));
 }
 
 /**
@@ -13,32 +14,45 @@ export function defineGlobal(name: string, value: unknown): void {
  * and Object.prototype.toString should still say "Headers".
  */
 export function named<T extends Function>(cls: T, name: string, tag = true): T {
-  if (cls.name !== name) Object.defineProperty(cls, 'name', { value: name, configurable: true });
-  if (tag) Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: name, configurable: true });
+  if (cls.name !== name) ObjectDefineProperty(cls, 'name', dataDescriptor(name, false));
+  if (tag) ObjectDefineProperty(cls.prototype, Symbol.toStringTag, dataDescriptor(name, false));
   return cls;
+}
+
+/** The buffer, offset and length of any ArrayBufferView (typed array or DataView), read by the original getters. */
+function viewParts(v: ArrayBufferView): [ArrayBuffer, number, number] {
+  if (typedArrayKind(v) !== undefined) {
+    return [callWith(TypedArrayPrototypeGetBuffer, v), callWith(TypedArrayPrototypeGetByteOffset, v), callWith(TypedArrayPrototypeGetByteLength, v)];
+  }
+  const dv = v as DataView;
+  return [callWith(DataViewPrototypeGetBuffer, dv), dv.byteOffset, dv.byteLength];
 }
 
 /** A private copy of the bytes of an ArrayBuffer or view (the Web's "get a copy of the buffer source"). */
 export function copyBytes(src: ArrayBuffer | ArrayBufferView): Uint8Array {
-  return src instanceof ArrayBuffer
-    ? new Uint8Array(src.slice(0))
-    : new Uint8Array(src.buffer.slice(src.byteOffset, src.byteOffset + src.byteLength));
+  if (isArrayBuffer(src)) return new Uint8Array(callWith(ArrayBufferPrototypeSlice, src, 0));
+  const [buffer, offset, length] = viewParts(src);
+  return new Uint8Array(callWith(ArrayBufferPrototypeSlice, buffer, offset, offset + length));
 }
 
 /** A view on the bytes of an ArrayBuffer or view, without copying; TypeError for anything else. */
 export function viewBytes(src: unknown, what = 'argument'): Uint8Array {
-  if (src instanceof ArrayBuffer) return new Uint8Array(src);
-  if (ArrayBuffer.isView(src)) return new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+  if (isArrayBuffer(src)) return new Uint8Array(src);
+  if (ArrayBufferIsView(src)) {
+    const [buffer, offset, length] = viewParts(src);
+    return new Uint8Array(buffer, offset, length);
+  }
   throw new TypeError(`${what} must be an ArrayBuffer or ArrayBufferView`);
 }
 
 export function isBufferSource(x: unknown): x is ArrayBuffer | ArrayBufferView {
-  return x instanceof ArrayBuffer || ArrayBuffer.isView(x);
+  return isArrayBuffer(x) || ArrayBufferIsView(x);
 }
 
-/** The exact ArrayBuffer of a Uint8Array, copying only when the view does not cover its buffer. */
-export function exactBuffer(u8: Uint8Array): ArrayBuffer {
-  return u8.byteOffset === 0 && u8.byteLength === u8.buffer.byteLength
-    ? (u8.buffer as ArrayBuffer)
-    : (u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength) as ArrayBuffer);
+/** The exact ArrayBuffer of a view, copying only when the view does not cover its buffer. */
+export function exactBuffer(u8: ArrayBufferView): ArrayBuffer {
+  const [buffer, offset, length] = viewParts(u8);
+  return offset === 0 && length === callWith(ArrayBufferPrototypeGetByteLength, buffer)
+    ? buffer
+    : callWith(ArrayBufferPrototypeSlice, buffer, offset, offset + length);
 }

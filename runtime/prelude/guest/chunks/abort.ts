@@ -1,5 +1,5 @@
 import { AbortController, AbortSignal } from '../abort.ts';
 import { Event, EventTarget } from '../event-target.ts';
-import { bindHost } from '../host.ts';
+import { bindHost, type Internals } from '../host.ts';
 
-(globalThis as any).__faas_define((host: any, shared: any) => (bindHost(host, shared), { AbortController, AbortSignal, Event, EventTarget }));
+export default (shared: Internals) => (bindHost(shared.host, shared), { AbortController, AbortSignal, Event, EventTarget });

@@ -1,4 +1,4 @@
 import { atob, btoa } from '../base64.ts';
-import { bindHost } from '../host.ts';
+import { bindHost, type Internals } from '../host.ts';
 
-(globalThis as any).__faas_define((host: any, shared: any) => (bindHost(host, shared), { atob, btoa }));
+export default (shared: Internals) => (bindHost(shared.host, shared), { atob, btoa });

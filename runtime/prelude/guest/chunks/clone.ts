@@ -1,4 +1,4 @@
-import { bindHost } from '../host.ts';
+import { bindHost, type Internals } from '../host.ts';
 import { structuredClone } from '../structured-clone.ts';
 
-(globalThis as any).__faas_define((host: any, shared: any) => (bindHost(host, shared), { structuredClone }));
+export default (shared: Internals) => (bindHost(shared.host, shared), { structuredClone });

@@ -1,4 +1,4 @@
 import { consoleExtras } from '../console-extras.ts';
-import { bindHost } from '../host.ts';
+import { bindHost, type Internals } from '../host.ts';
 
-(globalThis as any).__faas_define((host: any, shared: any) => (bindHost(host, shared), consoleExtras()));
+export default (shared: Internals) => (bindHost(shared.host, shared), consoleExtras());

@@ -1,4 +1,4 @@
 import { Crypto, CryptoKey, SubtleCrypto, crypto } from '../crypto.ts';
-import { bindHost } from '../host.ts';
+import { bindHost, type Internals } from '../host.ts';
 
-(globalThis as any).__faas_define((host: any, shared: any) => (bindHost(host, shared), { crypto, Crypto, CryptoKey, SubtleCrypto }));
+export default (shared: Internals) => (bindHost(shared.host, shared), { crypto, Crypto, CryptoKey, SubtleCrypto });

@@ -1,3 +1,3 @@
 import { DOMException } from '../dom-exception.ts';
 
-(globalThis as any).__faas_define(() => ({ DOMException }));
+export default () => ({ DOMException });

@@ -1,3 +1,3 @@
 import { inspect, placeholder } from '../inspect.ts';
 
-(globalThis as any).__faas_define(() => ({ inspect, placeholder }));
+export default () => ({ inspect, placeholder });

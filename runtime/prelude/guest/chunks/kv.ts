@@ -1,4 +1,4 @@
-import { bindHost } from '../host.ts';
+import { bindHost, type Internals } from '../host.ts';
 import { namespace } from '../kv.ts';
 
-(globalThis as any).__faas_define((host: any, shared: any) => (bindHost(host, shared), { namespace }));
+export default (shared: Internals) => (bindHost(shared.host, shared), { namespace });

@@ -1,4 +1,4 @@
-import { bindHost } from '../host.ts';
+import { bindHost, type Internals } from '../host.ts';
 import { requestParts } from '../request-init.ts';
 
-(globalThis as any).__faas_define((host: any, shared: any) => (bindHost(host, shared), { requestParts }));
+export default (shared: Internals) => (bindHost(shared.host, shared), { requestParts });

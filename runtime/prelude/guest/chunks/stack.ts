@@ -1,3 +1,3 @@
 import { wrap } from '../call-sites.ts';
 
-(globalThis as any).__faas_define(() => ({ wrap }));
+export default () => ({ wrap });

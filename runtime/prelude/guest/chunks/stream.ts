@@ -1,4 +1,4 @@
-import { bindHost } from '../host.ts';
+import { bindHost, type Internals } from '../host.ts';
 import { ReadableStream, bodyStream } from '../stream.ts';
 
-(globalThis as any).__faas_define((host: any, shared: any) => (bindHost(host, shared), { ReadableStream, bodyStream }));
+export default (shared: Internals) => (bindHost(shared.host, shared), { ReadableStream, bodyStream });

@@ -1,5 +1,5 @@
-import { bindHost } from '../host.ts';
+import { bindHost, type Internals } from '../host.ts';
 import { URL } from '../url.ts';
 import { URLSearchParams } from '../url-search-params.ts';
 
-(globalThis as any).__faas_define((host: any, shared: any) => (bindHost(host, shared), { URL, URLSearchParams }));
+export default (shared: Internals) => (bindHost(shared.host, shared), { URL, URLSearchParams });

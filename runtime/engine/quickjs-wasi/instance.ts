@@ -1,5 +1,5 @@
 import { QuickJS } from 'quickjs-wasi';
-import { quickjsWasmModule } from './wasm-module.ts';
+import { quickjsWasmModule } from './module.ts';
 import { findAllocatorCounter } from './allocator-counter.ts';
 
 /**
@@ -141,6 +141,20 @@ export class SharedInstance {
     return { rt, ctx, bytes };
   }
 
+  /**
+   * The runtime the package created with the instance, for an instance that will hold exactly one
+   * tenant (isolation "instance"): no second runtime is made, so that mode costs what a bare VM does.
+   * Everything allocated so far is booked to it.
+   */
+  baseRuntime(): { rt: number; ctx: number; bytes: number } {
+    if (this.held.size > 0 || this.baseTaken) throw new Error('the base runtime is already taken');
+    this.baseTaken = true;
+    this.retiredFlag = true;
+    return { rt: this.baseRt, ctx: this.baseCtx, bytes: this.used() };
+  }
+
+  private baseTaken = false;
+
   adopt(t: Tenant, bytes: number): void {
     this.held.set(t, bytes);
   }
@@ -175,7 +189,7 @@ export class SharedInstance {
     if (!this.held.has(t)) return;
     this.settle();
     this.held.delete(t);
-    if (!this.faultedFlag && !this.disposedFlag) {
+    if (!this.faultedFlag && !this.disposedFlag && t.rt !== this.baseRt) {
       try {
         this.e.JS_FreeContext(t.ctx);
         this.e.JS_FreeRuntime(t.rt);
