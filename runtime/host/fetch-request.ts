@@ -34,6 +34,16 @@ const tooLarge = (message: string) => new FetchRefused('request_too_large', `fet
 const quote = (s: string) => JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
 
 export function checkedRequest(init: unknown, caps: RequestCaps): OutgoingRequest {
+  try {
+    return checked(init, caps);
+  } catch (err) {
+    // Whatever a malformed value throws on the way (a getter, a proxy) is the guest's TypeError too.
+    if (err instanceof FetchRefused) throw err;
+    throw invalid('malformed request');
+  }
+}
+
+function checked(init: unknown, caps: RequestCaps): OutgoingRequest {
   if (typeof init !== 'object' || init === null) throw invalid('the request is not an object');
   const { method, url, headers, body, redirect } = init as Record<string, unknown>;
 

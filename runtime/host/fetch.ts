@@ -178,7 +178,7 @@ function agentFor(policy: EgressPolicy, protocol: string): http.Agent {
  * those and no other (no second resolution), so a DNS answer cannot race the check. Node 20 asks for
  * every address (`all`, for happy eyeballs) or for one of a `family`; both are answered.
  */
-function checkedLookup(url: URL, policy: EgressPolicy): LookupFunction {
+export function checkedLookup(url: URL, policy: EgressPolicy): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { family: options.family, hints: options.hints, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, options.all ? [] : '', 0);
