@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { KvStore } from './bindings/kv/store.ts';
 import { CronTriggers } from './bindings/cron/cron.ts';
 import { gatewayOps, workerOpsModule } from './workers/ops.ts';
+import { EgressCounters } from '../runtime/host/egress-counters.ts';
 
 export interface GatewayOptions {
   /** 0 picks a free port. Default 8080. */
@@ -93,16 +94,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const kv = new KvStore(kvPath);
   let runtimeRef: FunctionHost | undefined;
   const log = guestLogSink(logger, () => runtimeRef);
+  const egress = new EgressCounters();
   let runtime: FunctionHost;
   try {
-    runtime = runtimeRef = await createFunctionHost(opts, log, logger, kv, kvPath);
+    runtime = runtimeRef = await createFunctionHost(opts, log, logger, kv, kvPath, egress);
   } catch (err) {
     kv.close();
     throw err;
   }
   const lifecycle = new Lifecycle();
   const scheduler = new Scheduler(opts.scheduler);
-  const metrics = new GatewayMetrics({ runtime, scheduler });
+  const metrics = new GatewayMetrics({ runtime, scheduler, egress });
   const cron = new CronTriggers({ runtime, scheduler, metrics, logger });
   const registry = new Registry({
     dataDir: opts.dataDir,
@@ -219,16 +221,17 @@ async function createFunctionHost(
   logger: Logger,
   kv: KvStore,
   kvPath: string,
+  egress: EgressCounters,
 ): Promise<FunctionHost> {
   const runtime = { ...opts.runtime, engine: opts.engine, isolation: opts.isolation };
   const workers = opts.workers ?? 0;
-  if (workers <= 0) return Runtime.create({ ...runtime, log, ops: gatewayOps(kv) });
+  if (workers <= 0) return Runtime.create({ ...runtime, log, ops: gatewayOps(kv, egress) });
   const started = performance.now();
   const pool = await WorkerPool.create({
     size: workers,
     runtime,
     // Each worker opens the KV file itself; the signing key never leaves this thread.
-    ops: [workerOpsModule({ kvPath })],
+    ops: [workerOpsModule({ kvPath, egressCounters: egress.buffer })],
     log,
     onEvent: (e) => onWorkerEvent(logger, e),
   });

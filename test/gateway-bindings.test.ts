@@ -101,7 +101,7 @@ describe('bindings through the gateway', () => {
     expect(JSON.stringify(t.logs)).not.toContain('tok-123456');
   });
 
-  it('egress: an allowlisted loopback upstream is reached; internal and unlisted targets are refused', async () => {
+  it('egress: an allowlisted loopback upstream is reached (by IP and by name); internal and unlisted targets are refused; outcomes are counted', async () => {
     const upstream = createServer((req, res) => {
       if (req.url === '/hop') res.writeHead(302, { location: 'http://[::1]:9/' }).end();
       else res.end('upstream says hi');
@@ -115,17 +115,23 @@ describe('bindings through the gateway', () => {
         try { return new Response(await (await fetch(target)).text()); }
         catch (e) { return new Response(e.name + ': ' + e.message, { status: 502 }); }
       } };`;
-      expect((await t.deploy('egress', source, { allowedHosts: [`127.0.0.1:${port}`, 'example.com'] })).status).toBe(201);
+      expect((await t.deploy('egress', source, { allowedHosts: [`127.0.0.1:${port}`, `localhost:${port}`, 'example.com'] })).status).toBe(201);
       const call = async (to: string) => {
         const res = await t!.fn('egress', `?to=${encodeURIComponent(to)}`);
         return { status: res.status, text: await res.text() };
       };
       expect(await call(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, text: 'upstream says hi' });
-      for (const to of [`http://127.0.0.1:${port + 1}/`, 'http://169.254.169.254/latest/meta-data', 'http://[::1]:8080/', 'http://not-listed.test/', `http://127.0.0.1:${port}/hop`]) {
+      expect(await call(`http://localhost:${port}/`)).toEqual({ status: 200, text: 'upstream says hi' });
+      const refused = [`http://127.0.0.1:${port + 1}/`, 'http://169.254.169.254/latest/meta-data', 'http://[::1]:8080/', 'http://not-listed.test/', `http://127.0.0.1:${port}/hop`];
+      for (const to of refused) {
         const r = await call(to);
         expect(r.status, to).toBe(502);
         expect(r.text, to).toMatch(/^TypeError: .*egress policy/);
       }
+      // Counted on whichever thread ran the fetch, read on the gateway thread.
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      expect(metrics).toContain('faas_egress_requests_total{outcome="ok"} 2');
+      expect(metrics).toContain(`faas_egress_requests_total{outcome="policy"} ${refused.length}`);
     } finally {
       await new Promise<void>((r) => upstream.close(() => r()));
     }

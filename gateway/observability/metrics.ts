@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FETCH_OUTCOMES, type EgressCounters } from '../../runtime/host/egress-counters.ts';
 import type { FunctionHost } from '../../runtime/workers/function-host.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 
@@ -25,7 +26,7 @@ export class GatewayMetrics {
   private readonly deploys;
   private readonly scheduledRuns;
 
-  constructor(private readonly sources: { runtime: FunctionHost; scheduler: Scheduler }) {
+  constructor(private readonly sources: { runtime: FunctionHost; scheduler: Scheduler; egress?: EgressCounters }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.invocations = new Counter({
@@ -131,6 +132,17 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         this.inc(sources.runtime.restarts ?? 0);
+      },
+    });
+    new Counter({
+      name: 'faas_egress_requests_total',
+      help: 'Guest fetches by outcome: ok, failed (network error or timeout), or why the host refused them',
+      labelNames: ['outcome'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const counts = sources.egress?.snapshot();
+        if (counts) for (const outcome of FETCH_OUTCOMES) this.inc({ outcome }, counts[outcome]);
       },
     });
     this.limitViolations = new Counter({

@@ -5,6 +5,7 @@
  * the same SQLite file: WAL mode lets the connections work concurrently, and a put is committed
  * before the guest's promise resolves, whichever thread ran it.
  */
+import { EgressCounters } from '../../runtime/host/egress-counters.ts';
 import { fetchOp } from '../../runtime/host/fetch.ts';
 import type { BoundOp } from '../../runtime/host/services.ts';
 import type { OpsModule, OpsProvider } from '../../runtime/workers/protocol.ts';
@@ -13,16 +14,18 @@ import { KvStore } from '../bindings/kv/store.ts';
 
 export interface WorkerOpsOptions {
   kvPath: string;
+  /** EgressCounters.buffer of the gateway thread: workers count their fetches into it. */
+  egressCounters?: SharedArrayBuffer;
 }
 
-export function gatewayOps(kv: KvStore): Record<string, BoundOp> {
-  return { fetch: fetchOp(), ...kvOps(kv) };
+export function gatewayOps(kv: KvStore, egress?: EgressCounters): Record<string, BoundOp> {
+  return { fetch: fetchOp({}, egress), ...kvOps(kv) };
 }
 
 /** Called in each worker thread. */
 export function createOps(options: WorkerOpsOptions): OpsProvider {
   const kv = new KvStore(options.kvPath);
-  return { ops: gatewayOps(kv), close: () => kv.close() };
+  return { ops: gatewayOps(kv, new EgressCounters(options.egressCounters)), close: () => kv.close() };
 }
 
 /** How a worker finds this module. */

@@ -58,13 +58,22 @@ for (const [net, prefix] of [
 ] as const) {
   internal.addSubnet(net, prefix, 'ipv4');
 }
+// Besides the internal ranges, every IPv6 form that can carry an IPv4 address (compatible, translated,
+// NAT64, 6to4, Teredo; BlockList checks mapped ones against the IPv4 rules): a DNS answer could hide
+// an internal IPv4 address in one.
 for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96],
+  ['::ffff:0:0:0', 96],
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001::', 32],
+  ['2001:db8::', 32],
+  ['2002::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10],
   ['ff00::', 8],
-  ['64:ff9b::', 96],
 ] as const) {
   internal.addSubnet(net, prefix, 'ipv6');
 }
