@@ -156,8 +156,17 @@ export class EmscriptenVm implements GuestVm<QuickJSHandle> {
     }
   }
 
+  /**
+   * Not `ctx.getLength`: it reads its answer through a typed-array view the library makes once per
+   * context, which a neighbour growing the shared module's memory detaches (every later read is 0).
+   */
   length(arr: QuickJSHandle): number {
-    return this.ctx.getLength(arr) ?? 0;
+    const len = this.ctx.getProp(arr, 'length');
+    try {
+      return this.ctx.typeof(len) === 'number' ? this.ctx.getNumber(len) : 0;
+    } finally {
+      len.dispose();
+    }
   }
 
   index(arr: QuickJSHandle, i: number): QuickJSHandle {
