@@ -93,7 +93,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const kvPath = join(opts.dataDir, 'kv.db');
   const kv = new KvStore(kvPath);
   let runtimeRef: FunctionHost | undefined;
-  const log = guestLogSink(logger, () => runtimeRef);
+  let metricsRef: GatewayMetrics | undefined;
+  const log = guestLogSink(logger, () => runtimeRef, (fn, n) => metricsRef?.guestLogsDropped(fn, n));
   const egress = new EgressCounters();
   let runtime: FunctionHost;
   try {
@@ -104,7 +105,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   const lifecycle = new Lifecycle();
   const scheduler = new Scheduler(opts.scheduler);
-  const metrics = new GatewayMetrics({ runtime, scheduler, egress });
+  const metrics = (metricsRef = new GatewayMetrics({ runtime, scheduler, egress }));
   const cron = new CronTriggers({ runtime, scheduler, metrics, logger });
   const registry = new Registry({
     dataDir: opts.dataDir,
@@ -249,6 +250,9 @@ function onWorkerEvent(logger: Logger, e: WorkerEvent): void {
       return;
     case 'restart_failed':
       logger.error({ worker: e.worker, reason: e.reason, retryInMs: e.retryInMs }, 'worker thread could not be started');
+      return;
+    case 'bad_message':
+      logger.error({ worker: e.worker, reason: e.reason }, 'dropped a message from a worker thread that could not be handled');
       return;
   }
 }

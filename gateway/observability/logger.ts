@@ -31,13 +31,21 @@ const GUEST_LEVELS: Record<GuestLogEntry['level'], 'debug' | 'info' | 'warn' | '
  * as log records tagged with function, version and request id. A function's secret values are
  * masked, so a guest that prints one does not put it in the gateway's logs.
  */
-export function guestLogSink(logger: Logger, runtime: () => Pick<FunctionHost, 'get'> | undefined): (entry: GuestLogEntry) => void {
+export function guestLogSink(
+  logger: Logger,
+  runtime: () => Pick<FunctionHost, 'get'> | undefined,
+  onDropped?: (fn: string, records: number) => void,
+): (entry: GuestLogEntry) => void {
   return (entry) => {
-    const secrets = runtime()?.get(entry.fn)?.config.secrets;
-    logger[GUEST_LEVELS[entry.level] ?? 'info'](
-      { function: entry.fn, version: entry.version, requestId: entry.requestId, source: entry.source, guestLevel: entry.level },
-      secrets ? maskSecrets(entry.text, Object.values(secrets)) : entry.text,
+    // Entries come from worker threads that run guest code: trust nothing about their shape.
+    const level = Object.hasOwn(GUEST_LEVELS, entry.level) ? GUEST_LEVELS[entry.level] : 'info';
+    const text = typeof entry.text === 'string' ? entry.text : String(entry.text);
+    const secrets = runtime()?.get(String(entry.fn))?.config.secrets;
+    logger[level](
+      { function: entry.fn, version: entry.version, requestId: entry.requestId, source: entry.source, guestLevel: entry.level, dropped: entry.dropped },
+      secrets ? maskSecrets(text, Object.values(secrets)) : text,
     );
+    if (typeof entry.dropped === 'number' && entry.dropped > 0) onDropped?.(String(entry.fn), entry.dropped);
   };
 }
 

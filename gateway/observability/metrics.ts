@@ -163,6 +163,18 @@ export class GatewayMetrics {
       labelNames: ['function', 'outcome'] as const,
       registers,
     });
+    this.logsDropped = new Counter({
+      name: 'faas_guest_log_records_dropped_total',
+      help: 'Guest console records dropped by the per-invocation and per-function log caps',
+      labelNames: ['function'] as const,
+      registers,
+    });
+  }
+
+  private readonly logsDropped: Counter<'function'>;
+
+  guestLogsDropped(fn: string, records: number): void {
+    this.logsDropped.inc({ function: fn }, records);
   }
 
   scheduled(fn: string, outcome: string, seconds: number): void {

@@ -43,7 +43,8 @@ export interface WorkerPoolOptions {
 export type WorkerEvent =
   | { type: 'exit'; worker: number; reason: string; failed: number; uptimeMs: number }
   | { type: 'restarted'; worker: number; startMs: number }
-  | { type: 'restart_failed'; worker: number; reason: string; retryInMs: number };
+  | { type: 'restart_failed'; worker: number; reason: string; retryInMs: number }
+  | { type: 'bad_message'; worker: number; reason: string };
 
 export const DIED_MESSAGE = 'the worker running this request died';
 
@@ -350,8 +351,20 @@ export class WorkerPool implements FunctionHost {
     });
   }
 
+  /**
+   * A worker runs guest code: whatever it sends is handled defensively, and a message that makes the
+   * handling throw is reported and dropped, never allowed to escape onto the gateway thread.
+   */
   private onMessage(slot: Slot, msg: FromWorker): void {
     slot.lastHeard = performance.now();
+    try {
+      this.handleMessage(slot, msg);
+    } catch (err) {
+      this.opts.onEvent?.({ type: 'bad_message', worker: slot.index, reason: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  private handleMessage(slot: Slot, msg: FromWorker): void {
     switch (msg.t) {
       case 'log':
         this.opts.log?.(msg.entry);

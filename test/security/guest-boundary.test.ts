@@ -202,6 +202,8 @@ describe('host-side copies are bounded by what the guest can hold', () => {
     const guestBytes = records.filter((l) => l.source === 'guest').reduce((n, l) => n + String(l.msg).length, 0);
     expect(guestBytes).toBeLessThan(80 * 1024);
     expect(records.some((l) => /console output truncated/.test(String(l.msg)))).toBe(true);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(Number(/^faas_guest_log_records_dropped_total\{function="log-flood"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(1000);
     await t.assertHealthy();
   });
 });
