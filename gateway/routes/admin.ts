@@ -12,6 +12,7 @@ export interface AdminDeps {
   adminToken: string;
   /** Cap on a deploy request (bundled sources with npm packages can be large). */
   maxDeployBytes: number;
+  bodyTimeoutMs: number;
 }
 
 const DeployBody = z.object({
@@ -33,7 +34,7 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): voi
   app.put('/admin/functions/:name', async (c) => {
     const name = c.req.param('name');
     assertFunctionName(name);
-    const body = parseDeployBody(await readBody(c.env.incoming, deps.maxDeployBytes));
+    const body = parseDeployBody(await readBody(c.env.incoming, { limit: deps.maxDeployBytes, timeoutMs: deps.bodyTimeoutMs, outgoing: c.env.outgoing }));
     const config = parseFunctionConfig(body.config);
     const rec = await deps.registry.deploy(
       name,
