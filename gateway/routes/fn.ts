@@ -123,8 +123,8 @@ function toHttpResponse(g: GuestResponse, extra: Record<string, string>): Respon
   const headers: Record<string, string | string[]> = Object.create(null);
   let bytes = 0;
   for (const pair of g.headers) {
-    const rawName: unknown = pair?.[0];
-    const rawValue: unknown = pair?.[1];
+    const rawName: unknown = Array.isArray(pair) ? pair[0] : undefined;
+    const rawValue: unknown = Array.isArray(pair) ? pair[1] : undefined;
     if (typeof rawName !== 'string' || typeof rawValue !== 'string') throw new FaasError('function_error', 'function returned malformed headers');
     bytes += rawName.length + rawValue.length + 4;
     if (bytes > MAX_RESPONSE_HEADER_BYTES) {

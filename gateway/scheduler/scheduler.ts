@@ -12,8 +12,9 @@ export interface SchedulerOptions {
   agingMs?: number;
   /**
    * The fraction (0..1] of `maxConcurrent` one function may hold at once, whatever its own
-   * `maxConcurrency`: at least one slot, and for any `maxConcurrent` above 1 never all of them, so one
-   * function cannot starve the others. 1 turns the cap off.
+   * `maxConcurrency` (rounded up, at least one slot), so one function cannot starve the others. With
+   * the default a quarter, one function never holds every slot unless `maxConcurrent` is 1. 1 turns
+   * the cap off.
    */
   maxSharePerFunction?: number;
 }
@@ -225,7 +226,7 @@ export class Scheduler {
         // The runtime bounds background work by the invocation's deadline; this backstop keeps a slot
         // from leaking if it ever did not. Most invocations have none and `work` has already settled:
         // `done` runs first, so the timer is only armed for real background work.
-        void Promise.resolve().then(() => {
+        queueMicrotask(() => {
           if (released) return;
           timer = setTimeout(done, Math.max(0, notAfter - performance.now()));
           timer.unref();
