@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { FaasError, isFaasError } from '../runtime/errors.ts';
 import type { FunctionHost } from '../runtime/workers/function-host.ts';
 import { errorResponse, requestIdFrom, serverTiming, toFaasError, type GatewayEnv } from './http.ts';
+import type { BodyBudget } from './body.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
 import type { Registry } from './registry/registry.ts';
@@ -23,6 +24,8 @@ export interface AppDeps {
   maxBodyBytes: number;
   maxDeployBytes: number;
   bodyTimeoutMs: number;
+  /** Shared by every request body being received. */
+  bodyBudget: BodyBudget;
 }
 
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {

@@ -1,6 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaasError } from '../runtime/errors.ts';
 
+/**
+ * Bytes of request bodies being received right now, over every connection: what slow clients can
+ * make the gateway hold at once (each body alone is capped, but not how many arrive together).
+ */
+export class BodyBudget {
+  used = 0;
+  constructor(readonly limit: number) {}
+}
+
 export interface BodyLimits {
   /** Bytes at most. */
   limit: number;
@@ -11,6 +20,8 @@ export interface BodyLimits {
    * only once the body is wanted and its declared length fits (see the server's `checkContinue`).
    */
   outgoing?: ServerResponse;
+  /** Shared with every other body being received; over it, this one is refused with `overloaded`. */
+  budget?: BodyBudget;
 }
 
 /**
@@ -20,7 +31,7 @@ export interface BodyLimits {
  * cannot hold a connection (and its buffer) for long. On refusal the rest is left unread; the response
  * closes the connection.
  */
-export function readBody(incoming: IncomingMessage, { limit, timeoutMs, outgoing }: BodyLimits): Promise<Uint8Array> {
+export function readBody(incoming: IncomingMessage, { limit, timeoutMs, outgoing, budget }: BodyLimits): Promise<Uint8Array> {
   const declared = Number(incoming.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
   if (incoming.readableEnded) return Promise.resolve(new Uint8Array(0));
@@ -31,6 +42,8 @@ export function readBody(incoming: IncomingMessage, { limit, timeoutMs, outgoing
     let size = 0;
     const cleanup = () => {
       clearTimeout(timer);
+      // Handed over or refused: either way no longer being received.
+      if (budget) budget.used -= size;
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onError);
@@ -42,8 +55,16 @@ export function readBody(incoming: IncomingMessage, { limit, timeoutMs, outgoing
       reject(err);
     };
     const onData = (chunk: Buffer) => {
+      if (size + chunk.byteLength > limit) return refuse(tooLarge(limit));
+      if (budget) {
+        if (budget.used + chunk.byteLength > budget.limit) {
+          return refuse(
+            new FaasError('overloaded', `too many request bodies are being received at once (${budget.limit} bytes)`, { retryAfterSeconds: 1, unreadBody: true }),
+          );
+        }
+        budget.used += chunk.byteLength;
+      }
       size += chunk.byteLength;
-      if (size > limit) return refuse(tooLarge(limit));
       chunks.push(chunk);
     };
     const onEnd = () => {
@@ -61,7 +82,7 @@ export function readBody(incoming: IncomingMessage, { limit, timeoutMs, outgoing
       reject(new FaasError('bad_request', 'request body was cut off: the client closed the connection'));
     };
     const timer = setTimeout(
-      () => refuse(new FaasError('request_timeout', `request body did not arrive within ${timeoutMs} ms (${size} bytes received)`, { timeoutMs })),
+      () => refuse(new FaasError('request_timeout', `request body did not arrive within ${timeoutMs} ms (${size} bytes received)`, { timeoutMs, unreadBody: true })),
       timeoutMs,
     );
     incoming.on('data', onData);
@@ -72,5 +93,5 @@ export function readBody(incoming: IncomingMessage, { limit, timeoutMs, outgoing
 }
 
 function tooLarge(limit: number): FaasError {
-  return new FaasError('payload_too_large', `request body exceeds the ${limit}-byte limit`, { limit });
+  return new FaasError('payload_too_large', `request body exceeds the ${limit}-byte limit`, { limit, unreadBody: true });
 }

@@ -9,6 +9,7 @@ import type { FunctionHost } from '../runtime/workers/function-host.ts';
 import { WorkerPool, type WorkerEvent } from '../runtime/workers/pool.ts';
 import { loadSigningKey } from '../runtime/signing-key.ts';
 import { createApp } from './app.ts';
+import { BodyBudget } from './body.ts';
 import { DirectoryWatcher, syncDirectory, type SyncOutcome } from './functions-dir.ts';
 import { Lifecycle, type Phase } from './lifecycle.ts';
 import { createLogger, guestLogSink, type Logger } from './observability/logger.ts';
@@ -48,6 +49,12 @@ export interface GatewayOptions {
    * reading it, else 408 `request_timeout` and the connection is closed. Default 30 s.
    */
   bodyTimeoutMs?: number;
+  /**
+   * Request body bytes the gateway holds while receiving them, over all connections at once (each
+   * body alone is capped by maxBodyBytes / maxDeployBytes); a body that would go over is refused with
+   * 503 `overloaded` and its connection closed. Default 128 MiB.
+   */
+  maxBufferedBodyBytes?: number;
   scheduler?: SchedulerOptions;
   /** Tuning passed to the runtime (pool size, instance limits …). */
   runtime?: Omit<RuntimeOptions, 'engine' | 'isolation' | 'log' | 'ops'>;
@@ -85,6 +92,7 @@ export interface Gateway {
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_DEPLOY_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_BUFFERED_BODY_BYTES = 128 * 1024 * 1024;
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const logger = opts.logger ?? createLogger();
@@ -131,6 +139,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxDeployBytes: opts.maxDeployBytes ?? DEFAULT_MAX_DEPLOY_BYTES,
     bodyTimeoutMs,
+    bodyBudget: new BodyBudget(opts.maxBufferedBodyBytes ?? DEFAULT_MAX_BUFFERED_BODY_BYTES),
   });
 
   let server: Server;

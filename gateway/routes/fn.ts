@@ -3,7 +3,7 @@ import { assertFunctionName } from '../../runtime/config.ts';
 import { FaasError } from '../../runtime/errors.ts';
 import type { GuestRequest, GuestResponse } from '../../runtime/index.ts';
 import type { FunctionHost } from '../../runtime/workers/function-host.ts';
-import { readBody } from '../body.ts';
+import { readBody, type BodyBudget } from '../body.ts';
 import { serverTiming, toFaasError, type GatewayEnv } from '../http.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
@@ -16,6 +16,7 @@ export interface FunctionRouteDeps {
   lifecycle: Lifecycle;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
+  bodyBudget: BodyBudget;
 }
 
 // Framing is the gateway's business: a guest's Content-Length may not match what is sent.
@@ -28,7 +29,7 @@ export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRout
   app.all('/fn/:name/*', handler);
 }
 
-function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes, bodyTimeoutMs }: FunctionRouteDeps): Handler<GatewayEnv> {
+function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes, bodyTimeoutMs, bodyBudget }: FunctionRouteDeps): Handler<GatewayEnv> {
   return async (c) => {
     const name = c.req.param('name')!;
     assertFunctionName(name);
@@ -39,7 +40,10 @@ function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes, b
 
     const incoming = c.env.incoming;
     const method = c.req.method;
-    const body = method === 'GET' || method === 'HEAD' ? null : await readBody(incoming, { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing });
+    const body =
+      method === 'GET' || method === 'HEAD'
+        ? null
+        : await readBody(incoming, { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget });
     const request: GuestRequest = {
       method,
       url: c.req.url,

@@ -3,6 +3,7 @@
  * (slow bodies, Expect: 100-continue, odd paths, request ids and header floods).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/gateway.ts';
 import { bounded, NEIGHBOUR, startAttackGateway, type AttackGateway } from './harness.ts';
 import { lastHeaders, lastJsonBody, rawHttp } from './raw-http.ts';
 
@@ -169,6 +170,43 @@ describe('request bodies', () => {
     }
     expect((await t.admin('GET', '/admin/functions/slowdeploy')).status).toBe(404);
     await t.assertHealthy();
+  });
+
+  it('bodies received at once share one memory budget: stalled uploads cannot pile up', async () => {
+    const own = await startAttackGateway({ maxBufferedBodyBytes: 4 * 1024 * 1024 });
+    try {
+      await own.deployOk('sink', `export default { async fetch(r: Request) { return new Response(String((await r.arrayBuffer()).byteLength)); } };`, { memoryMb: 8 });
+      const almost = Buffer.alloc(1024 * 1024 - 1, 'x');
+      // Eight uploads of 1 MiB that stop one byte short: only four fit in the budget at once.
+      const uploads = Array.from({ length: 8 }, (_, i) =>
+        rawHttp(own.url, [post(`/fn/${NEIGHBOUR}`, [`Content-Length: ${1024 * 1024}`], `stall-${i}`), { data: almost }], { timeoutMs: 2000 }),
+      );
+      // A request without a body is not held up.
+      const get = await own.fn(NEIGHBOUR, '', { signal: AbortSignal.timeout(2000) });
+      expect(get.status).toBe(200);
+      const results = await bounded(10_000, 'stalled uploads', () => Promise.all(uploads));
+      const refused = results.filter((r) => r.statuses.length > 0);
+      const held = results.filter((r) => r.statuses.length === 0);
+      expect(held.length).toBeLessThanOrEqual(4);
+      expect(refused.length).toBeGreaterThanOrEqual(4);
+      for (const r of refused) {
+        expect(r.statuses).toEqual([503]);
+        expect(r.closed).toBe(true);
+        expect(lastJsonBody(r.text).error).toBe('overloaded');
+        expect(lastHeaders(r.text)['retry-after']).toBe('1');
+      }
+      // The held ones were cut by the client (rawHttp's timeout): once the gateway has seen them close,
+      // their share of the budget is back and four full bodies fit again.
+      const fourFit = async () => {
+        const sent = Array.from({ length: 4 }, () => own.fn('sink', '', { method: 'POST', body: almost, signal: AbortSignal.timeout(5000) }));
+        const answers = await Promise.all(sent.map(async (p) => (await p).text()));
+        return answers.every((a) => a === String(almost.byteLength));
+      };
+      await waitFor(fourFit, { timeoutMs: 5000, everyMs: 100, what: 'the budget to be given back' });
+      await own.assertHealthy();
+    } finally {
+      await own.close();
+    }
   });
 
   it('Expect: 100-continue gets 100 only for a body that will be read', async () => {
