@@ -15,7 +15,7 @@ afterAll(() => t?.close());
 
 const accessLog = (requestId: string) => t.logs.find((l) => l.msg === 'request' && l.requestId === requestId);
 
-/** A function answering with the headers `build()` returns (evaluated in the guest). */
+/** A function answering with the headers the guest expression `build` evaluates to. */
 const headerSource = (build: string, prelude = '') => `${prelude}
 export default { fetch() { return new Response('body', { headers: ${build} }); } };`;
 
