@@ -60,6 +60,7 @@ program
   .addOption(engineOption())
   .addOption(isolationOption())
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
+  .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program
@@ -72,6 +73,7 @@ program
   .addOption(engineOption())
   .addOption(isolationOption())
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
+  .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
 const adminOptions = (cmd: Command) =>

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { FaasError, isFaasError } from '../runtime/errors.ts';
 import type { FunctionHost } from '../runtime/workers/function-host.ts';
 import { errorResponse, requestIdFrom, serverTiming, toFaasError, type GatewayEnv } from './http.ts';
+import type { BodyBudget } from './body.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
 import type { Registry } from './registry/registry.ts';
@@ -22,11 +23,15 @@ export interface AppDeps {
   adminToken: string;
   maxBodyBytes: number;
   maxDeployBytes: number;
+  bodyTimeoutMs: number;
+  /** Shared by every request body being received. */
+  bodyBudget: BodyBudget;
 }
 
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   app.use('*', requestContext(deps.logger));
+  app.use('*', canonicalTarget());
   app.use('/fn/*', admission(deps.lifecycle));
   app.use('/admin/*', admission(deps.lifecycle));
   registerHealthRoutes(app, deps.lifecycle);
@@ -73,6 +78,22 @@ function requestContext(logger: Logger): MiddlewareHandler<GatewayEnv> {
       },
       'request',
     );
+  };
+}
+
+/**
+ * A `.` or `..` path segment, literal or percent-encoded (`%2e`), before any query. The URL parser
+ * resolves them, so `/fn/%2e%2e/metrics` would be routed as `/metrics`: a proxy in front that only lets
+ * `/fn/*` through would be bypassed.
+ */
+const DOT_SEGMENT = /^[^?#]*?\/(?:\.|%2e){1,2}(?:[/?#]|$)/i;
+
+/** Refuses request targets whose path the URL parser would rewrite: what is routed is what was sent. */
+function canonicalTarget(): MiddlewareHandler<GatewayEnv> {
+  return async (c, next) => {
+    const target = c.env.incoming.url ?? '';
+    if (DOT_SEGMENT.test(target)) throw new FaasError('bad_request', 'request path must not contain "." or ".." segments');
+    await next();
   };
 }
 

@@ -1,32 +1,70 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaasError } from '../runtime/errors.ts';
 
 /**
- * Reads a request body, refusing it as soon as it is known to exceed `limit`: from Content-Length
- * before reading anything, or while streaming, so at most `limit` bytes are ever held. On refusal
- * the rest is left unread; the response closes the connection.
+ * Bytes of request bodies being received right now, over every connection: what slow clients can
+ * make the gateway hold at once (each body alone is capped, but not how many arrive together).
  */
-export function readBody(incoming: IncomingMessage, limit: number): Promise<Uint8Array> {
+export class BodyBudget {
+  used = 0;
+  constructor(readonly limit: number) {}
+}
+
+export interface BodyLimits {
+  /** Bytes at most. */
+  limit: number;
+  /** The whole body must have arrived this many ms after reading starts. */
+  timeoutMs: number;
+  /**
+   * The response, to send `100 Continue` to a client that waits for one (`Expect: 100-continue`):
+   * only once the body is wanted and its declared length fits (see the server's `checkContinue`).
+   */
+  outgoing?: ServerResponse;
+  /** Shared with every other body being received; over it, this one is refused with `overloaded`. */
+  budget?: BodyBudget;
+}
+
+/**
+ * Reads a request body, refusing it as soon as it is known to exceed `limit`: from Content-Length
+ * before reading anything, or while streaming, so at most `limit` bytes are ever held; and refusing it
+ * with `request_timeout` when it has not all arrived within `timeoutMs`, so a client trickling a body
+ * cannot hold a connection (and its buffer) for long. On refusal the rest is left unread; the response
+ * closes the connection.
+ */
+export function readBody(incoming: IncomingMessage, { limit, timeoutMs, outgoing, budget }: BodyLimits): Promise<Uint8Array> {
   const declared = Number(incoming.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
   if (incoming.readableEnded) return Promise.resolve(new Uint8Array(0));
+  const expect = incoming.headers.expect;
+  if (expect && outgoing && expect.toLowerCase() === '100-continue' && !outgoing.headersSent) outgoing.writeContinue();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const cleanup = () => {
+      clearTimeout(timer);
+      // Handed over or refused: either way no longer being received.
+      if (budget) budget.used -= size;
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onError);
       incoming.off('close', onClose);
     };
+    const refuse = (err: FaasError) => {
+      cleanup();
+      incoming.pause();
+      reject(err);
+    };
     const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > limit) {
-        cleanup();
-        incoming.pause();
-        reject(tooLarge(limit));
-        return;
+      if (size + chunk.byteLength > limit) return refuse(tooLarge(limit));
+      if (budget) {
+        if (budget.used + chunk.byteLength > budget.limit) {
+          return refuse(
+            new FaasError('overloaded', `too many request bodies are being received at once (${budget.limit} bytes)`, { retryAfterSeconds: 1, unreadBody: true }),
+          );
+        }
+        budget.used += chunk.byteLength;
       }
+      size += chunk.byteLength;
       chunks.push(chunk);
     };
     const onEnd = () => {
@@ -43,6 +81,10 @@ export function readBody(incoming: IncomingMessage, limit: number): Promise<Uint
       cleanup();
       reject(new FaasError('bad_request', 'request body was cut off: the client closed the connection'));
     };
+    const timer = setTimeout(
+      () => refuse(new FaasError('request_timeout', `request body did not arrive within ${timeoutMs} ms (${size} bytes received)`, { timeoutMs, unreadBody: true })),
+      timeoutMs,
+    );
     incoming.on('data', onData);
     incoming.on('end', onEnd);
     incoming.on('error', onError);
@@ -51,5 +93,5 @@ export function readBody(incoming: IncomingMessage, limit: number): Promise<Uint
 }
 
 function tooLarge(limit: number): FaasError {
-  return new FaasError('payload_too_large', `request body exceeds the ${limit}-byte limit`, { limit });
+  return new FaasError('payload_too_large', `request body exceeds the ${limit}-byte limit`, { limit, unreadBody: true });
 }

@@ -37,8 +37,9 @@ export function errorResponse(c: GatewayContext, err: FaasError): Response {
   const retryAfter = err.detail?.retryAfterSeconds;
   if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
   else if (err.code === 'overloaded' || err.code === 'unavailable') headers['retry-after'] = '1';
-  // The rest of an oversized body is left unread; closing is cheaper than draining it.
-  if (err.code === 'payload_too_large') headers.connection = 'close';
+  // The rest of a refused body (too large, too slow, over the shared budget) is left unread; closing
+  // is cheaper than draining it.
+  if (err.detail?.unreadBody === true) headers.connection = 'close';
   if (err.code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="faas"';
   const status = (ERROR_STATUS[err.code as ErrorCode] ?? 500) as 400;
   return c.json({ error: err.code, message: err.message, requestId: c.get('requestId') }, status, headers);

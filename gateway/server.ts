@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { Server, ServerOptions } from 'node:http';
 import { serve } from '@hono/node-server';
 import { FaasError } from '../runtime/errors.ts';
 import { Runtime, type EngineName, type GuestLogEntry, type Isolation, type RuntimeOptions } from '../runtime/index.ts';
@@ -9,6 +9,7 @@ import type { FunctionHost } from '../runtime/workers/function-host.ts';
 import { WorkerPool, type WorkerEvent } from '../runtime/workers/pool.ts';
 import { loadSigningKey } from '../runtime/signing-key.ts';
 import { createApp } from './app.ts';
+import { BodyBudget } from './body.ts';
 import { DirectoryWatcher, syncDirectory, type SyncOutcome } from './functions-dir.ts';
 import { Lifecycle, type Phase } from './lifecycle.ts';
 import { createLogger, guestLogSink, type Logger } from './observability/logger.ts';
@@ -44,6 +45,17 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** Cap on a deploy request body. Default 16 MiB. */
   maxDeployBytes?: number;
+  /**
+   * A request body (function or deploy) must have fully arrived this many ms after the gateway starts
+   * reading it, else 408 `request_timeout` and the connection is closed. Default 30 s.
+   */
+  bodyTimeoutMs?: number;
+  /**
+   * Request body bytes the gateway holds while receiving them, over all connections at once (each
+   * body alone is capped by maxBodyBytes / maxDeployBytes); a body that would go over is refused with
+   * 503 `overloaded` and its connection closed. Default 128 MiB.
+   */
+  maxBufferedBodyBytes?: number;
   scheduler?: SchedulerOptions;
   /** Tuning passed to the runtime (pool size, instance limits …). */
   runtime?: Omit<RuntimeOptions, 'engine' | 'isolation' | 'log' | 'ops'>;
@@ -80,6 +92,8 @@ export interface Gateway {
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_DEPLOY_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_BUFFERED_BODY_BYTES = 128 * 1024 * 1024;
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const logger = opts.logger ?? createLogger();
@@ -88,6 +102,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const envToken = process.env.FAAS_ADMIN_TOKEN?.trim();
   const adminTokenGenerated = !opts.adminToken && !envToken;
   const adminToken = opts.adminToken || envToken || randomBytes(24).toString('base64url');
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  if (!Number.isInteger(bodyTimeoutMs) || bodyTimeoutMs <= 0) throw new FaasError('bad_request', `bodyTimeoutMs must be a positive integer (got ${bodyTimeoutMs})`);
 
   // Opened (and put in WAL mode) before any worker opens its own connection to the same file.
   const kvPath = join(opts.dataDir, 'kv.db');
@@ -125,11 +141,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     adminToken,
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxDeployBytes: opts.maxDeployBytes ?? DEFAULT_MAX_DEPLOY_BYTES,
+    bodyTimeoutMs,
+    bodyBudget: new BodyBudget(opts.maxBufferedBodyBytes ?? DEFAULT_MAX_BUFFERED_BODY_BYTES),
   });
 
   let server: Server;
   try {
-    server = await listen(app.fetch, opts.port ?? 8080, opts.host ?? '127.0.0.1');
+    server = await listen(app.fetch, opts.port ?? 8080, opts.host ?? '127.0.0.1', bodyTimeoutMs);
   } catch (err) {
     await runtime.close();
     registry.close();
@@ -257,9 +275,34 @@ function onWorkerEvent(logger: Logger, e: WorkerEvent): void {
   }
 }
 
-function listen(fetch: (req: Request, env: any) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
+/**
+ * Connection limits against slow or idle clients. Request bodies have their own, tighter timeout
+ * (`bodyTimeoutMs`, answered with a JSON 408 by the routes); `requestTimeout` is Node's backstop for
+ * a request that is never completely received (a body nobody reads, e.g. on a GET), answered 408 and
+ * closed. Node checks both every `connectionsCheckingInterval`.
+ */
+export function serverLimits(bodyTimeoutMs: number): ServerOptions {
+  const headersTimeout = 10_000;
+  return {
+    headersTimeout,
+    requestTimeout: headersTimeout + bodyTimeoutMs + 5_000,
+    keepAliveTimeout: 5_000,
+    connectionsCheckingInterval: 1_000,
+    maxHeaderSize: 16 * 1024,
+  };
+}
+
+function listen(
+  fetch: (req: Request, env: any) => Response | Promise<Response>,
+  port: number,
+  hostname: string,
+  bodyTimeoutMs: number,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname }) as Server;
+    const server = serve({ fetch, port, hostname, serverOptions: serverLimits(bodyTimeoutMs) }) as Server;
+    // Node would answer `Expect: 100-continue` at once, inviting any body; handled as a plain request
+    // instead, `100 Continue` goes out only when a route starts reading a body it accepts (readBody).
+    server.on('checkContinue', (req, res) => server.emit('request', req, res));
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);

@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   unavailable: 503,
   internal_error: 500,
+  request_timeout: 408,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -14,6 +14,7 @@ export interface ServeOptions {
   engine: NonNullable<RuntimeOptions['engine']>;
   isolation?: Isolation;
   workers?: string;
+  bodyTimeout?: string;
   watch: boolean;
 }
 
@@ -30,6 +31,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     const port = parseInteger('--port', opts.port, 0, 65535);
     // One worker thread per core by default; 0 runs guests on the gateway thread.
     workers = opts.workers === undefined ? availableParallelism() : parseInteger('--workers', opts.workers, 0, 256);
+    const bodyTimeoutMs = opts.bodyTimeout === undefined ? undefined : parseInteger('--body-timeout', opts.bodyTimeout, 1, 3_600_000);
     gateway = await startGateway({
       port,
       host: opts.host,
@@ -38,6 +40,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       engine: opts.engine,
       isolation: opts.isolation,
       workers,
+      bodyTimeoutMs,
       watch: opts.watch,
       onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
       onWatch: (o) => say(describe(o)),

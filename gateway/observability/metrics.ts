@@ -58,10 +58,18 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: 'faas_inflight_invocations',
-      help: 'Invocations holding a slot',
+      help: 'Invocations holding a slot (including those running ctx.waitUntil work after their response)',
       registers,
       collect() {
         this.set(sources.scheduler.inflight);
+      },
+    });
+    new Gauge({
+      name: 'faas_background_invocations',
+      help: 'Invocations that answered and still hold their slot for ctx.waitUntil work',
+      registers,
+      collect() {
+        this.set(sources.scheduler.background);
       },
     });
     this.queueWait = new Histogram({

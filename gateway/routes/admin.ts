@@ -3,7 +3,7 @@ import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { assertFunctionName, parseFunctionConfig } from '../../runtime/config.ts';
 import { FaasError } from '../../runtime/errors.ts';
-import { readBody } from '../body.ts';
+import { readBody, type BodyBudget } from '../body.ts';
 import type { GatewayEnv } from '../http.ts';
 import { publicView, type Registry } from '../registry/registry.ts';
 
@@ -12,6 +12,8 @@ export interface AdminDeps {
   adminToken: string;
   /** Cap on a deploy request (bundled sources with npm packages can be large). */
   maxDeployBytes: number;
+  bodyTimeoutMs: number;
+  bodyBudget: BodyBudget;
 }
 
 const DeployBody = z.object({
@@ -33,7 +35,8 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): voi
   app.put('/admin/functions/:name', async (c) => {
     const name = c.req.param('name');
     assertFunctionName(name);
-    const body = parseDeployBody(await readBody(c.env.incoming, deps.maxDeployBytes));
+    const limits = { limit: deps.maxDeployBytes, timeoutMs: deps.bodyTimeoutMs, outgoing: c.env.outgoing, budget: deps.bodyBudget };
+    const body = parseDeployBody(await readBody(c.env.incoming, limits));
     const config = parseFunctionConfig(body.config);
     const rec = await deps.registry.deploy(
       name,

@@ -3,7 +3,7 @@ import { assertFunctionName } from '../../runtime/config.ts';
 import { FaasError } from '../../runtime/errors.ts';
 import type { GuestRequest, GuestResponse } from '../../runtime/index.ts';
 import type { FunctionHost } from '../../runtime/workers/function-host.ts';
-import { readBody } from '../body.ts';
+import { readBody, type BodyBudget } from '../body.ts';
 import { serverTiming, toFaasError, type GatewayEnv } from '../http.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
@@ -15,6 +15,8 @@ export interface FunctionRouteDeps {
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
   maxBodyBytes: number;
+  bodyTimeoutMs: number;
+  bodyBudget: BodyBudget;
 }
 
 // Framing is the gateway's business: a guest's Content-Length may not match what is sent.
@@ -27,7 +29,7 @@ export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRout
   app.all('/fn/:name/*', handler);
 }
 
-function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes }: FunctionRouteDeps): Handler<GatewayEnv> {
+function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes, bodyTimeoutMs, bodyBudget }: FunctionRouteDeps): Handler<GatewayEnv> {
   return async (c) => {
     const name = c.req.param('name')!;
     assertFunctionName(name);
@@ -38,7 +40,10 @@ function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes }:
 
     const incoming = c.env.incoming;
     const method = c.req.method;
-    const body = method === 'GET' || method === 'HEAD' ? null : await readBody(incoming, maxBodyBytes);
+    const body =
+      method === 'GET' || method === 'HEAD'
+        ? null
+        : await readBody(incoming, { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget });
     const request: GuestRequest = {
       method,
       url: c.req.url,
@@ -64,49 +69,77 @@ function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes }:
     metrics.queued(slot.waitedMs / 1000);
 
     const started = performance.now();
+    let result;
+    try {
+      result = await runtime.invoke(name, request, { requestId: c.get('requestId'), deadline });
+    } catch (err) {
+      slot.release();
+      timing.execMs = performance.now() - started;
+      throw fail(err);
+    }
+    // ctx.waitUntil work runs on after the response: it keeps the slot (and shows as in flight) until
+    // it settles, bounded by the invocation's deadline, so the scheduler still sees what it admits.
+    slot.releaseAfter(result.background, deadline + BACKGROUND_GRACE_MS);
+    lifecycle.trackBackground(result.background);
+    timing.coldMs = result.coldMs;
+    timing.execMs = result.execMs;
+    timing.worker = result.worker;
     let response: Response;
     try {
-      const result = await runtime.invoke(name, request, { requestId: c.get('requestId'), deadline });
-      lifecycle.trackBackground(result.background);
-      timing.coldMs = result.coldMs;
-      timing.execMs = result.execMs;
-      timing.worker = result.worker;
-      timing.headersSet = true;
       response = toHttpResponse(result.response, {
         'x-request-id': c.get('requestId'),
         'server-timing': serverTiming(timing),
       });
-      metrics.invocation(name, 'ok', { seconds: (performance.now() - started) / 1000, cold: result.cold });
     } catch (err) {
-      timing.execMs ??= performance.now() - started;
       throw fail(err);
-    } finally {
-      slot.release();
     }
+    timing.headersSet = true;
+    metrics.invocation(name, 'ok', { seconds: (performance.now() - started) / 1000, cold: result.cold });
     return response;
   };
 }
 
-/** RFC 9110 token characters for header names; values may not carry CR, LF or NUL. */
+/** How long past its deadline an invocation's background work may hold its slot before the gateway takes it back. */
+const BACKGROUND_GRACE_MS = 1000;
+
+/**
+ * RFC 9110 field names (tokens) and values (visible ASCII, obs-text, SP and HTAB: no other CTLs),
+ * which is also exactly what Node's http accepts: a response that passes never makes writeHead throw
+ * after the response has started.
+ */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_HEADER_VALUE = /[\r\n\0]/;
+const BAD_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** A response's header section at most (names, values, ": " and CRLF): past it, a guest is producing headers, not a response. */
+export const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
 
 /**
  * The guest's response as a Response whose headers are a plain object: @hono/node-server writes those
  * straight to writeHead, skipping two Headers conversions per request. `extra` (request id, timing)
- * goes in here too, so no middleware has to touch `c.res.headers` afterwards.
+ * goes in here too, so no middleware has to touch `c.res.headers` afterwards. Everything the guest
+ * controls is checked here, so a bad response is a `function_error` and never a failure while writing.
  */
 function toHttpResponse(g: GuestResponse, extra: Record<string, string>): Response {
   if (!Number.isInteger(g.status) || g.status < 200 || g.status > 599) {
     throw new FaasError('function_error', `function returned status ${g.status}; a response status must be 200-599`);
   }
-  const headers: Record<string, string | string[]> = {};
-  for (const [rawName, rawValue] of g.headers) {
+  if (!Array.isArray(g.headers)) throw new FaasError('function_error', 'function returned malformed headers');
+  // No prototype: a guest header named "__proto__" or "constructor" is a header like any other.
+  const headers: Record<string, string | string[]> = Object.create(null);
+  let bytes = 0;
+  for (const pair of g.headers) {
+    const rawName: unknown = Array.isArray(pair) ? pair[0] : undefined;
+    const rawValue: unknown = Array.isArray(pair) ? pair[1] : undefined;
+    if (typeof rawName !== 'string' || typeof rawValue !== 'string') throw new FaasError('function_error', 'function returned malformed headers');
+    bytes += rawName.length + rawValue.length + 4;
+    if (bytes > MAX_RESPONSE_HEADER_BYTES) {
+      throw new FaasError('function_error', `function returned more than ${MAX_RESPONSE_HEADER_BYTES} bytes of response headers`);
+    }
     const name = rawName.toLowerCase();
     if (HOP_BY_HOP.has(name)) continue;
-    const value = String(rawValue).trim();
-    if (!HEADER_NAME.test(name) || BAD_HEADER_VALUE.test(value)) {
-      throw new FaasError('function_error', `function returned an invalid header: ${JSON.stringify(rawName)}`);
+    const value = trimHttpWhitespace(rawValue);
+    if (!HEADER_NAME.test(name)) throw new FaasError('function_error', `function returned an invalid header name: ${JSON.stringify(rawName.slice(0, 64))}`);
+    if (BAD_HEADER_VALUE.test(value)) {
+      throw new FaasError('function_error', `function returned an invalid value for header ${JSON.stringify(name.slice(0, 64))}: control characters and characters above U+00FF are not allowed`);
     }
     const prev = headers[name];
     if (prev === undefined) headers[name] = value;
@@ -119,6 +152,15 @@ function toHttpResponse(g: GuestResponse, extra: Record<string, string>): Respon
   const body = NULL_BODY_STATUS.has(g.status) || !g.body ? null : new Uint8Array(g.body);
   return new Response(body, { status: g.status, headers: headers as Record<string, string> });
 }
+
+/** Leading and trailing SP, HTAB, CR and LF go, as the Fetch standard normalises a header value. */
+function trimHttpWhitespace(v: string): string {
+  const n = v.length;
+  if (n === 0 || (!isHttpWhitespace(v.charCodeAt(0)) && !isHttpWhitespace(v.charCodeAt(n - 1)))) return v;
+  return v.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+}
+
+const isHttpWhitespace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 function headerPairs(raw: string[]): [string, string][] {
   const out: [string, string][] = [];

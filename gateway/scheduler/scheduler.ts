@@ -10,6 +10,13 @@ export interface SchedulerOptions {
   queueTimeoutMs?: number;
   /** A waiting request gains one priority level per this many ms waited. */
   agingMs?: number;
+  /**
+   * The fraction (0..1] of `maxConcurrent` one function may hold at once, whatever its own
+   * `maxConcurrency` (rounded up, at least one slot), so one function cannot starve the others. With
+   * the default a quarter, one function never holds every slot unless `maxConcurrent` is 1. 1 turns
+   * the cap off.
+   */
+  maxSharePerFunction?: number;
 }
 
 export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = {
@@ -17,6 +24,7 @@ export const SCHEDULER_DEFAULTS: Required<SchedulerOptions> = {
   maxQueue: 1024,
   queueTimeoutMs: 1000,
   agingMs: 100,
+  maxSharePerFunction: 0.25,
 };
 
 export interface Ticket {
@@ -30,6 +38,12 @@ export interface Slot {
   waitedMs: number;
   /** Idempotent. */
   release(): void;
+  /**
+   * The invocation answered but its background work (ctx.waitUntil) goes on: the slot stays taken,
+   * counted in `background` too, until `work` settles or `notAfter` (performance.now() timeline)
+   * passes, whichever comes first. `release()` still frees it at once.
+   */
+  releaseAfter(work: Promise<unknown>, notAfter?: number): void;
 }
 
 interface Waiter extends HeapItem {
@@ -59,17 +73,23 @@ interface FunctionLane {
 const before = (a: Waiter, b: Waiter) => a.key > b.key || (a.key === b.key && a.seq < b.seq);
 
 /**
- * Admission control in front of the runtime: a global in-flight bound, a per-function bound, and a
- * priority queue with aging for what does not fit. A waiter whose function is at its own limit is
- * parked on that function, so it never blocks other functions' waiters behind it.
+ * Admission control in front of the runtime: a global in-flight bound, a per-function bound (its
+ * maxConcurrency, and at most its fair share of the global bound), and a priority queue with aging
+ * for what does not fit. A waiter whose function is at its own limit is parked on that function, so
+ * it never blocks other functions' waiters behind it. A slot stays taken while the invocation's
+ * background work runs (`releaseAfter`): work the scheduler cannot see is work it cannot bound.
  */
 export class Scheduler {
   readonly options: Required<SchedulerOptions>;
   private readonly queue = new PriorityQueue<Waiter>(before);
   private readonly lanes = new Map<string, FunctionLane>();
   private inflightTotal = 0;
+  private backgroundTotal = 0;
   private waitingTotal = 0;
   private seq = 0;
+
+  /** Slots one function may hold at once (`maxSharePerFunction` of `maxConcurrent`). */
+  readonly sharePerFunction: number;
 
   constructor(options: SchedulerOptions = {}) {
     this.options = { ...SCHEDULER_DEFAULTS, ...stripUndefined(options) };
@@ -78,10 +98,19 @@ export class Scheduler {
       const min = k === 'maxQueue' ? 0 : Number.MIN_VALUE;
       if (!Number.isFinite(v) || v < min) throw new FaasError('bad_request', `scheduler option ${k} must be a ${min === 0 ? 'non-negative' : 'positive'} number (got ${v})`);
     }
+    const { maxConcurrent, maxSharePerFunction } = this.options;
+    if (maxSharePerFunction > 1) throw new FaasError('bad_request', `scheduler option maxSharePerFunction must be a fraction in (0, 1] (got ${maxSharePerFunction})`);
+    this.sharePerFunction = Math.max(1, Math.ceil(maxConcurrent * maxSharePerFunction));
   }
 
+  /** Invocations holding a slot, background ones included. */
   get inflight(): number {
     return this.inflightTotal;
+  }
+
+  /** Invocations that answered and hold their slot for ctx.waitUntil work. */
+  get background(): number {
+    return this.backgroundTotal;
   }
 
   /** Requests waiting for a slot. */
@@ -157,7 +186,10 @@ export class Scheduler {
     return lane;
   }
 
-  private setLimit(lane: FunctionLane, limit: number): void {
+  private setLimit(lane: FunctionLane, maxConcurrency: number): void {
+    // The per-function share of the global slots is one more limit of the lane: a waiter over it is
+    // parked like one over maxConcurrency, so it never blocks other functions' waiters either.
+    const limit = Math.min(maxConcurrency, this.sharePerFunction);
     const raised = limit > lane.limit;
     lane.limit = limit;
     if (raised && lane.parked.size > 0) {
@@ -170,12 +202,35 @@ export class Scheduler {
     this.inflightTotal++;
     lane.inflight++;
     let released = false;
+    let inBackground = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (inBackground) this.backgroundTotal--;
+      this.release(name, lane);
+    };
     return {
       waitedMs,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.release(name, lane);
+      release,
+      releaseAfter: (work, notAfter) => {
+        if (released || inBackground) return;
+        inBackground = true;
+        this.backgroundTotal++;
+        let timer: NodeJS.Timeout | undefined;
+        const done = () => {
+          clearTimeout(timer);
+          release();
+        };
+        work.then(done, done);
+        if (notAfter === undefined) return;
+        // The runtime bounds background work by the invocation's deadline; this backstop keeps a slot
+        // from leaking if it ever did not. Most invocations have none and `work` has already settled:
+        // `done` runs first, so the timer is only armed for real background work.
+        queueMicrotask(() => {
+          if (released) return;
+          timer = setTimeout(done, Math.max(0, notAfter - performance.now()));
+          timer.unref();
+        });
       },
     };
   }
