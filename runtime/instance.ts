@@ -7,6 +7,7 @@ import { opDeclaration, parseJsonArgs, type LogLevel } from './host/op-table.ts'
 import { pureOps } from './host/pure-ops.ts';
 import { headersJson } from './engine/dispatch-codec.ts';
 import type { LogLimits, LogRateLimiter } from './log-limits.ts';
+import type { BackgroundCpuBudget } from './background-budget.ts';
 
 type InstanceState = 'ready' | 'retiring' | 'dead';
 
@@ -17,6 +18,7 @@ export interface InstanceEnv {
   services: HostServices;
   logLimits: LogLimits;
   logRate: LogRateLimiter;
+  background: BackgroundCpuBudget;
 }
 
 /**
@@ -269,15 +271,11 @@ export class FunctionInstance {
       },
       resume: (task, origin) => {
         const owner = this.asyncOwners.get(origin);
-        if (!owner || owner.finished || this.state === 'dead' || this.poisoned) return;
-        try {
-          this.enter(owner, () => {
-            task();
-            this.sandbox.runJobs();
-          });
-        } catch (err) {
-          owner.fail(this.toFaasError(err, owner));
-        }
+        if (!owner) return;
+        this.runContinuation(owner, () => {
+          task();
+          this.sandbox.runJobs();
+        });
       },
     };
   }
@@ -359,18 +357,42 @@ export class FunctionInstance {
     const delay = Number.isFinite(ms) ? Math.min(Math.max(0, ms), 0x7fffffff) : 0;
     const handle = setTimeout(() => {
       this.timers.delete(id);
-      if (owner.finished || this.state === 'dead' || this.poisoned) return;
-      try {
-        this.enter(owner, () => {
-          this.sandbox.fireTimer(id);
-          this.sandbox.runJobs();
-        });
-      } catch (err) {
-        owner.fail(this.toFaasError(err, owner));
-      }
+      this.runContinuation(owner, () => {
+        this.sandbox.fireTimer(id);
+        this.sandbox.runJobs();
+      }, id);
     }, delay);
     this.timers.set(id, { handle, owner });
     return undefined;
+  }
+
+  /**
+   * A continuation of `owner` (a timer or a settled host operation): run now, or, when the request
+   * already answered and its function's background CPU budget is spent, a little later (a timer keeps
+   * its id meanwhile, so the guest can still clear it).
+   */
+  private runContinuation(owner: Invocation, work: () => void, timerId?: number): void {
+    if (owner.finished || this.state === 'dead' || this.poisoned) return;
+    const background = owner.responded;
+    if (background) {
+      const wait = this.env.background.delayFor(this.fn.name);
+      if (wait > 0) {
+        const handle = setTimeout(() => {
+          if (timerId !== undefined) this.timers.delete(timerId);
+          this.runContinuation(owner, work, timerId);
+        }, wait);
+        if (timerId !== undefined) this.timers.set(timerId, { handle, owner });
+        return;
+      }
+    }
+    const before = owner.cpuUsedMs;
+    try {
+      this.enter(owner, work);
+    } catch (err) {
+      owner.fail(this.toFaasError(err, owner));
+    } finally {
+      if (background) this.env.background.charge(this.fn.name, owner.cpuUsedMs - before);
+    }
   }
 
   /** Maps an engine fault to the contract's error codes, with the stack mapped to the user's source. */

@@ -8,6 +8,7 @@ import { createSandboxFactory } from './engine/index.ts';
 import { engineName, type EngineName, type Isolation, type SandboxFactory } from './engine/types.ts';
 import type { BoundOp, GuestLogEntry, HostServices } from './host/services.ts';
 import { DEFAULT_LOG_LIMITS, LogRateLimiter, type LogLimits } from './log-limits.ts';
+import { BackgroundCpuBudget, DEFAULT_BACKGROUND_BUDGET, type BackgroundBudgetOptions } from './background-budget.ts';
 import type { InstanceEnv } from './instance.ts';
 import { buildPrelude, buildPreludeSources } from './prelude/build.ts';
 import { warmUp } from './warmup.ts';
@@ -40,6 +41,8 @@ export interface RuntimeOptions {
   runtimesPerInstance?: number;
   /** Caps on guest console output (per invocation, per function). */
   logLimits?: Partial<LogLimits>;
+  /** Guest CPU one function's background work (waitUntil, timers after the response) may use per second, per thread. */
+  backgroundCpu?: Partial<BackgroundBudgetOptions>;
 }
 
 export interface InvokeOptions {
@@ -100,7 +103,8 @@ export class Runtime {
     this.opts = { ...DEFAULTS, ...stripUndefined(options), engine: engineName(options.engine ?? DEFAULTS.engine)! } as typeof DEFAULTS;
     const services: HostServices = { log: options.log ?? (() => {}), ops: options.ops ?? {} };
     const logLimits = { ...DEFAULT_LOG_LIMITS, ...stripUndefined(options.logLimits ?? {}) };
-    this.env = { services, logLimits, logRate: new LogRateLimiter(logLimits) };
+    const backgroundCpu = { ...DEFAULT_BACKGROUND_BUDGET, ...stripUndefined(options.backgroundCpu ?? {}) };
+    this.env = { services, logLimits, logRate: new LogRateLimiter(logLimits), background: new BackgroundCpuBudget(backgroundCpu) };
     this.sweeper = setInterval(() => this.sweepIdle(), Math.min(10_000, Math.max(50, this.opts.idleTtlMs / 2)));
     this.sweeper.unref();
   }

@@ -520,7 +520,7 @@ export abstract class GuestSandbox<H> implements Sandbox {
     const n = vm.kind(arr) === 'other' ? vm.length(arr) : -1;
     if (n < 3) throw new GuestFault('exception', 'TypeError', 'dispatch: malformed response from the guest');
     if ((n - 3) / 2 > RESPONSE_LIMITS.maxHeaders) {
-      throw new GuestFault('exception', 'TypeError', `the response has more than ${RESPONSE_LIMITS.maxHeaders} headers`);
+      throw new GuestFault('exception', 'TypeError', `too many response headers (more than ${RESPONSE_LIMITS.maxHeaders})`);
     }
     const status = this.element(arr, 0, (h) => (vm.kind(h) === 'number' ? vm.readNumber(h) : NaN));
     let body: ArrayBuffer | null = null;
