@@ -11,7 +11,7 @@ const quick = process.argv.includes('--quick');
 const ITER = quick ? 100 : 400;
 const RESIDENT = quick ? 100 : 1000;
 const key = randomBytes(32);
-const artifact = verifyArtifact((await compileEntry('functions/hello.ts', key)).bytes, key);
+const artifact = verifyArtifact((await compileEntry('functions/hello.ts', key, { inThread: true })).bytes, key);
 const config = parseFunctionConfig({});
 const request = { method: 'GET', url: 'http://localhost/fn/hello', headers: [] as [string, string][], body: null };
 

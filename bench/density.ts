@@ -39,7 +39,7 @@ const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
 const kb = (b: number) => (b / 1024).toFixed(0);
 
 async function helloArtifact() {
-  return verifyArtifact((await compileEntry('functions/hello.ts', key)).bytes, key);
+  return verifyArtifact((await compileEntry('functions/hello.ts', key, { inThread: true })).bytes, key);
 }
 
 // ---------- child side ----------

@@ -69,7 +69,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 const rt = await Runtime.create({ warmup: true, engine: opt('engine') as EngineName | undefined, isolation: opt('isolation') as Isolation | undefined });
 const artifacts = new Map<string, Artifact>();
 for (const c of CASES) {
-  const artifact = verifyArtifact((await compileEntry(c.entry, key)).bytes, key);
+  const artifact = verifyArtifact((await compileEntry(c.entry, key, { inThread: true })).bytes, key);
   artifacts.set(c.name, artifact);
   rt.deploy(c.name, 1, artifact, config);
   const r = await rt.invoke(c.name, c.request());

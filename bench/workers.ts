@@ -63,7 +63,7 @@ async function serveChild(spec: ServeSpec): Promise<void> {
   const key = new Uint8Array(32).fill(7);
   const config = parseFunctionConfig({});
   for (const [fn, source] of [['hello', HELLO], ['cpu', cpuSource(spec.iterations)]] as const) {
-    const artifact = verifyArtifact((await compileEntry({ source, filename: `${fn}.ts`, resolveDir: spec.dataDir }, key)).bytes, key);
+    const artifact = verifyArtifact((await compileEntry({ source, filename: `${fn}.ts`, resolveDir: spec.dataDir }, key, { inThread: true })).bytes, key);
     const names = spec.cold ? Array.from({ length: spec.copies }, (_, i) => `${fn}-${i}`) : [fn];
     for (const name of names) await gw.runtime.deploy(name, 1, artifact, config);
   }

@@ -1,11 +1,19 @@
 import * as esbuild from 'esbuild';
 import { builtinModules } from 'node:module';
-import { realpathSync } from 'node:fs';
-import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, extname, join, relative, resolve } from 'node:path';
 import { FaasError } from '../runtime/errors.ts';
+import { type LoweredSource, lowerUploadedSource, MUST_BUNDLE, refuseAllImports, refuseRuntimeImports, UNAVAILABLE_REQUIRE } from './self-contained.ts';
 
-/** A file on disk, or source text received over the wire that still resolves imports from `resolveDir`. */
-export type EntryInput = string | { source: string; filename: string; resolveDir: string };
+/**
+ * What to bundle:
+ * - a file path: the operator's own entry; imports resolve like Node's (relative files, npm packages);
+ * - `{ source, filename }`: uploaded source text (admin API deploys, registry rebuilds). It is
+ *   compiled as one self-contained module that reads no file at all: every import is a compile_error
+ *   (see self-contained.ts);
+ * - `{ source, filename, resolveDir }`: the operator's own source text whose imports resolve from
+ *   `resolveDir` (tests and benchmarks).
+ */
+export type EntryInput = string | { source: string; filename: string; resolveDir?: string };
 
 export interface Bundle {
   code: string;
@@ -26,23 +34,25 @@ export interface Bundle {
 export interface BundleOptions {
   /** Paths in messages and in the source map are relative to this. Default: cwd, or resolveDir for source entries. */
   workingDir?: string;
-  /**
-   * Every bundled file must lie inside this directory. For untrusted uploaded source: without it an
-   * upload could `import secret from "/etc/app/secret.txt"` and bundle any file the gateway can read.
-   */
-  confineTo?: string;
 }
 
 export async function bundleEntry(entry: EntryInput, options: BundleOptions = {}): Promise<Bundle> {
-  const workingDir = options.workingDir ?? (typeof entry === 'string' ? process.cwd() : entry.resolveDir);
+  const uploaded = typeof entry !== 'string' && entry.resolveDir === undefined;
+  const workingDir = options.workingDir ?? (typeof entry === 'string' ? process.cwd() : (entry.resolveDir ?? process.cwd()));
   const entryName = typeof entry === 'string' ? entry : entry.filename;
   const fileName = `${basename(entryName, extname(entryName))}.js`;
+  let lowered: LoweredSource | undefined;
+  const located = (messages: esbuild.Message[]) => (lowered ? messages.map(lowered.relocate) : messages);
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
+    // Uploaded source: see self-contained.ts for why it is built without any directory and how.
+    if (uploaded) lowered = await lowerUploadedSource(entry.source, entry.filename, loaderFor(entry.filename));
     result = await esbuild.build({
       ...(typeof entry === 'string'
         ? { entryPoints: [resolve(entry)] }
-        : { stdin: { contents: entry.source, sourcefile: entry.filename, resolveDir: entry.resolveDir, loader: loaderFor(entry.filename) } }),
+        : lowered
+          ? { stdin: { contents: lowered.contents, sourcefile: entry.filename, loader: 'js' }, tsconfigRaw: '{}', define: { require: UNAVAILABLE_REQUIRE } }
+          : { stdin: { contents: entry.source, sourcefile: entry.filename, resolveDir: entry.resolveDir, loader: loaderFor(entry.filename) } }),
       absWorkingDir: workingDir,
       outfile: join(workingDir, fileName),
       write: false,
@@ -63,19 +73,24 @@ export async function bundleEntry(entry: EntryInput, options: BundleOptions = {}
       mainFields: ['browser', 'module', 'main'],
       conditions: ['worker', 'browser'],
       logLevel: 'silent',
-      plugins: [rejectNodeBuiltins(workingDir)],
+      plugins: [uploaded ? refuseAllImports() : rejectNodeBuiltins(workingDir)],
     });
   } catch (err) {
-    if (isBuildFailure(err)) throw bundleError(err.errors);
+    if (isBuildFailure(err)) throw bundleError(located(err.errors));
     throw err;
   }
-  if (result.errors.length > 0) throw bundleError(result.errors);
+  if (result.errors.length > 0) throw bundleError(located(result.errors));
   const code = result.outputFiles.find((file) => file.path.endsWith('.js'));
   const map = result.outputFiles.find((file) => file.path.endsWith('.js.map'));
   const output = Object.values(result.metafile.outputs).find((out) => out.entryPoint !== undefined);
   if (!code || !map || !output) throw new Error('esbuild produced no bundle output');
   const inputs = Object.keys(result.metafile.inputs);
-  if (options.confineTo !== undefined) requireConfined(inputs, workingDir, options.confineTo);
+  if (uploaded) {
+    // The plugin refused every import; anything else here would be a file esbuild read on its own.
+    const stray = inputs.find((input) => input !== entryName);
+    if (stray !== undefined) throw new FaasError('compile_error', `${entryName}: cannot bundle "${stray}": ${MUST_BUNDLE}`, { file: entryName });
+    refuseRuntimeImports(code.text, map.text);
+  }
   return {
     code: code.text,
     map: map.text,
@@ -114,18 +129,6 @@ function rejectNodeBuiltins(workingDir: string): esbuild.Plugin {
 }
 
 const RESOLVING_NORMALLY = Symbol('faas-resolving-normally');
-
-function requireConfined(inputs: string[], workingDir: string, confineTo: string): void {
-  const root = realpathSync(confineTo);
-  for (const input of inputs) {
-    // Virtual inputs ("<stdin>", "(disabled):fs") have no file behind them.
-    if (input === '<stdin>' || /^\([a-z-]+\):/.test(input)) continue;
-    const outside = relative(root, resolve(workingDir, input));
-    if (outside === '..' || outside.startsWith(`..${sep}`) || isAbsolute(outside)) {
-      throw new FaasError('compile_error', `${input}: importing files outside ${confineTo} is not allowed here`, { file: input });
-    }
-  }
-}
 
 function builtinMessage(specifier: string, importer: string): string {
   const message = `"${specifier}" is a Node.js built-in and is not available in faas functions`;

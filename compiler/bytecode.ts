@@ -9,7 +9,11 @@ import { FaasError } from '../runtime/errors.ts';
  */
 const COMPILER_VM_RECYCLE_BYTES = 16 * 1024 * 1024;
 const PROBE_MEMORY_LIMIT = 64 * 1024 * 1024;
-const PROBE_CPU_MS = 2_000;
+/**
+ * How long the probe lets a module's top-level code run (measured on the compile thread's clock).
+ * A module that needs longer to evaluate would also spend it on every cold start.
+ */
+export const PROBE_CPU_MS = 1_000;
 
 let compilerVm: Promise<QuickJS> | undefined;
 
@@ -90,22 +94,31 @@ function locateCompileError(vm: QuickJS, js: string, filename: string, { sourceM
 
 export type ModuleProbe =
   | { evaluated: true; hasDefault: boolean; fetch: boolean; scheduled: boolean }
-  | { evaluated: false; reason: string };
+  | { evaluated: false; reason: string; cpuLimitExceeded?: boolean };
 
 /**
  * Evaluates the module once in a throwaway VM with only QuickJS's own globals, to see which
  * handlers `default` really has. Top-level code that needs a Web global (URL, fetch, ...) fails
  * here without meaning the function is broken, so a failed evaluation is "unknown", not an error.
- * Memory and CPU are capped because this is user code, possibly uploaded to the gateway.
+ * Memory and CPU are capped because this is user code, possibly uploaded to the gateway; running
+ * out of CPU is reported (`cpuLimitExceeded`) so that the deploy can be refused. Runs on the
+ * compile worker thread (compile-worker.ts), never on the gateway thread.
  */
 export async function probeModuleExports(bytecode: Uint8Array): Promise<ModuleProbe> {
   let deadline = Number.POSITIVE_INFINITY;
+  let interrupted = false;
   const vm = await QuickJS.create({
     wasm: quickjsWasmModule(),
     memoryLimit: PROBE_MEMORY_LIMIT,
-    interruptHandler: () => performance.now() > deadline,
+    interruptHandler: () => (interrupted ||= performance.now() > deadline),
   });
   deadline = performance.now() + PROBE_CPU_MS;
+  const probe = await evaluateForExports(vm, bytecode).finally(() => vm.dispose());
+  // Whatever the evaluation made of the interrupt (an exception, a rejected promise), it was one.
+  return interrupted ? { evaluated: false, reason: `top-level code exceeded ${PROBE_CPU_MS} ms`, cpuLimitExceeded: true } : probe;
+}
+
+async function evaluateForExports(vm: QuickJS, bytecode: Uint8Array): Promise<ModuleProbe> {
   try {
     const evaluation = vm.evalBytecode(bytecode);
     vm.executePendingJobs();
@@ -118,10 +131,8 @@ export async function probeModuleExports(bytecode: Uint8Array): Promise<ModulePr
     return { evaluated: true, hasDefault, fetch: isCallable('fetch'), scheduled: isCallable('scheduled') };
   } catch (err) {
     return { evaluated: false, reason: err instanceof Error ? err.message : String(err) };
-  } finally {
-    // Disposing the VM frees its whole WASM instance, including every handle taken above.
-    vm.dispose();
   }
+  // The caller disposes the VM, which frees its whole WASM instance with every handle taken here.
 }
 
 /** Reads only plain string properties, so describing the error runs no further guest code. */
@@ -132,6 +143,31 @@ function describeThrown(error: JSValueHandle): string {
     return descriptor?.value?.isString ? descriptor.value.toString() : '';
   };
   return `${text('name') || 'Error'}: ${text('message')}`;
+}
+
+export interface CompileRequest extends ErrorLocating {
+  /** The bundled ES module. */
+  js: string;
+  /** Its file name in QuickJS (stack traces). */
+  filename: string;
+  /** Evaluate the module once to find its handlers (only useful when it has a default export). */
+  probe: boolean;
+}
+
+export interface CompileOutput {
+  bytecode: Uint8Array;
+  probe: ModuleProbe;
+  compileMs: number;
+  probeMs: number;
+}
+
+/** Bytecode compile and handler probe: what the compile worker thread does for each job. */
+export async function compileAndProbe(request: CompileRequest): Promise<CompileOutput> {
+  const started = performance.now();
+  const bytecode = await compileModuleToBytecode(request.js, request.filename, { sourceMap: request.sourceMap, fallbackFile: request.fallbackFile });
+  const compiled = performance.now();
+  const probe: ModuleProbe = request.probe ? await probeModuleExports(bytecode) : { evaluated: false, reason: 'not probed' };
+  return { bytecode, probe, compileMs: compiled - started, probeMs: performance.now() - compiled };
 }
 
 export interface HandlerExports {
@@ -153,6 +189,13 @@ export function requireHandlerExports(entry: string, bundleExports: string[], pr
       { file: entry, line: 1, column: 1 },
     );
   if (!bundleExports.includes('default')) throw missing();
+  if (!probe.evaluated && probe.cpuLimitExceeded) {
+    throw new FaasError(
+      'compile_error',
+      `${entry}:1:1: the module's top-level code exceeded the handler probe's CPU limit of ${PROBE_CPU_MS} ms: top-level code runs on every cold start and must finish quickly (move long work into fetch())`,
+      { file: entry, line: 1, column: 1 },
+    );
+  }
   if (!probe.evaluated) return { fetch: true, scheduled: false, verified: false };
   if (!probe.hasDefault || (!probe.fetch && !probe.scheduled)) throw missing();
   return { fetch: probe.fetch, scheduled: probe.scheduled, verified: true };

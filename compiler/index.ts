@@ -1,7 +1,8 @@
 import { basename, relative, resolve } from 'node:path';
 import { type ArtifactHeader, writeArtifact } from '../runtime/artifact.ts';
 import { type BundleOptions, bundleEntry, type EntryInput } from './bundle.ts';
-import { compileModuleToBytecode, probeModuleExports, requireHandlerExports } from './bytecode.ts';
+import { compileAndProbe, requireHandlerExports } from './bytecode.ts';
+import { compileOffThread } from './compile-worker.ts';
 
 export type { EntryInput } from './bundle.ts';
 
@@ -12,28 +13,37 @@ export interface CompileResult {
   warnings: string[];
   timings: {
     bundleMs: number;
-    /** QuickJS bytecode compilation. */
+    /** QuickJS bytecode compilation (on the compile thread). */
     compileMs: number;
-    /** Evaluating the module once in a throwaway VM to find its handlers. */
+    /** Evaluating the module once in a throwaway VM to find its handlers (on the compile thread). */
     probeMs: number;
   };
 }
 
-/** Bundle → bytecode → handler check → signed artifact. Every user-caused failure is a compile_error. */
-export async function compileEntry(entry: EntryInput, signingKey: Uint8Array, options: BundleOptions = {}): Promise<CompileResult> {
+/**
+ * Bundle → bytecode → handler check → signed artifact. Every user-caused failure is a compile_error.
+ * Bundling is esbuild's own process; the bytecode compile and the probe run on the compile thread
+ * (compile-worker.ts), so the calling thread only waits.
+ */
+export interface CompileOptions extends BundleOptions {
+  /**
+   * Compile and probe on the calling thread instead of the compile thread: for the CLI, which has
+   * nothing else to serve and would only pay the thread's start-up. The probe's CPU limit holds
+   * either way.
+   */
+  inThread?: boolean;
+}
+
+export async function compileEntry(entry: EntryInput, signingKey: Uint8Array, options: CompileOptions = {}): Promise<CompileResult> {
   const started = performance.now();
   const bundle = await bundleEntry(entry, options);
   const bundled = performance.now();
   const displayName = typeof entry === 'string' ? relative(options.workingDir ?? process.cwd(), resolve(entry)) : entry.filename;
-  const bytecode = await compileModuleToBytecode(bundle.code, bundle.fileName, { sourceMap: bundle.map, fallbackFile: displayName });
-  const compiled = performance.now();
+  const hasDefault = bundle.exports.includes('default');
+  const request = { js: bundle.code, filename: bundle.fileName, sourceMap: bundle.map, fallbackFile: displayName, probe: hasDefault };
+  const { bytecode, probe, compileMs, probeMs } = await (options.inThread ? compileAndProbe(request) : compileOffThread(request));
   const entryName = basename(displayName);
-  const exports = requireHandlerExports(
-    displayName,
-    bundle.exports,
-    bundle.exports.includes('default') ? await probeModuleExports(bytecode) : { evaluated: false, reason: 'no default export' },
-  );
-  const probed = performance.now();
+  const exports = requireHandlerExports(displayName, bundle.exports, hasDefault ? probe : { evaluated: false, reason: 'no default export' });
   const { bytes, header } = writeArtifact(
     { bytecode, js: bundle.code, sourceMap: bundle.map, entry: entryName, sourceBytes: bundle.sourceBytes, exports },
     signingKey,
@@ -42,6 +52,6 @@ export async function compileEntry(entry: EntryInput, signingKey: Uint8Array, op
     bytes,
     header,
     warnings: bundle.warnings,
-    timings: { bundleMs: bundled - started, compileMs: compiled - bundled, probeMs: probed - compiled },
+    timings: { bundleMs: bundled - started, compileMs, probeMs },
   };
 }

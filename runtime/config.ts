@@ -9,7 +9,39 @@ export const FUNCTION_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const BINDING_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const HOST_PATTERN = /^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
-const stringMap = z.record(z.string().regex(BINDING_NAME, 'must be a JavaScript identifier'), z.string());
+/**
+ * Upper bounds on everything a config can list: the config is user input (a deploy request, up to
+ * the deploy body cap), held in memory per function, and its env and secrets are copied into
+ * every instance.
+ */
+export const CONFIG_LIMITS = {
+  allowedHosts: 256,
+  hostLength: 261,
+  /** env and secrets together. */
+  bindings: 256,
+  bindingNameLength: 128,
+  valueBytes: 64 * 1024,
+  /** All env and secret values together. */
+  totalValueBytes: 1024 * 1024,
+  kv: 64,
+  crons: 32,
+  cronLength: 128,
+} as const;
+
+const bindingName = z
+  .string()
+  .max(CONFIG_LIMITS.bindingNameLength, `must be at most ${CONFIG_LIMITS.bindingNameLength} characters`)
+  .regex(BINDING_NAME, 'must be a JavaScript identifier');
+
+/** Counted before any entry is parsed, so an enormous map is refused without walking it. */
+const stringMap = z
+  .custom<Record<string, unknown>>((v) => typeof v !== 'object' || v === null || Object.keys(v).length <= CONFIG_LIMITS.bindings, {
+    message: `must have at most ${CONFIG_LIMITS.bindings} entries`,
+    abort: true,
+  })
+  .pipe(z.record(bindingName, z.string().refine((v) => utf8Bytes(v) <= CONFIG_LIMITS.valueBytes, `must be at most ${CONFIG_LIMITS.valueBytes / 1024} KiB`)));
+
+const boundedArray = <T extends z.ZodType>(item: T, max: number) => z.array(item).max(max, `must have at most ${max} entries`);
 
 /** Per-function configuration (`<name>.faas.json` or `config` in a deploy). Unknown keys are errors. */
 export const FunctionConfigSchema = z
@@ -19,11 +51,24 @@ export const FunctionConfigSchema = z
     timeoutMs: z.number().int().positive().max(900_000).default(10_000),
     priority: z.number().int().min(-10).max(10).default(0),
     maxConcurrency: z.number().int().positive().max(10_000).default(64),
-    allowedHosts: z.array(z.string().regex(HOST_PATTERN, 'must be "host", "host:port" or "*.domain"')).default([]),
+    allowedHosts: boundedArray(
+      z
+        .string()
+        .max(CONFIG_LIMITS.hostLength, `must be at most ${CONFIG_LIMITS.hostLength} characters`)
+        .regex(HOST_PATTERN, 'must be "host", "host:port" or "*.domain"'),
+      CONFIG_LIMITS.allowedHosts,
+    ).default([]),
     env: stringMap.default({}),
     secrets: stringMap.default({}),
-    kv: z.array(z.string().regex(BINDING_NAME, 'must be a JavaScript identifier')).default([]),
-    crons: z.array(z.string().min(1).refine(isCronExpression, 'must be a cron expression (5 fields, or 6 with seconds)')).default([]),
+    kv: boundedArray(bindingName, CONFIG_LIMITS.kv).default([]),
+    crons: boundedArray(
+      z
+        .string()
+        .min(1)
+        .max(CONFIG_LIMITS.cronLength, `must be at most ${CONFIG_LIMITS.cronLength} characters`)
+        .refine(isCronExpression, 'must be a cron expression (5 fields, or 6 with seconds)'),
+      CONFIG_LIMITS.crons,
+    ).default([]),
     isolation: z.enum(['shared', 'instance']).optional(),
   })
   .strict()
@@ -31,13 +76,28 @@ export const FunctionConfigSchema = z
     const names = [...Object.keys(c.env), ...Object.keys(c.secrets), ...c.kv];
     const seen = new Set<string>();
     for (const n of names) {
-      if (seen.has(n)) ctx.addIssue({ code: 'custom', message: `binding "${n}" is declared twice` });
+      if (seen.has(n)) ctx.addIssue({ code: 'custom', message: `binding "${clip(n)}" is declared twice` });
       seen.add(n);
+    }
+    if (Object.keys(c.env).length + Object.keys(c.secrets).length > CONFIG_LIMITS.bindings) {
+      ctx.addIssue({ code: 'custom', message: `env and secrets must have at most ${CONFIG_LIMITS.bindings} entries together` });
+    }
+    const bytes = [...Object.values(c.env), ...Object.values(c.secrets)].reduce((sum, v) => sum + utf8Bytes(v), 0);
+    if (bytes > CONFIG_LIMITS.totalValueBytes) {
+      ctx.addIssue({ code: 'custom', message: `env and secret values must be at most ${CONFIG_LIMITS.totalValueBytes / 1024 / 1024} MiB together` });
     }
   });
 
 export type FunctionConfig = z.output<typeof FunctionConfigSchema>;
 export type FunctionConfigInput = z.input<typeof FunctionConfigSchema>;
+
+function clip(s: string, max = 64): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+function utf8Bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
 
 function isCronExpression(expr: string): boolean {
   try {
@@ -50,12 +110,21 @@ function isCronExpression(expr: string): boolean {
 
 /** Validates a config from a user; a bad one is a `bad_request` naming the field. */
 export function parseFunctionConfig(input: unknown): FunctionConfig {
+  // zod would list every unknown key in one message; a config with a million of them is refused unread.
+  const keys = typeof input === 'object' && input !== null ? Object.keys(input).length : 0;
+  if (keys > 64) {
+    throw new FaasError('bad_request', `invalid function config: config: has ${keys} keys; the known keys are ${Object.keys(FunctionConfigSchema.shape).join(', ')}`);
+  }
   const result = FunctionConfigSchema.safeParse(input ?? {});
   if (!result.success) {
+    // Paths hold the user's own keys, which can be megabytes long: clip them, and list a few issues only.
+    const pathOf = (path: PropertyKey[]) => path.map((p) => clip(String(p))).join('.');
+    // A bad record key is reported by zod as "Invalid key in record" with the reason nested.
+    const messageOf = (i: z.core.$ZodIssue) => clip(i.code === 'invalid_key' && i.issues[0] ? `invalid key: ${i.issues[0].message}` : i.message, 200);
     const first = result.error.issues[0]!;
-    const where = first.path.length ? first.path.join('.') : 'config';
-    throw new FaasError('bad_request', `invalid function config: ${where}: ${first.message}`, {
-      issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    const where = first.path.length ? pathOf(first.path) : 'config';
+    throw new FaasError('bad_request', `invalid function config: ${where}: ${messageOf(first)}`, {
+      issues: result.error.issues.slice(0, 20).map((i) => ({ path: pathOf(i.path), message: messageOf(i) })),
     });
   }
   return result.data;

@@ -91,7 +91,7 @@ export interface Prepared extends Workload {
 }
 
 export async function prepareWorkload(w: Workload, signingKey: Uint8Array): Promise<Prepared> {
-  const compiled = await compileEntry(w.entry, signingKey);
+  const compiled = await compileEntry(w.entry, signingKey, { inThread: true });
   return fromArtifactBytes(w, compiled.bytes, signingKey);
 }
 

@@ -7,7 +7,7 @@ import { exitWithError } from './shared.ts';
 export async function compileCommand(entry: string, opts: { out?: string; data: string; json?: boolean }): Promise<void> {
   try {
     const started = performance.now();
-    const { bytes, header, timings } = await compileEntry(entry, loadSigningKey(opts.data));
+    const { bytes, header, timings } = await compileEntry(entry, loadSigningKey(opts.data), { inThread: true });
     const out = opts.out ?? join(dirname(entry), `${basename(entry, extname(entry))}.qbc`);
     writeFileSync(out, bytes);
     const ms = performance.now() - started;

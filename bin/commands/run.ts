@@ -31,7 +31,7 @@ export async function runCommand(entry: string, opts: RunOptions): Promise<void>
     const key = loadSigningKey(opts.data);
     const artifact: Artifact = entry.endsWith('.qbc')
       ? verifyArtifact(readFileSync(entry), key)
-      : verifyArtifact((await compileEntry(entry, key)).bytes, key);
+      : verifyArtifact((await compileEntry(entry, key, { inThread: true })).bytes, key);
     const config = parseFunctionConfig(readConfigFile(entry.replace(/\.qbc$/, '.ts'), opts.config));
     // KV bindings persist in the data directory, so a local counter keeps counting across runs.
     kv = new KvStore(join(opts.data, 'kv.db'));

@@ -1,7 +1,11 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { FaasError } from '../../runtime/errors.ts';
 import { writeFileAtomic } from '../../runtime/fs-atomic.ts';
+
+/** What pathFor() produces; nothing else is read or written, so a database row cannot name a file elsewhere. */
+const ARTIFACT_PATH = /^artifacts\/[a-z0-9][a-z0-9-]{0,62}\/[1-9][0-9]{0,15}-[0-9a-f]{16}\.qbc$/;
 
 /**
  * Artifact files under `<dataDir>/artifacts/<name>/<version>-<sha256 prefix>.qbc`. Files are
@@ -22,13 +26,18 @@ export class ArtifactFiles {
 
   /** Durable when it resolves (file and directory fsynced). */
   async write(path: string, bytes: Uint8Array): Promise<void> {
-    const abs = join(this.dataDir, path);
+    const abs = this.locate(path);
     mkdirSync(dirname(abs), { recursive: true });
     await writeFileAtomic(abs, bytes);
   }
 
-  read(path: string): Promise<Uint8Array> {
-    return readFile(join(this.dataDir, path));
+  async read(path: string): Promise<Uint8Array> {
+    return readFile(this.locate(path));
+  }
+
+  private locate(path: string): string {
+    if (!ARTIFACT_PATH.test(path)) throw new FaasError('artifact_invalid', `"${path.slice(0, 200)}" is not an artifact path of this data directory`);
+    return join(this.dataDir, path);
   }
 
   /**

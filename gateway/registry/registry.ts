@@ -54,16 +54,12 @@ export interface RegistryOptions {
 export class Registry {
   private readonly store: RegistryStore;
   private readonly files: ArtifactFiles;
-  /** Source deploys resolve imports here: an empty directory, so nothing on the host leaks in. */
-  private readonly buildDir: string;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: RegistryOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
     this.store = new RegistryStore(join(opts.dataDir, 'faas.db'));
     this.files = new ArtifactFiles(opts.dataDir);
-    this.buildDir = join(opts.dataDir, 'build');
-    mkdirSync(this.buildDir, { recursive: true });
   }
 
   get(name: string): VersionRecord | undefined {
@@ -79,9 +75,12 @@ export class Registry {
     return this.opts.runtime.get(name)?.version === version;
   }
 
-  /** A deploy of source text received over the wire. */
+  /**
+   * Source text received over the wire, or stored with a version: compiled as one self-contained
+   * module that can import nothing and reads no file on the gateway (compiler/self-contained.ts).
+   */
   sourceEntry(source: string, filename: string): EntryInput {
-    return { source, filename, resolveDir: this.buildDir };
+    return { source, filename };
   }
 
   async deploy(name: string, input: DeployInput, config: FunctionConfig): Promise<VersionRecord> {
@@ -138,8 +137,9 @@ export class Registry {
 
   /**
    * Puts every registered function back into the runtime without compiling. An artifact this
-   * gateway can no longer run (another signing key or engine, corruption) is rebuilt from the
-   * source stored with its version, as a new version.
+   * gateway can no longer run (another signing key or engine, corruption) or that is not the one
+   * recorded for its version (a validly signed artifact of another function or version in its
+   * place) is rebuilt from the source stored with its version, as a new version.
    */
   async loadAll(): Promise<LoadReport> {
     const report: LoadReport = {
@@ -151,7 +151,13 @@ export class Registry {
     for (const rec of this.store.list()) {
       try {
         const config = parseFunctionConfig(rec.config);
-        const artifact = verifyArtifact(await this.files.read(rec.artifact), this.opts.signingKey);
+        const artifact = verifyArtifact(await this.files.read(this.recordedPath(rec)), this.opts.signingKey);
+        if (artifact.header.sha256 !== rec.sha256) {
+          throw new FaasError(
+            'artifact_invalid',
+            `${rec.artifact} holds an artifact with sha256 ${artifact.header.sha256}, not the ${rec.sha256} recorded for version ${rec.version}`,
+          );
+        }
         await this.opts.runtime.deploy(rec.name, rec.version, artifact, config);
         report.loaded.push(rec.name);
       } catch (err) {
@@ -168,6 +174,15 @@ export class Registry {
 
   close(): void {
     this.store.close();
+  }
+
+  /** Only the path this registry would have written for the version: a row cannot point elsewhere. */
+  private recordedPath(rec: VersionRecord): string {
+    const expected = this.files.pathFor(rec.name, rec.version, rec.sha256);
+    if (rec.artifact !== expected) {
+      throw new FaasError('artifact_invalid', `the database names artifact "${rec.artifact.slice(0, 200)}" for version ${rec.version}, not ${expected}`);
+    }
+    return expected;
   }
 
   private async rebuild(rec: VersionRecord, cause: unknown, report: LoadReport): Promise<void> {

@@ -18,9 +18,13 @@ export interface AdminDeps {
 
 const DeployBody = z.object({
   source: z.string().min(1, 'must not be empty'),
+  // Only ever a display name and a loader choice (nothing is read or written under it), but kept to
+  // a plain file name so messages and stack traces cannot be made to show a path.
   filename: z
     .string()
-    .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}\.(?:ts|mts|js|mjs|tsx|jsx)$/, 'must be a plain file name ending in .ts, .js, .mts, .mjs, .tsx or .jsx')
+    .max(128, 'must be at most 128 characters')
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'must be a plain file name: letters, digits, ".", "_" and "-" only (no path separators, no NUL)')
+    .regex(/\.(?:ts|mts|js|mjs|tsx|jsx)$/, 'must end in .ts, .js, .mts, .mjs, .tsx or .jsx')
     .default('index.ts'),
   config: z.unknown().optional(),
 });
