@@ -2,8 +2,9 @@
 // runtime API directly (no HTTP), with and without the blank-sandbox pool.
 import { randomBytes } from 'node:crypto';
 import { compileEntry } from '../compiler/index.ts';
-import { verifyArtifact } from '../runtime/artifact.ts';
-import { Runtime, parseFunctionConfig, type Isolation } from '../runtime/index.ts';
+import { verifyArtifact } from '../contract/artifact.ts';
+import { Runtime, type Isolation } from '../runtime/index.ts';
+import { parseFunctionConfig } from '../contract/config.ts';
 import { buildPrelude } from '../runtime/prelude/build.ts';
 import { gc, sampleColdStarts, settle, summarize, us } from './stats.ts';
 

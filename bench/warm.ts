@@ -9,9 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import { QuickJS } from 'quickjs-wasi';
 import { compileEntry } from '../compiler/index.ts';
-import { verifyArtifact, type Artifact } from '../runtime/artifact.ts';
-import { quickjsWasmModule } from '../runtime/engine/quickjs-wasi/module.ts';
-import { Runtime, parseFunctionConfig, type EngineName, type GuestRequest, type Isolation } from '../runtime/index.ts';
+import { verifyArtifact, type Artifact } from '../contract/artifact.ts';
+import { quickjsWasmModule } from '../contract/engine.ts';
+import { Runtime, type EngineName, type GuestRequest, type Isolation } from '../runtime/index.ts';
+import { parseFunctionConfig } from '../contract/config.ts';
 import { buildPrelude } from '../runtime/prelude/build.ts';
 import { settle, summarize } from './stats.ts';
 

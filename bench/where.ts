@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import { QuickJS } from 'quickjs-wasi';
 import { startGateway } from '../gateway/server.ts';
 import { createSandboxFactory } from '../runtime/engine/index.ts';
-import { quickjsWasmModule } from '../runtime/engine/quickjs-wasi/module.ts';
+import { quickjsWasmModule } from '../contract/engine.ts';
 import { Runtime, type InvokeResult, type Isolation } from '../runtime/index.ts';
 import { buildPrelude } from '../runtime/prelude/build.ts';
 import type { LoadResult } from './load.ts';

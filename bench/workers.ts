@@ -48,8 +48,8 @@ async function serveChild(spec: ServeSpec): Promise<void> {
   const { startGateway } = await import('../gateway/server.ts');
   const { createLogger } = await import('../gateway/observability/logger.ts');
   const { compileEntry } = await import('../compiler/index.ts');
-  const { verifyArtifact } = await import('../runtime/artifact.ts');
-  const { parseFunctionConfig } = await import('../runtime/config.ts');
+  const { verifyArtifact } = await import('../contract/artifact.ts');
+  const { parseFunctionConfig } = await import('../contract/config.ts');
   const gw = await startGateway({
     port: 0,
     dataDir: spec.dataDir,

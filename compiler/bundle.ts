@@ -1,7 +1,7 @@
 import * as esbuild from 'esbuild';
 import { builtinModules } from 'node:module';
 import { basename, extname, join, relative, resolve } from 'node:path';
-import { FaasError } from '../runtime/errors.ts';
+import { FaasError } from '../contract/errors.ts';
 import { type LoweredSource, lowerUploadedSource, MUST_BUNDLE, refuseAllImports, refuseRuntimeImports, UNAVAILABLE_REQUIRE } from './self-contained.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import { EvalFlags, JSException, type JSValueHandle, QuickJS } from 'quickjs-wasi';
-import { quickjsWasmModule } from '../runtime/engine/quickjs-wasi/module.ts';
-import { FaasError } from '../runtime/errors.ts';
+import { quickjsWasmModule } from '../contract/engine.ts';
+import { FaasError } from '../contract/errors.ts';
 
 /**
  * Each compile leaves its module record behind in the VM (about 0.5 KiB for a small module, 1.4 MiB for one bundling zod), so

@@ -3,7 +3,7 @@
  * time, for compile-worker.ts on the thread that started it. Started through compile-worker.js.
  */
 import { parentPort } from 'node:worker_threads';
-import { toWire } from '../runtime/workers/protocol.ts';
+import { toWire } from '../contract/errors.ts';
 import { compileAndProbe } from './bytecode.ts';
 import type { CompileJob, CompileReply } from './compile-worker.ts';
 

@@ -11,8 +11,8 @@
  * the next job starts a fresh one. An idle thread is ended after IDLE_MS.
  */
 import { Worker } from 'node:worker_threads';
-import { FaasError } from '../runtime/errors.ts';
-import { fromWire, type WireError } from '../runtime/workers/protocol.ts';
+import { FaasError } from '../contract/errors.ts';
+import { fromWire, type WireError } from '../contract/errors.ts';
 import type { CompileOutput, CompileRequest } from './bytecode.ts';
 
 export const COMPILE_TIMEOUT_MS = 20_000;

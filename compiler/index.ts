@@ -1,5 +1,5 @@
 import { basename, relative, resolve } from 'node:path';
-import { type ArtifactHeader, writeArtifact } from '../runtime/artifact.ts';
+import { type ArtifactHeader, writeArtifact } from '../contract/artifact.ts';
 import { type BundleOptions, bundleEntry, type EntryInput } from './bundle.ts';
 import { compileAndProbe, requireHandlerExports } from './bytecode.ts';
 import { compileOffThread } from './compile-worker.ts';

@@ -1,6 +1,6 @@
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import * as esbuild from 'esbuild';
-import { FaasError } from '../runtime/errors.ts';
+import { FaasError } from '../contract/errors.ts';
 
 /**
  * Uploaded source (an admin API deploy, or a registry rebuild from a stored source) is compiled on

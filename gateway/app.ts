@@ -1,7 +1,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
-import { FaasError, isFaasError } from '../runtime/errors.ts';
-import type { FunctionHost } from '../runtime/workers/function-host.ts';
+import { FaasError, isFaasError } from '../contract/errors.ts';
+import type { FunctionHost } from '../runtime/index.ts';
 import { errorResponse, requestIdFrom, serverTiming, toFaasError, type GatewayEnv } from './http.ts';
 import type { BodyBudget } from './body.ts';
 import type { Lifecycle } from './lifecycle.ts';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FaasError } from '../runtime/errors.ts';
+import { FaasError } from '../contract/errors.ts';
 
 /**
  * Bytes of request bodies being received right now, over every connection: what slow clients can

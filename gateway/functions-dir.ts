@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { readConfigFile } from '../runtime/config.ts';
+import { readConfigFile } from '../contract/config.ts';
 import { bundleEntry } from '../compiler/bundle.ts';
 import { bundleSource } from './bundle-source.ts';
-import { canonicalJson } from '../runtime/artifact.ts';
-import { FUNCTION_NAME, parseFunctionConfig } from '../runtime/config.ts';
-import { FaasError, isFaasError } from '../runtime/errors.ts';
+import { canonicalJson } from '../contract/artifact.ts';
+import { FUNCTION_NAME, parseFunctionConfig } from '../contract/config.ts';
+import { FaasError, isFaasError } from '../contract/errors.ts';
 import type { Registry } from './registry/registry.ts';
 
 const ENTRY = /\.(?:ts|js)$/;

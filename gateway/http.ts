@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
-import { ERROR_STATUS, FaasError, isFaasError, type ErrorCode } from '../runtime/errors.ts';
+import { ERROR_STATUS, FaasError, isFaasError, type ErrorCode } from '../contract/errors.ts';
 
 /** What handlers share per request. */
 export interface GatewayEnv {

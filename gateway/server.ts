@@ -3,11 +3,11 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server, ServerOptions } from 'node:http';
 import { serve } from '@hono/node-server';
-import { FaasError } from '../runtime/errors.ts';
+import { FaasError } from '../contract/errors.ts';
 import { Runtime, type EngineName, type GuestLogEntry, type Isolation, type RuntimeOptions } from '../runtime/index.ts';
-import type { FunctionHost } from '../runtime/workers/function-host.ts';
-import { WorkerPool, type WorkerEvent } from '../runtime/workers/pool.ts';
-import { loadSigningKey } from '../runtime/signing-key.ts';
+import type { FunctionHost } from '../runtime/index.ts';
+import { WorkerPool, type WorkerEvent } from '../runtime/index.ts';
+import { loadSigningKey } from '../contract/signing-key.ts';
 import { createApp } from './app.ts';
 import { BodyBudget } from './body.ts';
 import { DirectoryWatcher, syncDirectory, type SyncOutcome } from './functions-dir.ts';
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { KvStore } from './bindings/kv/store.ts';
 import { CronTriggers } from './bindings/cron/cron.ts';
 import { gatewayOps, workerOpsModule } from './workers/ops.ts';
-import { EgressCounters } from '../runtime/host/egress-counters.ts';
+import { EgressCounters } from '../runtime/index.ts';
 
 export interface GatewayOptions {
   /** 0 picks a free port. Default 8080. */

@@ -1,7 +1,15 @@
+/**
+ * The runtime's public entry: what the gateway, the CLI and embedders may use. Everything else under
+ * runtime/ is internal (the import-rules test keeps it so). Errors, the config schema and the artifact
+ * format are the contract's (contract/), shared by every layer.
+ */
 export { Runtime, type RuntimeOptions, type InvokeOptions, type InvokeResult, type FunctionStats } from './runtime.ts';
-export { FaasError, ERROR_STATUS, type ErrorCode, isFaasError } from './errors.ts';
-export { parseFunctionConfig, assertFunctionName, FUNCTION_NAME, type FunctionConfig } from './config.ts';
+export type { FunctionHost, DeployedFunction, SandboxPoolStats, ThreadLoad, HostInvokeResult } from './function-host.ts';
+export { WorkerPool, DIED_MESSAGE, type WorkerPoolOptions, type WorkerEvent } from './workers/worker-pool.ts';
+export type { OpsModule, OpsProvider } from './workers/protocol.ts';
 export type { GuestRequest, GuestResponse } from './invocation.ts';
-export type { GuestLogEntry, BoundOp } from './host/services.ts';
-export { fetchOp, DEFAULT_FETCH_LIMITS } from './host/fetch.ts';
-export type { EngineName, Isolation } from './engine/types.ts';
+export type { GuestLogEntry, BoundOp, OpContext, LogLevel } from './host/services.ts';
+export { HOST_OPS, type OpName, type OpArgs } from './host/op-table.ts';
+export { fetchOp, DEFAULT_FETCH_LIMITS, type FetchLimits } from './host/fetch.ts';
+export { EgressCounters, FETCH_OUTCOMES } from './host/egress-counters.ts';
+export { engineName, type EngineName, type Isolation } from './engine/types.ts';

@@ -1,5 +1,5 @@
-import type { Artifact } from './artifact.ts';
-import type { FunctionConfig } from './config.ts';
+import type { Artifact } from '../contract/artifact.ts';
+import type { FunctionConfig } from '../contract/config.ts';
 import type { GuestCode } from './engine/types.ts';
 import { StackMapper } from './sourcemap.ts';
 

@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { FaasError } from './errors.ts';
-import { FunctionInstance } from './instance.ts';
+import { FaasError } from '../contract/errors.ts';
+import { FunctionInstance } from './function-instance.ts';
 import { Invocation, type GuestRequest, type GuestResponse } from './invocation.ts';
 import { LoadedFunction } from './loaded-function.ts';
-import { SandboxPool } from './pool.ts';
+import { SandboxPool } from './sandbox-pool.ts';
 import { createSandboxFactory } from './engine/index.ts';
 import { engineName, type EngineName, type Isolation, type SandboxFactory } from './engine/types.ts';
 import type { BoundOp, GuestLogEntry, HostServices } from './host/services.ts';
 import { DEFAULT_LOG_LIMITS, LogRateLimiter, type LogLimits } from './log-limits.ts';
 import { BackgroundCpuBudget, DEFAULT_BACKGROUND_BUDGET, type BackgroundBudgetOptions } from './background-budget.ts';
-import type { InstanceEnv } from './instance.ts';
+import type { InstanceEnv } from './function-instance.ts';
 import { buildPrelude, buildPreludeSources } from './prelude/build.ts';
 import { warmUp } from './warmup.ts';
-import type { Artifact } from './artifact.ts';
-import type { FunctionConfig } from './config.ts';
+import type { Artifact } from '../contract/artifact.ts';
+import type { FunctionConfig } from '../contract/config.ts';
 
 export interface RuntimeOptions {
   /** `quickjs-wasi` (default) or `quickjs-emscripten`; the earlier names `bytecode` and `emscripten` are accepted. */

@@ -1,7 +1,7 @@
 import { EvalFlags, QuickJS } from 'quickjs-wasi';
-import type { Artifact, ArtifactHeader } from './artifact.ts';
-import { parseFunctionConfig } from './config.ts';
-import { quickjsWasmModule } from './engine/quickjs-wasi/module.ts';
+import type { Artifact, ArtifactHeader } from '../contract/artifact.ts';
+import { parseFunctionConfig } from '../contract/config.ts';
+import { quickjsWasmModule } from '../contract/engine.ts';
 import type { Runtime } from './runtime.ts';
 
 /** Not a valid function name, so no request can ever reach it. */

@@ -3,7 +3,7 @@
  * (unit tests; the attacks themselves are in test/security/scheduler.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { FaasError } from '../runtime/errors.ts';
+import { FaasError } from '../contract/errors.ts';
 import { Scheduler, type Slot, type Ticket } from '../gateway/scheduler/scheduler.ts';
 import { sleep } from './helpers/gateway.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FaasError } from '../runtime/errors.ts';
+import { FaasError } from '../contract/errors.ts';
 import { PriorityQueue } from '../gateway/scheduler/priority-queue.ts';
 import { Scheduler, type Slot, type Ticket } from '../gateway/scheduler/scheduler.ts';
 import { sleep } from './helpers/gateway.ts';

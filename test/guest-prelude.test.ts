@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EvalFlags, QuickJS, type JSValueHandle } from 'quickjs-wasi';
 import { describe, expect, test } from 'vitest';
-import { quickjsWasmModule } from '../runtime/engine/quickjs-wasi/module.ts';
+import { quickjsWasmModule } from '../contract/engine.ts';
 import { pureOps } from '../runtime/host/pure-ops.ts';
 import { CHUNK_NAMES, buildPrelude, buildPreludeSources } from '../runtime/prelude/build.ts';
 import { deploySource, invoke, sharedRuntime } from './helpers/sandbox.ts';

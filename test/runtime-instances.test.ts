@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileEntry } from '../compiler/index.ts';
-import { verifyArtifact } from '../runtime/artifact.ts';
-import { Runtime, parseFunctionConfig } from '../runtime/index.ts';
+import { verifyArtifact } from '../contract/artifact.ts';
+import { Runtime } from '../runtime/index.ts';
+import { parseFunctionConfig } from '../contract/config.ts';
 
 const key = randomBytes(32);
 const hello = verifyArtifact((await compileEntry('functions/hello.ts', key)).bytes, key);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WorkerPool } from '../runtime/workers/pool.ts';
+import type { WorkerPool } from '../runtime/workers/worker-pool.ts';
 import { SOURCES, startTestGateway, waitFor, type TestGateway } from './helpers/gateway.ts';
 
 // These run with worker threads whatever FAAS_TEST_WORKERS says.

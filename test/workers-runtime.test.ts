@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileEntry } from '../compiler/index.ts';
-import { verifyArtifact } from '../runtime/artifact.ts';
-import { parseFunctionConfig } from '../runtime/config.ts';
-import type { FaasError } from '../runtime/errors.ts';
-import { DIED_MESSAGE, WorkerPool, type WorkerEvent } from '../runtime/workers/pool.ts';
+import { verifyArtifact } from '../contract/artifact.ts';
+import { parseFunctionConfig } from '../contract/config.ts';
+import type { FaasError } from '../contract/errors.ts';
+import { DIED_MESSAGE, WorkerPool, type WorkerEvent } from '../runtime/workers/worker-pool.ts';
 import { tempDir, waitFor } from './helpers/gateway.ts';
 
 // The WorkerPool on its own, without the gateway.

@@ -1,6 +1,6 @@
 // faas itself, through the public Runtime API: every engine × isolation pair the build offers, with and
 // without the blank-sandbox pool, and the bytecode engine fed the bundled source instead of bytecode.
-import type { Artifact } from '../../runtime/artifact.ts';
+import type { Artifact } from '../../contract/artifact.ts';
 import { Runtime, type EngineName, type GuestResponse, type InvokeResult, type Isolation } from '../../runtime/index.ts';
 import { settle } from '../stats.ts';
 import { toGuestRequest, type Prepared } from '../workloads/index.ts';

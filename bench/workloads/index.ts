@@ -1,8 +1,9 @@
 // The three workloads every peer runs, with the request each cold start and warm invoke sends.
 import { compileEntry } from '../../compiler/index.ts';
-import { verifyArtifact, type Artifact } from '../../runtime/artifact.ts';
-import { parseFunctionConfig, type FunctionConfig, type GuestRequest } from '../../runtime/index.ts';
-import type { FunctionConfigInput } from '../../runtime/config.ts';
+import { verifyArtifact, type Artifact } from '../../contract/artifact.ts';
+import type { GuestRequest } from '../../runtime/index.ts';
+import { parseFunctionConfig, type FunctionConfig } from '../../contract/config.ts';
+import type { FunctionConfigInput } from '../../contract/config.ts';
 
 export type WorkloadId = 'hello' | 'api' | 'signup';
 

@@ -1,8 +1,8 @@
 import { bundleEntry } from '../../compiler/bundle.ts';
 import { bundleSource } from '../../gateway/bundle-source.ts';
-import { FaasError, type ErrorCode } from '../../runtime/errors.ts';
+import { FaasError, type ErrorCode } from '../../contract/errors.ts';
 import { exitWithError } from './shared.ts';
-import { readConfigFile } from '../../runtime/config.ts';
+import { readConfigFile } from '../../contract/config.ts';
 
 interface AdminOptions {
   url: string;

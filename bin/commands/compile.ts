@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, basename, extname, join } from 'node:path';
 import { compileEntry } from '../../compiler/index.ts';
-import { loadSigningKey } from '../../runtime/signing-key.ts';
+import { loadSigningKey } from '../../contract/signing-key.ts';
 import { exitWithError } from './shared.ts';
 
 export async function compileCommand(entry: string, opts: { out?: string; data: string; json?: boolean }): Promise<void> {

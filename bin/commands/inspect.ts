@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { readArtifactHeader } from '../../runtime/artifact.ts';
-import { FaasError } from '../../runtime/errors.ts';
+import { readArtifactHeader } from '../../contract/artifact.ts';
+import { FaasError } from '../../contract/errors.ts';
 import { exitWithError } from './shared.ts';
 
 export function inspectCommand(path: string, opts: { json?: boolean }): void {

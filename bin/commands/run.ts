@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { compileEntry } from '../../compiler/index.ts';
-import { verifyArtifact, type Artifact } from '../../runtime/artifact.ts';
-import { loadSigningKey } from '../../runtime/signing-key.ts';
-import { FaasError } from '../../runtime/errors.ts';
-import { Runtime, fetchOp, parseFunctionConfig, type Isolation, type RuntimeOptions } from '../../runtime/index.ts';
+import { verifyArtifact, type Artifact } from '../../contract/artifact.ts';
+import { loadSigningKey } from '../../contract/signing-key.ts';
+import { FaasError } from '../../contract/errors.ts';
+import { Runtime, fetchOp, type Isolation, type RuntimeOptions } from '../../runtime/index.ts';
+import { parseFunctionConfig } from '../../contract/config.ts';
 import { join } from 'node:path';
 import { exitWithError } from './shared.ts';
 import { KvStore } from '../../gateway/bindings/kv/store.ts';
 import { kvOps } from '../../gateway/bindings/kv/ops.ts';
-import { readConfigFile } from '../../runtime/config.ts';
+import { readConfigFile } from '../../contract/config.ts';
 
 interface RunOptions {
   engine: NonNullable<RuntimeOptions['engine']>;

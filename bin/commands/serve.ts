@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { FaasError } from '../../runtime/errors.ts';
+import { FaasError } from '../../contract/errors.ts';
 import type { Isolation, RuntimeOptions } from '../../runtime/index.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
 import type { SyncOutcome } from '../../gateway/functions-dir.ts';

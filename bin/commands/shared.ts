@@ -1,4 +1,4 @@
-import { FaasError } from '../../runtime/errors.ts';
+import { FaasError } from '../../contract/errors.ts';
 
 /** Prints an error the way every command does (`error: <code>: <message>`) and exits 1. */
 export function exitWithError(err: unknown): never {

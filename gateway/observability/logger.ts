@@ -1,6 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { GuestLogEntry } from '../../runtime/index.ts';
-import type { FunctionHost } from '../../runtime/workers/function-host.ts';
+import type { FunctionHost } from '../../runtime/index.ts';
 
 export type { Logger } from 'pino';
 

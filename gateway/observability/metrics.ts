@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { FETCH_OUTCOMES, type EgressCounters } from '../../runtime/host/egress-counters.ts';
-import type { FunctionHost } from '../../runtime/workers/function-host.ts';
+import { FETCH_OUTCOMES, type EgressCounters } from '../../runtime/index.ts';
+import type { FunctionHost } from '../../runtime/index.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 
 /** Error codes that mean the guest hit one of its limits, and the `kind` label they count under. */

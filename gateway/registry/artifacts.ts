@@ -1,8 +1,8 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { FaasError } from '../../runtime/errors.ts';
-import { writeFileAtomic } from '../../runtime/fs-atomic.ts';
+import { FaasError } from '../../contract/errors.ts';
+import { writeFileAtomic } from '../../contract/fs-atomic.ts';
 
 /** What pathFor() produces; nothing else is read or written, so a database row cannot name a file elsewhere. */
 const ARTIFACT_PATH = /^artifacts\/[a-z0-9][a-z0-9-]{0,62}\/[1-9][0-9]{0,15}-[0-9a-f]{16}\.qbc$/;

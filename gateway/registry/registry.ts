@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { compileEntry, type EntryInput } from '../../compiler/index.ts';
-import { verifyArtifact } from '../../runtime/artifact.ts';
-import { parseFunctionConfig, type FunctionConfig } from '../../runtime/config.ts';
-import { FaasError, isFaasError } from '../../runtime/errors.ts';
-import type { FunctionHost } from '../../runtime/workers/function-host.ts';
+import { verifyArtifact } from '../../contract/artifact.ts';
+import { parseFunctionConfig, type FunctionConfig } from '../../contract/config.ts';
+import { FaasError, isFaasError } from '../../contract/errors.ts';
+import type { FunctionHost } from '../../runtime/index.ts';
 import { ArtifactFiles } from './artifacts.ts';
 import { RegistryStore, type VersionRecord } from './store.ts';
 

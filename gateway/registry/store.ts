@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
-import type { FunctionConfig } from '../../runtime/config.ts';
+import type { FunctionConfig } from '../../contract/config.ts';
 
 /** One immutable deployed version of a function. */
 export interface VersionRecord {

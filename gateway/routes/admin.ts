@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { assertFunctionName, parseFunctionConfig } from '../../runtime/config.ts';
-import { FaasError } from '../../runtime/errors.ts';
+import { assertFunctionName, parseFunctionConfig } from '../../contract/config.ts';
+import { FaasError } from '../../contract/errors.ts';
 import { readBody, type BodyBudget } from '../body.ts';
 import type { GatewayEnv } from '../http.ts';
 import { publicView, type Registry } from '../registry/registry.ts';

@@ -1,8 +1,8 @@
 import type { Hono, Handler } from 'hono';
-import { assertFunctionName } from '../../runtime/config.ts';
-import { FaasError } from '../../runtime/errors.ts';
+import { assertFunctionName } from '../../contract/config.ts';
+import { FaasError } from '../../contract/errors.ts';
 import type { GuestRequest, GuestResponse } from '../../runtime/index.ts';
-import type { FunctionHost } from '../../runtime/workers/function-host.ts';
+import type { FunctionHost } from '../../runtime/index.ts';
 import { readBody, type BodyBudget } from '../body.ts';
 import { serverTiming, toFaasError, type GatewayEnv } from '../http.ts';
 import type { Lifecycle } from '../lifecycle.ts';

@@ -1,4 +1,4 @@
-import { FaasError } from '../../runtime/errors.ts';
+import { FaasError } from '../../contract/errors.ts';
 import { PriorityQueue, type HeapItem } from './priority-queue.ts';
 
 export interface SchedulerOptions {

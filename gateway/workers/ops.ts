@@ -5,10 +5,10 @@
  * the same SQLite file: WAL mode lets the connections work concurrently, and a put is committed
  * before the guest's promise resolves, whichever thread ran it.
  */
-import { EgressCounters } from '../../runtime/host/egress-counters.ts';
-import { fetchOp } from '../../runtime/host/fetch.ts';
-import type { BoundOp } from '../../runtime/host/services.ts';
-import type { OpsModule, OpsProvider } from '../../runtime/workers/protocol.ts';
+import { EgressCounters } from '../../runtime/index.ts';
+import { fetchOp } from '../../runtime/index.ts';
+import type { BoundOp } from '../../runtime/index.ts';
+import type { OpsModule, OpsProvider } from '../../runtime/index.ts';
 import { kvOps } from '../bindings/kv/ops.ts';
 import { KvStore } from '../bindings/kv/store.ts';
 

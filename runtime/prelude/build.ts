@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { CompileFlags, QuickJS } from 'quickjs-wasi';
-import { quickjsWasmModule } from '../engine/quickjs-wasi/module.ts';
+import { quickjsWasmModule } from '../../contract/engine.ts';
 import { PRIMORDIALS } from './primordials.ts';
 
 /**

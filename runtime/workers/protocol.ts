@@ -2,13 +2,13 @@
  * The messages between a WorkerPool (gateway thread) and its worker threads. Everything is plain
  * structured-clone data; request and response bodies travel in the transfer list.
  */
-import type { Artifact } from '../artifact.ts';
-import type { FunctionConfig } from '../config.ts';
-import { ERROR_STATUS, FaasError, type ErrorCode } from '../errors.ts';
+import type { Artifact } from '../../contract/artifact.ts';
+import type { FunctionConfig } from '../../contract/config.ts';
+import type { WireError } from '../../contract/errors.ts';
 import type { GuestRequest, GuestResponse } from '../invocation.ts';
 import type { BoundOp, GuestLogEntry } from '../host/services.ts';
 import type { FunctionStats, RuntimeOptions } from '../runtime.ts';
-import type { SandboxPoolStats } from './function-host.ts';
+import type { SandboxPoolStats } from '../function-host.ts';
 
 /**
  * A module a worker imports to build its host operations (fetch, KV …), since functions cannot be
@@ -32,11 +32,6 @@ export interface WorkerInit {
   reportIntervalMs: number;
 }
 
-export interface WireError {
-  code: string;
-  message: string;
-  detail?: Record<string, unknown>;
-}
 
 /** Deadlines cross threads as epoch milliseconds: each thread has its own performance.now() origin. */
 export const toEpoch = (deadline: number): number => performance.timeOrigin + deadline;
@@ -77,13 +72,3 @@ export type FromWorker =
   /** Completion of a deploy, undeploy, scheduled or close; `error` when it failed. */
   | { t: 'done'; id: number; error?: WireError; value?: unknown }
   | ({ t: 'report'; id?: number } & WorkerReport);
-
-export function toWire(err: unknown): WireError {
-  if (err instanceof FaasError) return { code: err.code, message: err.message, detail: err.detail };
-  return { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
-}
-
-export function fromWire(e: WireError): FaasError {
-  const code = (e.code in ERROR_STATUS ? e.code : 'internal_error') as ErrorCode;
-  return new FaasError(code, e.message, e.detail);
-}

@@ -11,7 +11,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Runtime } from '../runtime.ts';
 import type { BoundOp } from '../host/services.ts';
-import { fromEpoch, toWire, type FromWorker, type OpsProvider, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
+import { fromEpoch, type FromWorker, type OpsProvider, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
+import { toWire } from '../../contract/errors.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;

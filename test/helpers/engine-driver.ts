@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileEntry } from '../../compiler/index.ts';
-import { verifyArtifact } from '../../runtime/artifact.ts';
+import { verifyArtifact } from '../../contract/artifact.ts';
 import { pureOps } from '../../runtime/host/pure-ops.ts';
 import { opDeclaration, parseJsonArgs } from '../../runtime/host/op-table.ts';
 import type { GuestCode, Sandbox, SandboxFactory, SandboxHooks } from '../../runtime/engine/types.ts';

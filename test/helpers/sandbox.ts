@@ -3,8 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileEntry } from '../../compiler/index.ts';
-import { verifyArtifact } from '../../runtime/artifact.ts';
-import { Runtime, fetchOp, parseFunctionConfig, type GuestLogEntry, type RuntimeOptions } from '../../runtime/index.ts';
+import { verifyArtifact } from '../../contract/artifact.ts';
+import { Runtime, fetchOp, type GuestLogEntry, type RuntimeOptions } from '../../runtime/index.ts';
+import { parseFunctionConfig } from '../../contract/config.ts';
 
 /**
  * Compiles TypeScript source with the real compiler and runs it in the real sandbox: the way tests

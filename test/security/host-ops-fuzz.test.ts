@@ -14,8 +14,8 @@ import { kvOps } from '../../gateway/bindings/kv/ops.ts';
 import { HOST_OPS } from '../../runtime/host/op-table.ts';
 import { Runtime, fetchOp } from '../../runtime/index.ts';
 import { compileEntry } from '../../compiler/index.ts';
-import { verifyArtifact } from '../../runtime/artifact.ts';
-import { parseFunctionConfig } from '../../runtime/config.ts';
+import { verifyArtifact } from '../../contract/artifact.ts';
+import { parseFunctionConfig } from '../../contract/config.ts';
 import { engineUnderTest, signingKey } from '../helpers/sandbox.ts';
 
 const FUZZ_SOURCE = `

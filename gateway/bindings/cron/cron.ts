@@ -1,8 +1,8 @@
 import { Cron } from 'croner';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { isFaasError } from '../../../runtime/errors.ts';
-import type { FunctionHost } from '../../../runtime/workers/function-host.ts';
+import { isFaasError } from '../../../contract/errors.ts';
+import type { FunctionHost } from '../../../runtime/index.ts';
 import type { GatewayMetrics } from '../../observability/metrics.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
 

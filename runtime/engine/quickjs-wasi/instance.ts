@@ -1,5 +1,5 @@
 import { QuickJS } from 'quickjs-wasi';
-import { quickjsWasmModule } from './module.ts';
+import { quickjsWasmModule } from '../../../contract/engine.ts';
 import { findAllocatorCounter } from './allocator-counter.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { FaasError } from './errors.ts';
+import { FaasError } from '../contract/errors.ts';
 import { GuestFault, type HostArg, type Sandbox, type SandboxHooks } from './engine/types.ts';
 import { Invocation, type GuestRequest, type GuestResponse } from './invocation.ts';
 import type { LoadedFunction } from './loaded-function.ts';

@@ -1,8 +1,8 @@
-import type { Artifact } from '../artifact.ts';
-import type { FunctionConfig } from '../config.ts';
-import type { Isolation } from '../engine/types.ts';
-import type { GuestRequest } from '../invocation.ts';
-import type { FunctionStats, InvokeOptions, InvokeResult, Runtime } from '../runtime.ts';
+import type { Artifact } from '../contract/artifact.ts';
+import type { FunctionConfig } from '../contract/config.ts';
+import type { Isolation } from './engine/types.ts';
+import type { GuestRequest } from './invocation.ts';
+import type { FunctionStats, InvokeOptions, InvokeResult, Runtime } from './runtime.ts';
 
 /** What the gateway needs to know about a live function version (a LoadedFunction is one). */
 export interface DeployedFunction {

@@ -8,7 +8,7 @@
  * form, so no byte of the header can change without changing what is signed.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { ENGINE_NAME, ENGINE_VERSION } from './engine/quickjs-wasi/module.ts';
+import { ENGINE_NAME, ENGINE_VERSION } from './engine.ts';
 import { FaasError } from './errors.ts';
 
 export const ARTIFACT_MAGIC = 'FAASQBC1';

@@ -1,14 +1,15 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import type { Artifact } from '../artifact.ts';
-import type { FunctionConfig } from '../config.ts';
-import { FaasError } from '../errors.ts';
+import type { Artifact } from '../../contract/artifact.ts';
+import type { FunctionConfig } from '../../contract/config.ts';
+import { FaasError } from '../../contract/errors.ts';
 import type { GuestLogEntry } from '../host/services.ts';
 import type { GuestRequest } from '../invocation.ts';
 import { LoadedFunction } from '../loaded-function.ts';
 import type { FunctionStats, InvokeOptions, RuntimeOptions } from '../runtime.ts';
 import { pickWorker } from './affinity.ts';
-import type { FunctionHost, HostInvokeResult, SandboxPoolStats, ThreadLoad } from './function-host.ts';
-import { fromWire, toEpoch, type FromWorker, type OpsModule, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
+import type { FunctionHost, HostInvokeResult, SandboxPoolStats, ThreadLoad } from '../function-host.ts';
+import { toEpoch, type FromWorker, type OpsModule, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
+import { fromWire } from '../../contract/errors.ts';
 
 export interface WorkerPoolOptions {
   /** Worker threads; each runs its own Runtime. At least 1. */

@@ -45,3 +45,20 @@ export class FaasError extends Error {
 export function isFaasError(err: unknown): err is FaasError {
   return err instanceof FaasError;
 }
+
+/** An error as it crosses a thread boundary (structured-clone data). */
+export interface WireError {
+  code: string;
+  message: string;
+  detail?: Record<string, unknown>;
+}
+
+export function toWire(err: unknown): WireError {
+  if (err instanceof FaasError) return { code: err.code, message: err.message, detail: err.detail };
+  return { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+}
+
+export function fromWire(e: WireError): FaasError {
+  const code = (Object.hasOwn(ERROR_STATUS, e.code) ? e.code : 'internal_error') as ErrorCode;
+  return new FaasError(code, e.message, e.detail);
+}
