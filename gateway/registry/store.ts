@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
+import { migrate, type Migration } from '../../contract/sqlite-migrations.ts';
 import type { FunctionConfig } from '../../contract/config.ts';
 
 /** One immutable deployed version of a function. */
@@ -22,7 +23,11 @@ export interface VersionRecord {
   sourceHash: string | null;
 }
 
-const SCHEMA = `
+/** The registry's schema, one entry per version (contract/sqlite-migrations.ts). */
+export const REGISTRY_MIGRATIONS: Migration[] = [
+  {
+    name: 'functions and versions',
+    sql: `
 CREATE TABLE IF NOT EXISTS versions (
   name TEXT NOT NULL,
   version INTEGER NOT NULL,
@@ -50,7 +55,9 @@ CREATE TABLE IF NOT EXISTS functions (
   source_hash TEXT,
   FOREIGN KEY (name, version) REFERENCES versions (name, version)
 );
-`;
+`,
+  },
+];
 
 interface FunctionRow {
   name: string;
@@ -81,7 +88,7 @@ export class RegistryStore {
     // FULL: a commit is on disk before the runtime swaps the new version in.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
+    migrate(this.db, `registry ${path}`, REGISTRY_MIGRATIONS);
     this.stmts = {
       current: this.db.prepare<[string], FunctionRow>('SELECT * FROM functions WHERE name = ?'),
       list: this.db.prepare<[], FunctionRow>('SELECT * FROM functions ORDER BY name'),

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { migrate, type Migration } from '../../../contract/sqlite-migrations.ts';
 
 export interface KvLimits {
   maxKeyBytes: number;
@@ -36,6 +37,21 @@ export class KvError extends Error {
   }
 }
 
+/** The KV file's schema, one entry per version (contract/sqlite-migrations.ts). */
+export const KV_MIGRATIONS: Migration[] = [
+  {
+    name: 'kv table',
+    sql: `CREATE TABLE IF NOT EXISTS kv (
+      namespace TEXT NOT NULL,
+      key TEXT NOT NULL,
+      value BLOB NOT NULL,
+      metadata TEXT,
+      expiration INTEGER,
+      PRIMARY KEY (namespace, key)
+    ) WITHOUT ROWID`,
+  },
+];
+
 /**
  * Workers-KV-shaped storage in SQLite (WAL). A put is committed before its promise resolves, so it
  * survives a SIGKILL of the process right after. Expired keys are filtered on every read and purged
@@ -56,14 +72,7 @@ export class KvStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS kv (
-      namespace TEXT NOT NULL,
-      key TEXT NOT NULL,
-      value BLOB NOT NULL,
-      metadata TEXT,
-      expiration INTEGER,
-      PRIMARY KEY (namespace, key)
-    ) WITHOUT ROWID`);
+    migrate(this.db, `KV store ${path}`, KV_MIGRATIONS);
     this.stmts = {
       get: this.db.prepare('SELECT value, metadata FROM kv WHERE namespace = ? AND key = ? AND (expiration IS NULL OR expiration > ?)'),
       put: this.db.prepare('INSERT OR REPLACE INTO kv (namespace, key, value, metadata, expiration) VALUES (?, ?, ?, ?, ?)'),
