@@ -18,7 +18,8 @@ import type { CompileOutput, CompileRequest } from './bytecode.ts';
 export const COMPILE_TIMEOUT_MS = 20_000;
 const START_TIMEOUT_MS = 60_000;
 const IDLE_MS = 30_000;
-const WORKER_URL = new URL('./compile-worker.js', import.meta.url);
+/** Built, the thread runs compile-worker-main.js itself; from source it needs the tsx loader first. */
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './compile-worker.js' : './compile-worker-main.js', import.meta.url);
 /** Never handed to the compile thread: it runs uploaded code and needs neither. */
 const WITHHELD_ENV = ['FAAS_SIGNING_KEY', 'FAAS_ADMIN_TOKEN'];
 

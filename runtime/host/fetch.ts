@@ -1,7 +1,7 @@
+import { FAAS_VERSION } from '../../contract/version.ts';
 import http from 'node:http';
 import https from 'node:https';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { createRequire } from 'node:module';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Invocation } from '../invocation.ts';
 import { EgressPolicy } from './egress.ts';
@@ -49,7 +49,7 @@ export interface FetchLimits {
   userAgent: string;
 }
 
-const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+const VERSION = FAAS_VERSION;
 
 export const DEFAULT_FETCH_LIMITS: FetchLimits = {
   timeoutMs: 30_000,

@@ -1,13 +1,16 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { CompileFlags, QuickJS } from 'quickjs-wasi';
-import { quickjsWasmModule } from '../../contract/engine.ts';
+import { ENGINE_VERSION, quickjsWasmModule } from '../../contract/engine.ts';
 import { PRIMORDIALS } from './primordials.ts';
 
 /**
  * Builds the guest prelude: the core script every instance evaluates before user code, and the lazy
  * chunks it loads on first use of a rarely needed global. Each is bundled as a minified script and
- * compiled once per process to QuickJS bytecode.
+ * compiled to QuickJS bytecode. `npm run build` does that once (prebuild.ts) and the built runtime
+ * loads the result (PREBUILT, next to the compiled build.js); run from source (tsx, tests), the
+ * prelude is built once per process from the guest sources, so edits show up at once.
  */
 
 export interface Prelude {
@@ -36,6 +39,8 @@ const COMPILE_FLAGS = CompileFlags.STRIP_SOURCE | CompileFlags.STRIP_DEBUG;
 const DEFINE = Object.fromEntries(Object.keys(PRIMORDIALS).map((name) => [name, `__p.${name}`]));
 
 async function bundle(entry: string, format: 'esm'): Promise<string> {
+  // imported here: a built runtime loads the prebuilt prelude and never needs esbuild
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -130,13 +135,52 @@ let preludePromise: Promise<Prelude> | undefined;
 
 /** Minified JS of the core and every chunk, for engines that cannot load QuickJS bytecode. */
 export function buildPreludeSources(): Promise<PreludeSources> {
-  sourcesPromise ??= sources();
+  sourcesPromise ??= Promise.resolve(loadPrebuilt()?.sources ?? sources());
   return sourcesPromise;
 }
 
 export function buildPrelude(): Promise<Prelude> {
-  preludePromise ??= compileAll();
+  preludePromise ??= Promise.resolve(loadPrebuilt()?.bytecode ?? compileAll());
   return preludePromise;
+}
+
+/** Where `npm run build` puts the prelude, beside the compiled runtime (dist/runtime/prelude/). */
+const PREBUILT = fileURLToPath(new URL('./prebuilt/prelude.json', import.meta.url));
+
+interface PrebuiltFile {
+  engineVersion: string;
+  core: { source: string; bytecode: string };
+  chunks: Record<string, { source: string; bytecode: string }>;
+  sizes: Prelude['sizes'];
+}
+
+/** The prebuilt prelude, when there is one for this engine version (a built install); else undefined. */
+function loadPrebuilt(): { bytecode: Prelude; sources: PreludeSources } | undefined {
+  if (!import.meta.url.endsWith('.js') || !existsSync(PREBUILT)) return undefined;
+  const file = JSON.parse(readFileSync(PREBUILT, 'utf8')) as PrebuiltFile;
+  if (file.engineVersion !== ENGINE_VERSION) return undefined;
+  const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+  const names = Object.keys(file.chunks);
+  return {
+    bytecode: { core: b64(file.core.bytecode), chunks: new Map(names.map((n) => [n, b64(file.chunks[n]!.bytecode)])), sizes: file.sizes },
+    sources: { core: file.core.source, chunks: new Map(names.map((n) => [n, file.chunks[n]!.source])) },
+  };
+}
+
+/** Builds the prelude from the guest sources and writes it where a built runtime looks for it. */
+export async function writePrebuilt(path: string): Promise<PrebuiltFile> {
+  const sources = await buildPreludeSources();
+  const bytecode = await compileAll();
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+  const file: PrebuiltFile = {
+    engineVersion: ENGINE_VERSION,
+    core: { source: sources.core, bytecode: b64(bytecode.core) },
+    chunks: Object.fromEntries(CHUNK_NAMES.map((n) => [n, { source: sources.chunks.get(n)!, bytecode: b64(bytecode.chunks.get(n)!) }])),
+    sizes: bytecode.sizes,
+  };
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(file));
+  return file;
 }
 
 async function compileAll(): Promise<Prelude> {

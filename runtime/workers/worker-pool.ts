@@ -87,7 +87,8 @@ class Slot {
 }
 
 const SETTLED: Promise<void> = Promise.resolve();
-const WORKER_URL = new URL('./worker.js', import.meta.url);
+/** Built, a thread runs worker-main.js itself; from source it needs the tsx loader first (worker.js). */
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.js' : './worker-main.js', import.meta.url);
 /** Never handed to workers: guests cannot read process.env, but a thread has no need for them either. */
 const WITHHELD_ENV = ['FAAS_SIGNING_KEY', 'FAAS_ADMIN_TOKEN'];
 

@@ -129,7 +129,7 @@ export function spawnGateway(options: SpawnOptions): Promise<ChildGateway> {
   const proc = spawn(
     process.execPath,
     [FAAS_BIN, 'serve', '--port', '0', '--data', options.dataDir, '--functions', functionsDir, ...workers, ...args],
-    { cwd: REPO_ROOT, env: { ...process.env, FAAS_ADMIN_TOKEN: token, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: REPO_ROOT, env: { ...process.env, FAAS_FROM_SOURCE: '1', FAAS_ADMIN_TOKEN: token, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const stdout: string[] = [];
   const stderr: string[] = [];
@@ -178,7 +178,7 @@ function lines(stream: NodeJS.ReadableStream, sink: string[], onLine?: (line: st
 /** Runs `node bin/faas.js <args>` to completion. */
 export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const proc = spawn(process.execPath, [FAAS_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [FAAS_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, FAAS_FROM_SOURCE: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d) => (stdout += d));
