@@ -4,7 +4,7 @@ import { type BundleOptions, bundleEntry, type EntryInput } from './bundle.ts';
 import { compileAndProbe, requireHandlerExports } from './bytecode.ts';
 import { compileOffThread } from './compile-worker.ts';
 
-export type { EntryInput } from './bundle.ts';
+export { bundleEntry, type Bundle, type BundleOptions, type EntryInput } from './bundle.ts';
 
 export interface CompileResult {
   bytes: Uint8Array;

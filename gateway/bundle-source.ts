@@ -1,4 +1,4 @@
-import type { Bundle } from '../compiler/bundle.ts';
+import type { Bundle } from '../compiler/index.ts';
 
 /**
  * A bundle as one self-contained source text: the code with its source map inlined. Compiling

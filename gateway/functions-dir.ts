@@ -3,7 +3,7 @@ import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { readConfigFile } from '../contract/config.ts';
-import { bundleEntry } from '../compiler/bundle.ts';
+import { bundleEntry } from '../compiler/index.ts';
 import { bundleSource } from './bundle-source.ts';
 import { canonicalJson } from '../contract/artifact.ts';
 import { FUNCTION_NAME, parseFunctionConfig } from '../contract/config.ts';

@@ -1,4 +1,4 @@
-import { bundleEntry } from '../../compiler/bundle.ts';
+import { bundleEntry } from '../../compiler/index.ts';
 import { bundleSource } from '../../gateway/bundle-source.ts';
 import { FaasError, type ErrorCode } from '../../contract/errors.ts';
 import { exitWithError } from './shared.ts';

@@ -3,10 +3,9 @@
  * engine (quickjs-wasi/, quickjs-emscripten/); what they share (host calls, the promise bridge,
  * typed entry points, fault classification) is written once in guest-sandbox.ts.
  */
-import type { Prelude, PreludeSources } from '../prelude/build.ts';
 import { QuickJSWasiFactory, type SharedFactoryOptions } from './quickjs-wasi/factory.ts';
 import { QuickJSEmscriptenFactory } from './quickjs-emscripten/factory.ts';
-import type { EngineName, Isolation, SandboxFactory } from './types.ts';
+import type { EngineName, Isolation, Prelude, PreludeSources, SandboxFactory } from './types.ts';
 
 export * from './types.ts';
 

@@ -42,6 +42,19 @@ export type HostValue =
   | readonly HostValue[]
   | { readonly [key: string]: HostValue };
 
+/** The guest prelude compiled to QuickJS bytecode (runtime/prelude/build.ts makes it): the core and the lazy chunks. */
+export interface Prelude {
+  core: Uint8Array;
+  chunks: Map<string, Uint8Array>;
+  sizes: Record<string, { js: number; bytecode: number }>;
+}
+
+/** The same prelude as minified source, for an engine that cannot load bytecode. */
+export interface PreludeSources {
+  core: string;
+  chunks: Map<string, string>;
+}
+
 /** Code in one of the two forms an artifact carries; engines take the form they can run. */
 export interface GuestCode {
   filename: string;

@@ -13,16 +13,9 @@ import { PRIMORDIALS } from './primordials.ts';
  * prelude is built once per process from the guest sources, so edits show up at once.
  */
 
-export interface Prelude {
-  core: Uint8Array;
-  chunks: Map<string, Uint8Array>;
-  sizes: Record<string, { js: number; bytecode: number }>;
-}
+import type { Prelude, PreludeSources } from '../engine/types.ts';
 
-export interface PreludeSources {
-  core: string;
-  chunks: Map<string, string>;
-}
+export type { Prelude, PreludeSources } from '../engine/types.ts';
 
 /** Chunk name → the global(s) it provides are declared in guest/core.ts; entries are guest/chunks/<name>.ts. */
 export const CHUNK_NAMES = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'kv', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception'] as const;

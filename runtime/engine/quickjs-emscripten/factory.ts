@@ -9,9 +9,8 @@
  */
 import { newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten-core';
 import variantModule from '@jitl/quickjs-wasmfile-release-sync';
-import type { PreludeSources } from '../../prelude/build.ts';
 import type { ChunkSource } from '../guest-sandbox.ts';
-import type { Isolation, Sandbox, SandboxFactory, SandboxHooks, SandboxLimits } from '../types.ts';
+import type { Isolation, Prelude, PreludeSources, Sandbox, SandboxFactory, SandboxHooks, SandboxLimits } from '../types.ts';
 import { EmscriptenSandbox, ModuleHost } from './sandbox.ts';
 
 /** Its typings describe the CommonJS build; the ESM build's default export is the variant itself. */

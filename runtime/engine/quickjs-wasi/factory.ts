@@ -10,9 +10,8 @@
  * An instance that suffers a fault that may have corrupted its memory stops taking tenants and is
  * dropped once its remaining ones are gone.
  */
-import type { Prelude } from '../../prelude/build.ts';
 import type { ChunkSource } from '../guest-sandbox.ts';
-import type { Isolation, Sandbox, SandboxFactory, SandboxHooks, SandboxLimits } from '../types.ts';
+import type { Isolation, Prelude, PreludeSources, Sandbox, SandboxFactory, SandboxHooks, SandboxLimits } from '../types.ts';
 import { SharedInstance, type SharedInstanceOptions } from './instance.ts';
 import { WasiSandbox } from './sandbox.ts';
 
