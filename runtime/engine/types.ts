@@ -15,20 +15,9 @@ export type { DispatchRequest, DispatchResponse } from './dispatch-codec.ts';
 /** A value the guest hands to a host operation, after it was read and checked. */
 export type HostArg = undefined | null | boolean | number | string | Uint8Array;
 
-/**
- * How one argument of a host operation is read out of the guest. The engine checks the type and the
- * size before copying anything to the host, so a guest can never make the host allocate more than
- * `max` for it: strings and JSON texts count UTF-16 code units, bytes count bytes. `json` is a
- * string the prelude produced with JSON.stringify (structures are serialised in the guest, under
- * its own CPU and memory limits) and arrives parsed.
- */
-export type ArgSpec =
-  | { type: 'string'; max: number; optional?: boolean; oneOf?: readonly string[] }
-  | { type: 'json'; max: number; optional?: boolean }
-  | { type: 'number'; optional?: boolean }
-  | { type: 'integer'; min: number; max: number; optional?: boolean }
-  | { type: 'boolean'; optional?: boolean }
-  | { type: 'bytes'; max: number; optional?: boolean };
+/** Declared per host operation (contract/host-ops.ts): the engine reads arguments under these. */
+export type { ArgSpec } from '../../contract/host-ops.ts';
+import type { ArgSpec } from '../../contract/host-ops.ts';
 
 /** What a host operation returns to the guest: plain data (host-made, so trusted), or a Promise of it. */
 export type HostValue =
