@@ -14,6 +14,8 @@ import { WORKLOADS, fromArtifactBytes } from './workloads/index.ts';
 
 export interface FootprintResult {
   peer: string;
+  /** For peers that are not in the cold-start table (workerd). */
+  label?: string;
   workload: string;
   count: number;
   status: string;

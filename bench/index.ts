@@ -1,5 +1,6 @@
-// `npm run bench` (≈ 6–8 min) / `npm run bench -- --quick` (< 2 min): cold start, warm invoke, resident
-// footprint and gateway HTTP throughput of faas side by side with its peers, all in one run. Writes
+// `npm run bench` (≈ 6–8 min) / `npm run bench -- --quick` (≈ 2 min): cold start, warm invoke, resident
+// footprint and gateway HTTP throughput of faas side by side with its peers (workerd for the HTTP rounds
+// and the footprint, as a process of its own), all in one run. Writes
 // bench/results/latest.json, bench/results/cold-start.svg and BENCHMARKS.md. See BENCHMARKS.md § Method.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +11,7 @@ import { gatewayBench, type GatewayTarget } from './gateway.ts';
 import { allFaasPeers, faasPeerId, runtimeDefaults } from './peers/faas.ts';
 import { foreignPeers } from './peers/foreign.ts';
 import type { Peer, PlainResponse } from './peers/types.ts';
+import { WORKERD_LABEL, WORKERD_METHOD, workerdFootprint, workerdStatus } from './peers/workerd.ts';
 import { REFERENCE_PEER, machineFacts, useDefaults, writeReport, type ColdStats, type Results } from './report.ts';
 import { gc, percentile, summarize } from './stats.ts';
 import type { FootprintResult } from './footprint.ts';
@@ -24,7 +26,7 @@ const CONFIG = quick
       warmup: { hello: 8, api: 8, signup: 2 } as Record<WorkloadId, number>,
       rounds: 4,
       warmInvokes: { hello: 200, api: 200, signup: 40 } as Record<WorkloadId, number>,
-      footprint: [['hello', 100]] as [WorkloadId, number][],
+      footprint: [['hello', 200]] as [WorkloadId, number][],
       gateway: { connections: 10, durationSeconds: 2, warmupSeconds: 2, rounds: 1, coldFunctions: 100 },
     }
   : {
@@ -34,12 +36,16 @@ const CONFIG = quick
       warmInvokes: { hello: 2000, api: 1000, signup: 200 } as Record<WorkloadId, number>,
       footprint: [
         ['hello', 100],
+        ['hello', 200],
         ['hello', 1000],
         ['api', 100],
         ['signup', 100],
       ] as [WorkloadId, number][],
       gateway: { connections: 10, durationSeconds: 5, warmupSeconds: 2, rounds: 3, coldFunctions: 300 },
     };
+
+/** workerd's footprint: this many copies of hello as workers of one process (the issue's comparison). */
+const WORKERD_WORKERS = 200;
 
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s`;
 const log = (line: string) => console.log(`[${elapsed()}] ${line}`);
@@ -67,9 +73,13 @@ for (const p of peers) {
   log(`peer ${p.id.padEnd(34)} ${why ?? 'ok'}`);
 }
 const ready = peers.filter((p) => status.get(p.id) === 'ok');
+const workerd = (await workerdStatus()) ?? 'ok';
+log(`peer ${'workerd'.padEnd(34)} ${workerd} (HTTP rounds and footprint only: a process of its own)`);
 
 // ------------------------------------------------------------------------------ cold start + warm invoke
 const cold: Results['cold'] = {};
+/** What faas answered to each workload: every other peer and every HTTP target must answer the same. */
+const references = new Map<WorkloadId, PlainResponse>();
 for (const w of workloads) {
   cold[w.id] = {};
   const samples = new Map<string, number[]>(ready.map((p) => [p.id, []]));
@@ -85,7 +95,7 @@ for (const w of workloads) {
     await inst.dispose();
     await p.settle();
     if (res.status !== 200) throw new Error(`status ${res.status}: ${res.body.slice(0, 200)}`);
-    if (p.id === REFERENCE_PEER && !reference) reference = res;
+    if (p.id === REFERENCE_PEER && !reference) references.set(w.id, (reference = res));
     if (reference && (res.status !== reference.status || res.body !== reference.body) && !mismatches.has(p.id)) {
       mismatches.set(p.id, res.body.slice(0, 200));
     }
@@ -207,13 +217,25 @@ for (const [workload, count] of CONFIG.footprint) {
       r = { peer, workload, count, status: `error: ${(err as Error).message.split('\n')[0]}` };
     }
     footprint.push(r);
-    log(
-      `footprint ${workload} × ${count} ${peer.padEnd(32)} ` +
-        (r.status === 'ok'
-          ? `RSS ${r.rssPerInstanceKB!.toFixed(0).padStart(5)} KB/instance, guest heap ${r.guestHeapPerInstanceKB!.toFixed(0).padStart(5)} KB, start ${r.startMsPerInstance!.toFixed(2)} ms/instance`
-          : r.status),
-    );
+    logFootprint(r);
   }
+  if (workload === 'hello' && count === WORKERD_WORKERS) {
+    const hello = workloads.find((w) => w.id === 'hello')!;
+    const r: FootprintResult =
+      workerd === 'ok'
+        ? await workerdFootprint(hello, count, references.get('hello')?.body ?? 'Hello from faas!')
+        : { peer: 'workerd', label: WORKERD_LABEL, workload, count, status: workerd };
+    footprint.push(r);
+    logFootprint(r);
+  }
+}
+function logFootprint(r: FootprintResult): void {
+  log(
+    `footprint ${r.workload} × ${r.count} ${r.peer.padEnd(32)} ` +
+      (r.status === 'ok'
+        ? `RSS ${r.rssPerInstanceKB!.toFixed(0).padStart(5)} KB/instance, guest heap ${r.guestHeapPerInstanceKB?.toFixed(0).padStart(5) ?? '    –'} KB, start ${r.startMsPerInstance!.toFixed(2)} ms/instance`
+        : r.status),
+  );
 }
 
 // ------------------------------------------------------------------------------------------- gateway HTTP
@@ -221,12 +243,20 @@ const gatewayTargets: GatewayTarget[] = [];
 for (const engine of ['quickjs-wasi', 'quickjs-emscripten'] as const) {
   for (const isolation of ['instance', 'shared'] as const) {
     if (status.get(faasPeerId({ engine, isolation, pool: true })) === 'ok') {
-      gatewayTargets.push({ id: `faas-${engine}-${isolation}`, label: `faas gateway (${engine}, isolation ${isolation})`, engine, isolation });
+      // api on the engine faas ships by default only: api on every engine would add a minute to each run.
+      const httpWorkloads: WorkloadId[] = engine === defaults.engine ? ['hello', 'api'] : ['hello'];
+      gatewayTargets.push({ id: `faas-${engine}-${isolation}`, label: `faas gateway (${engine}, isolation ${isolation})`, kind: 'faas', workloads: httpWorkloads, engine, isolation });
     }
   }
 }
-log(`gateway: warm hello, ${CONFIG.gateway.rounds} round(s) of ${CONFIG.gateway.warmupSeconds} s warm-up + ${CONFIG.gateway.durationSeconds} s per target, ${CONFIG.gateway.connections} connections`);
-const gateway = await gatewayBench(gatewayTargets, workloads.find((w) => w.id === 'hello')!, { ...CONFIG.gateway, log });
+if (workerd === 'ok') gatewayTargets.push({ id: 'workerd', label: WORKERD_LABEL, kind: 'workerd', workloads: ['hello', 'api'] });
+log(`gateway: warm hello and api, ${CONFIG.gateway.rounds} round(s) of ${CONFIG.gateway.warmupSeconds} s warm-up + ${CONFIG.gateway.durationSeconds} s per target, ${CONFIG.gateway.connections} connections`);
+const gateway = await gatewayBench(
+  gatewayTargets,
+  workloads.filter((w) => w.id === 'hello' || w.id === 'api'),
+  { ...CONFIG.gateway, log },
+  references,
+);
 
 // ---------------------------------------------------------------------------------------------- report
 rmSync(artifactDir, { recursive: true, force: true });
@@ -241,6 +271,7 @@ const results: Results = {
     memoryMb: w.functionConfig.memoryMb,
   })),
   peers: peers.map((p) => ({ id: p.id, label: p.label, kind: p.kind, method: p.method, status: status.get(p.id)! })),
+  workerd: { label: WORKERD_LABEL, method: WORKERD_METHOD, status: workerd, workers: WORKERD_WORKERS },
   cold,
   footprint,
   gateway: { ...gateway, connections: CONFIG.gateway.connections, durationSeconds: CONFIG.gateway.durationSeconds, warmupSeconds: CONFIG.gateway.warmupSeconds },

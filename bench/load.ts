@@ -8,6 +8,10 @@ export interface LoadSpec {
   url: string;
   /** Fixed path (warm) … */
   path?: string;
+  /** GET when absent; with a body (as text) and its headers for a POST workload. */
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
   /** … or `${pathPrefix}${i}` for i = 0, 1, 2 … (every request hits a different function). */
   pathPrefix?: string;
   connections: number;
@@ -54,7 +58,7 @@ async function run(spec: LoadSpec, seconds: number | undefined): Promise<LoadRes
         requests: [
           spec.pathPrefix !== undefined
             ? { method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `${spec.pathPrefix}${next++}` }) }
-            : { method: 'GET', path: spec.path ?? '/' },
+            : { method: spec.method ?? 'GET', path: spec.path ?? '/', headers: spec.headers, body: spec.body },
         ],
       },
       (err, res) => (err ? reject(err) : resolve(res)),

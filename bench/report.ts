@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { FootprintResult } from './footprint.ts';
-import type { ColdHttpRow, ThroughputRow } from './gateway.ts';
+import type { ColdHttpRow, Cores, Round, ThroughputRow } from './gateway.ts';
 import type { PeerKind } from './peers/types.ts';
 
 /**
@@ -56,6 +56,8 @@ export interface Results {
   meta: ReturnType<typeof machineFacts> & { durationS: number; config: unknown; defaults: { engine: string; isolation: string } };
   workloads: { id: string; title: string; jsBytes: number; bytecodeBytes: number; sourceBytes: number; memoryMb: number }[];
   peers: { id: string; label: string; kind: PeerKind; method: string; status: string }[];
+  /** workerd: a peer of the HTTP rounds and the footprint only (a process of its own, not in the cold-start rounds). */
+  workerd?: { label: string; method: string; status: string; workers: number };
   /** workload → peer → stats (µs). */
   cold: Record<string, Record<string, ColdStats>>;
   footprint: FootprintResult[];
@@ -100,6 +102,7 @@ export function machineFacts(quick: boolean) {
       autocannon: version('autocannon'),
       validator: version('validator'),
       esbuild: version('esbuild'),
+      workerd: version('workerd'),
     },
   };
 }
@@ -119,9 +122,20 @@ function ratioCell(faas: number | undefined, peer: number | undefined, isReferen
   return r <= 1 ? `${fmtRatio(r)} (faas ${(1 / r).toFixed(1)}× ${words[0]})` : `**${fmtRatio(r)}** (faas ${r.toFixed(1)}× ${words[1]})`;
 }
 
-function peerLabel(results: Results, id: string): string {
-  return results.peers.find((p) => p.id === id)?.label ?? id;
+function peerLabel(results: Results, id: string, fallback?: string): string {
+  return results.peers.find((p) => p.id === id)?.label ?? fallback ?? id;
 }
+
+/** faas/workerd for a rate (higher is better): above 1 faas is faster; below 1 in bold, as where faas loses elsewhere. */
+function rateRatioCell(faas: number, workerd: number | undefined): string {
+  if (workerd === undefined || !(workerd > 0)) return '–';
+  const r = faas / workerd;
+  return r >= 1 ? `${fmtRatio(r)} (faas ${r.toFixed(1)}× faster)` : `**${fmtRatio(r)}** (faas ${(1 / r).toFixed(1)}× slower)`;
+}
+
+/** Rows of a latest.json from before workerd and the api rounds carry neither a workload nor a kind. */
+const rowWorkload = (t: ThroughputRow) => t.workload ?? 'hello';
+const rowKind = (t: ThroughputRow): ThroughputRow['kind'] => t.kind ?? (t.target === 'hono-ceiling' ? 'ceiling' : 'faas');
 
 // --------------------------------------------------------------------------------------------- targets
 function computeTargets(results: Results): Target[] {
@@ -157,8 +171,9 @@ function computeTargets(results: Results): Target[] {
       pass: f.rssPerInstanceKB! <= 300,
     });
   }
-  const ceiling = results.gateway.throughput.find((t) => t.target === 'hono-ceiling');
-  for (const t of results.gateway.throughput.filter((x) => x.target !== 'hono-ceiling')) {
+  const hellos = results.gateway.throughput.filter((t) => rowWorkload(t) === 'hello');
+  const ceiling = hellos.find((t) => rowKind(t) === 'ceiling');
+  for (const t of hellos.filter((x) => rowKind(x) === 'faas')) {
     if (!ceiling) break;
     const share = t.bestRps / ceiling.bestRps;
     const isDefault = t.target === REFERENCE_PEER.replace(/-pool$/, '');
@@ -167,6 +182,21 @@ function computeTargets(results: Results): Target[] {
       target: '≥ 50% of the bare Hono ceiling',
       value: `${int(t.bestRps)} req/s = ${(share * 100).toFixed(1)}% of ${int(ceiling.bestRps)} req/s (best rounds)`,
       pass: share >= 0.5,
+    });
+  }
+  // The issue "Performance: beat workerd": the shipped configuration against workerd in the same run.
+  const shipped = REFERENCE_PEER.replace(/-pool$/, '');
+  for (const [workload, factor] of [['hello', 1.3], ['api', 1]] as const) {
+    const rows = results.gateway.throughput.filter((t) => rowWorkload(t) === workload);
+    const faas = rows.find((t) => t.target === shipped);
+    const wd = rows.find((t) => rowKind(t) === 'workerd');
+    if (!faas || !wd) continue;
+    const r = faas.bestRps / wd.bestRps;
+    targets.push({
+      name: `Warm gateway throughput, ${workload}, ${faas.label} (default) vs workerd`,
+      target: factor === 1 ? '≥ workerd' : `≥ ${factor}× workerd`,
+      value: `${int(faas.bestRps)} vs ${int(wd.bestRps)} req/s = ${r.toFixed(2)}× (best rounds)`,
+      pass: r >= factor,
     });
   }
   return targets;
@@ -303,6 +333,35 @@ export function renderColdSvg(results: Results): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * What the rounds saw of workerd's threads: how many, which, and how the work spread over them (the
+ * comparison with faas must know whether one thread or several served the requests).
+ */
+function workerdModel(rows: ThroughputRow[]): string | undefined {
+  const parts: string[] = [];
+  let names = '';
+  let oneThread = true;
+  for (const t of rows) {
+    const rounds = t.rounds.filter((r) => r.threads?.length);
+    if (!rounds.length) continue;
+    const last = rounds[rounds.length - 1]!.threads!;
+    const count = new Map<string, number>();
+    for (const th of last) count.set(th.name, (count.get(th.name) ?? 0) + 1);
+    names = `${last.length} threads (${[...count].map(([n, c]) => `${c} × "${n}"`).join(', ')})`;
+    const mean = (f: (r: Round) => number) => rounds.reduce((a, r) => a + f(r), 0) / rounds.length;
+    const busiest = mean((r) => r.threads![0]!.cores);
+    const all = mean((r) => r.cores.server);
+    if (busiest < 0.8 * all) oneThread = false;
+    parts.push(`${rowWorkload(t)}: its busiest thread kept ${busiest.toFixed(2)} cores busy, all its threads together ${all.toFixed(2)}`);
+  }
+  if (!parts.length) return undefined;
+  return (
+    `workerd's model, as the rounds saw it (/proc): one process of ${names}, every worker an isolate of its own; ` +
+    `${parts.join('; ')} (means of the rounds).` +
+    (oneThread ? ' So one thread serves every request, as the faas gateway\'s one HTTP thread does; the other threads are V8\'s platform workers (GC, compilation).' : '')
+  );
+}
+
 // -------------------------------------------------------------------------------------------- Markdown
 export function renderMarkdown(results: Results): string {
   const m = results.meta;
@@ -315,7 +374,7 @@ export function renderMarkdown(results: Results): string {
     '',
   );
   L.push(
-    'Regenerate with `npm run bench` (full: ≈ 6–8 min) or `npm run bench -- --quick` (about 1 min: fewer samples, footprint with 100 instances only, 2 s load runs). ' +
+    'Regenerate with `npm run bench` (full: ≈ 6–8 min) or `npm run bench -- --quick` (≈ 2 min: fewer samples, footprint with 200 instances only, 2 s load runs). ' +
       '`npm run bench:where` (≈ 1 min) re-measures the attribution in "Where the time goes"; `npm run bench:report` re-renders this file from latest.json and bench/analysis.md.',
   );
   L.push(
@@ -371,7 +430,13 @@ export function renderMarkdown(results: Results): string {
       'RSS growth per instance, and the guest heap per instance as the engine reports it (faas and isolated-vm: bytes allocated on the ' +
       'guest heap; quickjs-emscripten: `memory_used_size`; node:vm: growth of the shared V8 heap). "start" is the mean wall time per ' +
       'start-up while the resident set grows from 0 to N. faas rows use no pool (a pool adds a constant 4 blank sandboxes); ' +
-      '**faas/peer** divides the faas default isolation (in bold) by the peer.',
+      '**faas/peer** divides the faas default isolation (in bold) by the peer.' +
+      (results.workerd
+        ? ` workerd (hello × ${results.workerd.workers} only) reads its configuration once, so its workers cannot be added one by one: ` +
+          `its row is the RSS of a workerd process with 1 + N distinct copies of hello as named workers, each on its own socket and ` +
+          'invoked once, minus that of a process with the one copy, divided by N; "start" is the extra time from spawn to every ' +
+          'worker answered, per worker. workerd reports no guest heap.'
+        : ''),
     '',
   );
   const groups = [...new Set(results.footprint.map((f) => `${f.workload}|${f.count}`))];
@@ -382,47 +447,69 @@ export function renderMarkdown(results: Results): string {
     const rows = results.footprint.filter((f) => `${f.workload}|${f.count}` === g);
     const ref = rows.find((r) => r.peer === FOOTPRINT_REFERENCE);
     for (const r of rows) {
-      const label = peerLabel(results, r.peer).replace(/, (no pool|pool)$/, '');
+      const label = peerLabel(results, r.peer, r.label).replace(/, (no pool|pool)$/, '');
       if (r.status !== 'ok') {
         L.push(`| ${label} | ${r.status} | | | |`);
         continue;
       }
       const heapNote = r.heapSource === 'engine' ? '' : ` (${r.heapSource})`;
+      const heap = r.guestHeapPerInstanceKB === undefined ? '–' : `${r.guestHeapPerInstanceKB.toFixed(0)}${heapNote}`;
       L.push(
-        `| ${r.peer === FOOTPRINT_REFERENCE ? `**${label}**` : label} | ${r.rssPerInstanceKB!.toFixed(0)} | ${r.guestHeapPerInstanceKB!.toFixed(0)}${heapNote} | ${fmtMs(r.startMsPerInstance!)} | ${ratioCell(ref?.rssPerInstanceKB, r.rssPerInstanceKB, r.peer === FOOTPRINT_REFERENCE, ['smaller', 'larger'])} |`,
+        `| ${r.peer === FOOTPRINT_REFERENCE ? `**${label}**` : label} | ${r.rssPerInstanceKB!.toFixed(0)} | ${heap} | ${fmtMs(r.startMsPerInstance!)} | ${ratioCell(ref?.rssPerInstanceKB, r.rssPerInstanceKB, r.peer === FOOTPRINT_REFERENCE, ['smaller', 'larger'])} |`,
       );
     }
     L.push('');
   }
 
   const gw = results.gateway;
+  const wd = results.workerd?.status === 'ok' ? results.workerd : undefined;
   L.push('## Gateway HTTP', '');
   L.push(
-    `autocannon (in a child process, loopback, ${gw.connections} connections, no pipelining) against the gateway serving a warm \`hello\`, and against a bare ` +
-      `Hono app on @hono/node-server answering the same "Hello from faas!" (the ceiling: what the HTTP stack alone can do). ${gw.warmupSeconds} s of warm-up, ` +
-      `then ${gw.durationSeconds} s measured, per round; rounds alternate the order of the targets. **best** is the best round (the one least ` +
-      'disturbed by other work on a shared machine; the ratio to the ceiling uses it), **mean** all rounds together. Latencies: p50 the median ' +
-      'round, p99 the worst round. "other cores" is what the rest of the machine kept busy during each round (2 cores in all): a high figure ' +
-      'means that round was disturbed.',
+    `autocannon (in a child process, loopback, ${gw.connections} connections, no pipelining) against the gateway serving a warm function, against a bare ` +
+      `Hono app on @hono/node-server answering the same "Hello from faas!" (the ceiling for hello: what the HTTP stack alone can do)` +
+      (wd ? `, and against ${wd.label} serving the same bundles from a process of its own` : '') +
+      `. ${gw.warmupSeconds} s of warm-up, then ${gw.durationSeconds} s measured, per round; rounds alternate the order of the targets. **best** is the best round (the one least ` +
+      'disturbed by other work on a shared machine; the ratios use it), **mean** all rounds together. Latencies: p50 the median ' +
+      'round, p99 the worst round. ' +
+      (wd ? '**faas/workerd** divides faas by workerd from the same run: for req/s above 1 faas is faster, for p99 below 1 faas is faster. ' : '') +
+      '"cores" is what the server and the load generator kept busy (mean of the rounds), "other" what the rest of the machine kept busy ' +
+      'during each round (2 cores in all): a high figure means that round was disturbed.',
     '',
   );
-  L.push(
-    '| target | best req/s | % of ceiling (best) | mean req/s | p50 ms | p99 ms | other cores per round | non-2xx / errors |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|',
-  );
-  const ceiling = gw.throughput.find((t) => t.target === 'hono-ceiling');
-  for (const t of gw.throughput) {
-    const best = t.bestRps ?? t.rps;
-    const other = t.rounds.map((r) => (r as { cores?: { other: number } }).cores?.other.toFixed(2) ?? '–').join(' / ');
+  for (const workload of [...new Set(gw.throughput.map(rowWorkload))]) {
+    const rows = gw.throughput.filter((t) => rowWorkload(t) === workload);
+    const ceiling = rows.find((t) => rowKind(t) === 'ceiling');
+    const ref = rows.find((t) => rowKind(t) === 'workerd');
+    L.push(`### ${results.workloads.find((w) => w.id === workload)?.title ?? workload}`, '');
     L.push(
-      `| ${t.label} | ${int(best)} | ${ceiling ? ((best / (ceiling.bestRps ?? ceiling.rps)) * 100).toFixed(1) : '–'}% | ${int(t.rps)} | ${fmtMs(t.p50Ms)} | ${fmtMs(t.p99Ms)} | ${other} | ${t.non2xx} / ${t.errors} |`,
+      `| target | best req/s |${ceiling ? ' % of ceiling (best) |' : ''} mean req/s | p50 ms | p99 ms |${ref ? ' faas/workerd (best req/s) | faas/workerd (p99) |' : ''} cores: server / load generator | other cores per round | non-2xx / errors |`,
+      `|---|--:|${ceiling ? '--:|' : ''}--:|--:|--:|${ref ? '---|---|' : ''}--:|--:|--:|`,
     );
+    for (const t of rows) {
+      const best = t.bestRps ?? t.rps;
+      const cores = (t.rounds as { cores?: Cores }[]).map((r) => r.cores).filter((c): c is Cores => c !== undefined);
+      const mean = (f: (c: Cores) => number) => (cores.length ? (cores.reduce((a, c) => a + f(c), 0) / cores.length).toFixed(2) : '–');
+      const other = cores.map((c) => c.other.toFixed(2)).join(' / ') || '–';
+      const isRef = rowKind(t) === 'workerd';
+      const vsWorkerd = !ref
+        ? ''
+        : rowKind(t) === 'ceiling'
+          ? ' – | – |'
+          : ` ${isRef ? '1.00 (reference)' : rateRatioCell(best, ref.bestRps)} | ${ratioCell(t.p99Ms, ref.p99Ms, isRef, ['lower', 'higher'])} |`;
+      const mismatch = t.mismatch ? ` ⚠ response differs: \`${t.mismatch.slice(0, 60)}\`` : '';
+      L.push(
+        `| ${t.label}${mismatch} | ${int(best)} |${ceiling ? ` ${((best / (ceiling.bestRps ?? ceiling.rps)) * 100).toFixed(1)}% |` : ''} ${int(t.rps)} | ${fmtMs(t.p50Ms)} | ${fmtMs(t.p99Ms)} |${vsWorkerd} ${mean((c) => c.server)} / ${mean((c) => c.loadGenerator)} | ${other} | ${t.non2xx} / ${t.errors} |`,
+      );
+    }
+    L.push('');
   }
-  L.push('');
+  const model = workerdModel(gw.throughput.filter((t) => rowKind(t) === 'workerd'));
+  if (model) L.push(model, '');
   if (gw.cold.length) {
     L.push(
       `Cold HTTP: ${int(gw.cold[0]!.functions)} copies of hello deployed (never invoked), each requested once by the same ${gw.connections} connections; ` +
-        'every request is a cold start, and every started instance stays resident.',
+        'every request is a cold start, and every started instance stays resident.' +
+        (wd ? ' workerd has no such state (it evaluates every worker before it listens), so it is not in this table.' : ''),
       '',
     );
     L.push('| target | requests | req/s | p50 ms | p90 ms | p99 ms | cold starts seen | non-2xx / errors |', '|---|--:|--:|--:|--:|--:|--:|--:|');
@@ -457,10 +544,20 @@ export function renderMarkdown(results: Results): string {
       'sandboxes, the default) and without; pairs not offered are listed as "not available".',
     '- **Percentiles** are nearest-rank over all recorded samples (bench/stats.ts). Footprint runs in child processes because freed memory ' +
       'does not leave RSS; the HTTP load generator runs in a child process so it does not share the server\'s event loop.',
+    ...(results.workerd
+      ? [
+          '- **workerd** (the `workerd` npm package, Cloudflare\'s runtime) is a program of its own, so it is in the HTTP rounds and the ' +
+            'footprint only: it serves the bundle inside the faas artifact (esbuild\'s ES module is a Workers module as it is) from a ' +
+            'generated capnp config, the function\'s vars and secrets as text bindings, every worker on its own loopback socket (no router ' +
+            'in front), all workers in one process. Its first response to every workload is compared with faas\'s. Its server CPU and ' +
+            'threads are read from /proc.',
+        ]
+      : []),
     '',
   );
   L.push('| peer | what one cold start does | status |', '|---|---|---|');
   for (const p of results.peers) L.push(`| ${p.label} | ${p.method} | ${p.status} |`);
+  if (results.workerd) L.push(`| ${results.workerd.label} | not in the cold-start rounds (HTTP rounds and footprint): ${results.workerd.method} | ${results.workerd.status} |`);
   L.push('');
 
   const analysisPath = 'bench/analysis.md';
