@@ -74,8 +74,7 @@ export function makeConsole(): object {
   for (let j = 0; j < EXTRAS.length; j++) {
     const name = EXTRAS[j]!;
     c[name] = (...args: unknown[]) => {
-      const fn = need('console')[name];
-      return callWith(fn, undefined, ...args);
+      return ReflectApply(need('console')[name], undefined, args);
     };
   }
   return c;

@@ -8,9 +8,9 @@ import { consoleState, emit, format, inspect, makeConsole } from './console.ts';
 import { attach, dispatch, scheduled, settle, watch } from './dispatch.ts';
 import { bindHost, call, setDomException, type HostFn } from './host.ts';
 import { lazyGlobals, loaded, need, setChunkInternals } from './lazy.ts';
-import { Request, absoluteUrl, explicitSignal, outgoingParts, requestHeaderList } from './request.ts';
+import { Request, absoluteUrl, explicitSignal, outgoingParts, requestFields, requestHeaderList } from './request.ts';
 import { Response, fetchedResponse } from './response.ts';
-import { extractBody, hasBody, takeBody, toBytes } from './body.ts';
+import { bodyStream, bodyUsed, extractBody, hasBody, takeBody, toBytes } from './body.ts';
 import { guardStackTraces } from './stack-guard.ts';
 import { dropTimers, fireTimer, pendingTimers, timerGlobals } from './timers.ts';
 import { defineGlobal, g } from './util.ts';
@@ -43,7 +43,10 @@ export default function boot(host: HostFn): object {
     requestParts: outgoingParts,
     fetchedResponse,
     requestSignal: explicitSignal,
+    requestFields,
     takeBody,
+    bodyUsed,
+    bodyStream,
     hasBody,
     extractBody,
     absoluteUrl,

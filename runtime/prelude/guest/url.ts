@@ -31,7 +31,7 @@ export class URL {
   }
 
   static parse(url: unknown, base?: unknown): URL | null {
-    return URL.canParse(url, base) ? new URL(url, base) : null;
+    return parse(url, base) !== null ? new URL(url, base) : null;
   }
 
   #set(field: number, value: unknown): void {

@@ -1,3 +1,3 @@
-import { Headers, fromList, sortedListOf } from '../headers-class.ts';
+import { Headers, fromList, listOf, sortedListOf } from '../headers-class.ts';
 
-export default () => ({ Headers, fromList, sortedListOf });
+export default () => ({ Headers, fromList, listOf, sortedListOf });
