@@ -11,6 +11,8 @@
  * - call a method declared by the default library (`arr.push(x)`, `Object.keys(o)`, `map.get(k)`);
  * - read an accessor a built-in prototype declares (`u8.length`, `buffer.byteLength`, `map.size`);
  * - use `instanceof` at all;
+ * - write a template literal with a substitution: QuickJS compiles `` `a${b}` `` to a call of
+ *   `String.prototype.concat`, looked up on the string (use `+`);
  * - iterate with `for…of`, spread, array destructuring or `yield*` (all go through an iterator's
  *   replaceable `next`);
  * - use a primordial that builds its result through a species constructor (SPECIES below);
@@ -29,7 +31,7 @@ export interface Violation {
   file: string;
   line: number;
   column: number;
-  rule: 'builtin-call' | 'builtin-getter' | 'builtin-instanceof' | 'builtin-iteration' | 'species' | 'descriptor';
+  rule: 'builtin-call' | 'builtin-getter' | 'builtin-instanceof' | 'builtin-iteration' | 'species' | 'descriptor' | 'template';
   text: string;
 }
 
@@ -137,6 +139,7 @@ export function lintPrelude(dir = GUEST_DIR): Violation[] {
       }
       if (ts.isIdentifier(node) && SPECIES.has(node.text) && !ts.isPropertyAccessExpression(node.parent)) report(node, 'species');
       if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.InstanceOfKeyword) report(node, 'builtin-instanceof');
+      if (ts.isTemplateExpression(node) || ts.isTaggedTemplateExpression(node)) report(node, 'template');
       if (ts.isForOfStatement(node)) report(node.expression, 'builtin-iteration');
       if (ts.isSpreadElement(node)) report(node, 'builtin-iteration');
       if (ts.isArrayBindingPattern(node)) report(node, 'builtin-iteration');

@@ -15,20 +15,20 @@ export function consoleExtras(): Record<string, (...args: any[]) => unknown> {
   };
   const counts = new Map<unknown, number>();
   const timers = new Map<unknown, number>();
-  const elapsed = (label: unknown) => `${label}: ${callWith(NumberPrototypeToFixed, now() - callWith(MapPrototypeGet, timers, label)!, 3)}ms`;
-  const missing = (label: unknown) => emit('warn', `Warning: No such label '${label}' for console.timeEnd()`);
+  const elapsed = (label: unknown) => String(label) + ': ' + callWith(NumberPrototypeToFixed, now() - callWith(MapPrototypeGet, timers, label)!, 3) + 'ms';
+  const missing = (label: unknown) => emit('warn', 'Warning: No such label \'' + String(label) + '\' for console.timeEnd()');
   const group = (...args: unknown[]) => {
     if (args.length) emit('log', format(args));
     state.indent += '  ';
   };
   return {
     assert: (cond: unknown, ...args: unknown[]) => {
-      if (!cond) emit('error', args.length ? `Assertion failed: ${format(args)}` : 'Assertion failed');
+      if (!cond) emit('error', args.length ? ('Assertion failed: ' + format(args)) : 'Assertion failed');
     },
     count: (label: unknown = 'default') => {
       const n = (callWith(MapPrototypeGet, counts, label) ?? 0) + 1;
       callWith(MapPrototypeSet, counts, label, n);
-      emit('info', `${label}: ${n}`);
+      emit('info', String(label) + ': ' + String(n));
     },
     countReset: (label: unknown = 'default') => void callWith(MapPrototypeDelete, counts, label),
     dir: (v: unknown) => emit('log', inspect(v)),
@@ -42,7 +42,7 @@ export function consoleExtras(): Record<string, (...args: any[]) => unknown> {
     timeLog: (label: unknown = 'default', ...args: unknown[]) => {
       if (!callWith(MapPrototypeHas, timers, label)) return missing(label);
       let line = elapsed(label);
-      for (let i = 0; i < args.length; i++) line += ` ${inspect(args[i])}`;
+      for (let i = 0; i < args.length; i++) line += (' ' + inspect(args[i]));
       emit('info', line);
     },
     timeEnd: (label: unknown = 'default') => {
@@ -55,7 +55,7 @@ export function consoleExtras(): Record<string, (...args: any[]) => unknown> {
       const stack = errorStack(new Error());
       const first = typeof stack === 'string' ? callWith(StringPrototypeIndexOf, stack, '\n') : -1;
       const frames = first < 0 ? '' : callWith(StringPrototypeSlice, stack as string, first + 1);
-      emit('log', `Trace: ${format(args)}\n${frames}`);
+      emit('log', 'Trace: ' + format(args) + '\n' + frames);
     },
   };
 }

@@ -27,7 +27,7 @@ function algorithmName(alg: unknown): string {
 
 function hashName(alg: unknown): string {
   const name = algorithmName(alg);
-  if (!callWith(ArrayPrototypeIncludes, HASHES, name)) throw domError(`Unrecognized hash algorithm: ${name}`, 'NotSupportedError');
+  if (!callWith(ArrayPrototypeIncludes, HASHES, name)) throw domError('Unrecognized hash algorithm: ' + name, 'NotSupportedError');
   return name;
 }
 
@@ -73,14 +73,14 @@ export class CryptoKey {
 }
 
 function hmacKey(alg: any, bytes: Uint8Array, extractable: unknown, usages: unknown): CryptoKey {
-  if (algorithmName(alg) !== 'HMAC') throw domError(`Unsupported algorithm: ${algorithmName(alg)}`, 'NotSupportedError');
+  if (algorithmName(alg) !== 'HMAC') throw domError('Unsupported algorithm: ' + algorithmName(alg), 'NotSupportedError');
   const hash = hashName(alg.hash);
   const given = listFrom(usages);
   if (!given) throw new TypeError('usages must be a sequence');
   const list: string[] = [];
   for (let i = 0; i < given.length; i++) {
     const u = String(given[i]);
-    if (u !== 'sign' && u !== 'verify') throw domError(`Unsupported key usage for an HMAC key: ${u}`, 'SyntaxError');
+    if (u !== 'sign' && u !== 'verify') throw domError('Unsupported key usage for an HMAC key: ' + u, 'SyntaxError');
     if (!callWith(ArrayPrototypeIncludes, list, u)) list[list.length] = u;
   }
   if (!list.length) throw domError('Usages cannot be empty when creating a key.', 'SyntaxError');
@@ -91,8 +91,8 @@ function hmacKey(alg: any, bytes: Uint8Array, extractable: unknown, usages: unkn
 function usableKey(key: unknown, alg: unknown, usage: string): { bytes: Uint8Array; hash: string } {
   const parts = keyParts(key);
   if (!parts) throw new TypeError('key must be a CryptoKey');
-  if (algorithmName(alg) !== 'HMAC') throw domError(`Unsupported algorithm: ${algorithmName(alg)}`, 'NotSupportedError');
-  if (!callWith(ArrayPrototypeIncludes, parts.usages, usage)) throw domError(`Key usages do not permit this operation (${usage})`, 'InvalidAccessError');
+  if (algorithmName(alg) !== 'HMAC') throw domError('Unsupported algorithm: ' + algorithmName(alg), 'NotSupportedError');
+  if (!callWith(ArrayPrototypeIncludes, parts.usages, usage)) throw domError('Key usages do not permit this operation (' + usage + ')', 'InvalidAccessError');
   return parts;
 }
 
@@ -117,7 +117,7 @@ export class SubtleCrypto {
     let bytes: Uint8Array;
     if (format === 'raw') bytes = new Uint8Array(viewBytes(keyData, 'keyData'));
     else if (format === 'jwk' && (keyData as any)?.kty === 'oct') bytes = base64url(String((keyData as any).k));
-    else throw domError(`Unsupported key format: ${format}`, 'NotSupportedError');
+    else throw domError('Unsupported key format: ' + String(format), 'NotSupportedError');
     return hmacKey(alg, bytes, extractable, usages);
   }
 
@@ -125,7 +125,7 @@ export class SubtleCrypto {
     const parts = keyParts(key);
     if (!parts) throw new TypeError('key must be a CryptoKey');
     if (!parts.extractable) throw domError('key is not extractable', 'InvalidAccessError');
-    if (format !== 'raw') throw domError(`Unsupported key format: ${format}`, 'NotSupportedError');
+    if (format !== 'raw') throw domError('Unsupported key format: ' + String(format), 'NotSupportedError');
     return exactBuffer(new Uint8Array(parts.bytes));
   }
 
@@ -163,7 +163,7 @@ for (let i = 0; i < UNSUPPORTED.length; i++) {
     SubtleCrypto.prototype,
     op,
     dataDescriptor(async () => {
-      throw domError(`crypto.subtle.${op} is not supported`, 'NotSupportedError');
+      throw domError('crypto.subtle.' + op + ' is not supported', 'NotSupportedError');
     }),
   );
 }
@@ -186,7 +186,7 @@ export class Crypto {
     }
     const size = callWith(TypedArrayPrototypeGetByteLength, array);
     if (size > 65536) {
-      throw domError(`The ArrayBufferView's byte length (${size}) exceeds the number of bytes of entropy available via this API (65536)`, 'QuotaExceededError');
+      throw domError('The ArrayBufferView\'s byte length (' + size + ') exceeds the number of bytes of entropy available via this API (65536)', 'QuotaExceededError');
     }
     if (size) callWith(TypedArrayPrototypeSet, viewBytes(array), new Uint8Array(call('randomFill', size)));
     return array;

@@ -76,7 +76,7 @@ async function rejected(e: unknown): Promise<never> {
 
 /** The response as it leaves the guest (see responseOut), with whether settle() has anything to wait for. */
 function finish(s: State | undefined, result: unknown, id: string): unknown[] {
-  if (s === undefined) throw new TypeError(`fetch handler must return a Response (got ${describe(result)})`);
+  if (s === undefined) throw new TypeError('fetch handler must return a Response (got ' + describe(result) + ')');
   if (responseType(s) === 'error') throw new TypeError('fetch handler returned Response.error()');
   const waitUntil = callWith(MapPrototypeHas, pending, id);
   if (!waitUntil) callWith(SetPrototypeDelete, open, id);

@@ -62,7 +62,7 @@ export class TextDecoder {
 
   constructor(label: unknown = 'utf-8', options: { fatal?: boolean; ignoreBOM?: boolean } = {}) {
     const l = callWith(StringPrototypeToLowerCase, callWith(StringPrototypeTrim, String(label)));
-    if (!callWith(ArrayPrototypeIncludes, LABELS, l)) throw new RangeError(`The "${String(label)}" encoding is not supported`);
+    if (!callWith(ArrayPrototypeIncludes, LABELS, l)) throw new RangeError('The "' + String(label) + '" encoding is not supported');
     this.#fatal = !!options?.fatal;
     this.#ignoreBOM = !!options?.ignoreBOM;
   }

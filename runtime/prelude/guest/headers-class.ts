@@ -45,7 +45,7 @@ export class Headers {
     const n = headerName(name);
     const list = this.#list;
     let out: string | null = null;
-    for (let i = 0; i < list.length; i += 2) if (list[i] === n) out = out === null ? list[i + 1]! : `${out}, ${list[i + 1]}`;
+    for (let i = 0; i < list.length; i += 2) if (list[i] === n) out = out === null ? list[i + 1]! : (out + ', ' + list[i + 1]);
     return out;
   }
 

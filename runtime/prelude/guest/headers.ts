@@ -15,7 +15,7 @@ const BAD_VALUE = hardenRegExp(/[\0\n\r\u0100-\uffff]/);
 
 export function headerName(name: unknown): string {
   const s = String(name);
-  if (!regexTest(TOKEN, s)) throw new TypeError(`Invalid header name: "${s}"`);
+  if (!regexTest(TOKEN, s)) throw new TypeError('Invalid header name: "' + s + '"');
   return callWith(StringPrototypeToLowerCase, s);
 }
 
@@ -26,7 +26,7 @@ export function headerValue(value: unknown): string {
   let s = String(value);
   const n = s.length;
   if (n > 0 && (isWs(callWith(StringPrototypeCharCodeAt, s, 0)) || isWs(callWith(StringPrototypeCharCodeAt, s, n - 1)))) s = regexReplace(EDGE_WS, s, '');
-  if (regexTest(BAD_VALUE, s)) throw new TypeError(`Invalid header value: "${s}"`);
+  if (regexTest(BAD_VALUE, s)) throw new TypeError('Invalid header value: "' + s + '"');
   return s;
 }
 
@@ -86,7 +86,7 @@ export function sortAndCombine(list: HeaderList): HeaderList {
       continue;
     }
     let value: string | null = null;
-    for (let j = 0; j < n; j += 2) if (list[j] === name) value = value === null ? list[j + 1]! : `${value}, ${list[j + 1]}`;
+    for (let j = 0; j < n; j += 2) if (list[j] === name) value = value === null ? list[j + 1]! : (value + ', ' + list[j + 1]);
     callWith(ArrayPrototypePush, out, name, value!);
   }
   return out;

@@ -85,6 +85,7 @@ export function call(op: string, ...args: unknown[]): any {
     // called directly with the arguments: no array the host function's arguments pass through is
     // built by writes an index accessor on Array.prototype could intercept (ops take at most four)
     const h = hostFn;
+    if (n > 4) throw new TypeError('host op ' + op + ': too many arguments');
     const out = n === 0 ? h(op) : n === 1 ? h(op, args[0]) : n === 2 ? h(op, args[0], args[1]) : n === 3 ? h(op, args[0], args[1], args[2]) : h(op, args[0], args[1], args[2], args[3]);
     return isInstance(out, Promise) ? callWith(PromisePrototypeThen, out, undefined, rethrow) : out;
   } catch (e) {

@@ -25,7 +25,7 @@ export function placeholder(c: string, a: unknown): string {
     case 'd':
     case 'i':
     case 'f':
-      if (typeof a === 'bigint') return `${a}n`;
+      if (typeof a === 'bigint') return '' + a + 'n';
       if (typeof a === 'symbol' || (typeof a === 'object' && a !== null)) return 'NaN';
       return fmt(c === 'd' ? Number(a) : c === 'i' ? parseInt(String(a)) : parseFloat(String(a)), 0, [], false);
     case 'j':
@@ -49,7 +49,7 @@ function quote(s: string): string {
 }
 
 function key(k: string | symbol): string {
-  return typeof k === 'symbol' ? `[${callWith(SymbolPrototypeToString, k)}]` : regexTest(IDENT, k) ? k : quote(k);
+  return typeof k === 'symbol' ? ('[' + callWith(SymbolPrototypeToString, k) + ']') : regexTest(IDENT, k) ? k : quote(k);
 }
 
 function ctorName(o: object): string | null {
@@ -60,7 +60,7 @@ function ctorName(o: object): string | null {
 }
 
 function list(open: string, items: string[], close: string, prefix?: string): string {
-  return items.length ? `${prefix ?? ''}${open} ${callWith(ArrayPrototypeJoin, items, ', ')} ${close}` : `${prefix ?? ''}${open}${close}`;
+  return items.length ? ((prefix ?? '') + open + ' ' + callWith(ArrayPrototypeJoin, items, ', ') + ' ' + close) : ((prefix ?? '') + open + close);
 }
 
 function fmt(v: unknown, depth: number, seen: object[], nested: boolean): string {
@@ -70,13 +70,13 @@ function fmt(v: unknown, depth: number, seen: object[], nested: boolean): string
     case 'number':
       return ObjectIs(v, -0) ? '-0' : String(v);
     case 'bigint':
-      return `${v}n`;
+      return '' + v + 'n';
     case 'symbol':
       return callWith(SymbolPrototypeToString, v);
     case 'function': {
       const src = callWith(FunctionPrototypeToString, v);
-      const name = v.name ? `: ${v.name}` : ' (anonymous)';
-      return callWith(StringPrototypeStartsWith, src, 'class') ? `[class ${v.name || '(anonymous)'}]` : `[Function${name}]`;
+      const name = v.name ? (': ' + v.name) : ' (anonymous)';
+      return callWith(StringPrototypeStartsWith, src, 'class') ? ('[class ' + (v.name || '(anonymous)') + ']') : ('[Function' + name + ']');
     }
     case 'object':
       if (v === null) return 'null';
@@ -105,47 +105,47 @@ function object(o: object, depth: number, seen: object[], nested: boolean): stri
     const t = callWith(DatePrototypeGetTime, o as Date);
     return isNaN(t) ? 'Invalid Date' : callWith(DatePrototypeToISOString, o as Date);
   }
-  if (isInstance(o, RegExp)) return `/${callWith(RegExpPrototypeGetSource, o as RegExp)}/${callWith(RegExpPrototypeGetFlags, o as RegExp)}`;
+  if (isInstance(o, RegExp)) return '/' + callWith(RegExpPrototypeGetSource, o as RegExp) + '/' + callWith(RegExpPrototypeGetFlags, o as RegExp);
   if (isInstance(o, Promise)) return 'Promise { <unknown> }';
-  if (isInstance(o, WeakMap) || isInstance(o, WeakSet)) return `${ctorName(o)} { <items unknown> }`;
+  if (isInstance(o, WeakMap) || isInstance(o, WeakSet)) return String(ctorName(o)) + ' { <items unknown> }';
   const primitive = boxed(o);
-  if (primitive !== undefined) return `[${ctorName(o)}: ${fmt(primitive, 0, [], true)}]`;
+  if (primitive !== undefined) return '[' + String(ctorName(o)) + ': ' + fmt(primitive, 0, [], true) + ']';
   const name = ctorName(o);
   const isArray = ArrayIsArray(o);
-  if (depth < 0) return isArray ? '[Array]' : `[${name ?? 'Object: null prototype'}]`;
+  if (depth < 0) return isArray ? '[Array]' : ('[' + (name ?? 'Object: null prototype') + ']');
   seen[seen.length] = o;
   try {
     const sub = (x: unknown) => fmt(x, depth - 1, seen, true);
     if (isArray) {
       const a = o as unknown[];
-      return list('[', arrayItems(a, a.length, sub, true), ']', name === 'Array' ? '' : `${name}(${a.length}) `);
+      return list('[', arrayItems(a, a.length, sub, true), ']', name === 'Array' ? '' : (String(name) + '(' + a.length + ') '));
     }
     if (typedArrayKind(o) !== undefined) {
       const n = callWith(TypedArrayPrototypeGetLength, o as Uint8Array);
-      return list('[', arrayItems(o as Uint8Array, n, sub, false), ']', `${name}(${n}) `);
+      return list('[', arrayItems(o as Uint8Array, n, sub, false), ']', String(name) + '(' + n + ') ');
     }
     if (isArrayBuffer(o)) {
       const size = callWith(ArrayBufferPrototypeGetByteLength, o);
       const shown = MathMin(size, 50);
       const bytes = new Uint8Array(o, 0, shown);
       let hex = '';
-      for (let i = 0; i < shown; i++) hex += `${i ? ' ' : ''}${callWith(StringPrototypePadStart, callWith(NumberPrototypeToString, bytes[i]!, 16), 2, '0')}`;
-      return `ArrayBuffer { [Uint8Contents]: <${hex}${size > 50 ? ' ...' : ''}>, byteLength: ${size} }`;
+      for (let i = 0; i < shown; i++) hex += ((i ? ' ' : '') + callWith(StringPrototypePadStart, callWith(NumberPrototypeToString, bytes[i]!, 16), 2, '0'));
+      return 'ArrayBuffer { [Uint8Contents]: <' + hex + (size > 50 ? ' ...' : '') + '>, byteLength: ' + size + ' }';
     }
     if (isInstance(o, Map)) {
       const items: string[] = [];
-      callWith(MapPrototypeForEach, o as Map<unknown, unknown>, (x: unknown, k: unknown) => void (items[items.length] = `${sub(k)} => ${sub(x)}`));
-      return list('{', items, '}', `${name}(${callWith(MapPrototypeGetSize, o as Map<unknown, unknown>)}) `);
+      callWith(MapPrototypeForEach, o as Map<unknown, unknown>, (x: unknown, k: unknown) => void (items[items.length] = sub(k) + ' => ' + sub(x)));
+      return list('{', items, '}', String(name) + '(' + callWith(MapPrototypeGetSize, o as Map<unknown, unknown>) + ') ');
     }
     if (isInstance(o, Set)) {
       const items: string[] = [];
       callWith(SetPrototypeForEach, o as Set<unknown>, (x: unknown) => void (items[items.length] = sub(x)));
-      return list('{', items, '}', `${name}(${callWith(SetPrototypeGetSize, o as Set<unknown>)}) `);
+      return list('{', items, '}', String(name) + '(' + callWith(SetPrototypeGetSize, o as Set<unknown>) + ') ');
     }
     const items = props(o, sub);
     const tag = (o as any)[Symbol.toStringTag];
     if (items.length === 0 && typeof tag === 'string') webProps(o, sub, items);
-    const prefix = name === null ? '[Object: null prototype] ' : name === 'Object' ? '' : `${name} `;
+    const prefix = name === null ? '[Object: null prototype] ' : name === 'Object' ? '' : (name + ' ');
     return list('{', items, '}', prefix);
   } finally {
     seen.length--;
@@ -162,14 +162,14 @@ function arrayItems(a: ArrayLike<unknown>, n: number, sub: (x: unknown) => strin
       holes++;
       continue;
     }
-    if (holes) out[out.length] = `<${holes} empty item${holes > 1 ? 's' : ''}>`;
+    if (holes) out[out.length] = '<' + holes + ' empty item' + (holes > 1 ? 's' : '') + '>';
     holes = 0;
     if (i < shown) out[out.length] = sub(a[i]);
   }
-  if (n > MAX_ITEMS) out[out.length] = `... ${n - MAX_ITEMS} more item${n - MAX_ITEMS > 1 ? 's' : ''}`;
+  if (n > MAX_ITEMS) out[out.length] = '... ' + (n - MAX_ITEMS) + ' more item' + (n - MAX_ITEMS > 1 ? 's' : '');
   if (extraKeys) {
     const keys = ObjectKeys(a);
-    for (let i = 0; i < keys.length; i++) if (!regexTest(INDEX, keys[i]!)) out[out.length] = `${key(keys[i]!)}: ${sub((a as any)[keys[i]!])}`;
+    for (let i = 0; i < keys.length; i++) if (!regexTest(INDEX, keys[i]!)) out[out.length] = key(keys[i]!) + ': ' + sub((a as any)[keys[i]!]);
   }
   return out;
 }
@@ -181,8 +181,8 @@ function props(o: object, sub: (x: unknown) => string): string[] {
     const k = keys[i]!;
     const d = ownDescriptor(o, k)!;
     if (!d.enumerable) continue;
-    if (d.get || d.set) out[out.length] = `${key(k)}: [${d.get ? (d.set ? 'Getter/Setter' : 'Getter') : 'Setter'}]`;
-    else out[out.length] = `${key(k)}: ${sub(d.value)}`;
+    if (d.get || d.set) out[out.length] = key(k) + ': [' + (d.get ? (d.set ? 'Getter/Setter' : 'Getter') : 'Setter') + ']';
+    else out[out.length] = key(k) + ': ' + sub(d.value);
   }
   return out;
 }
@@ -194,7 +194,7 @@ function webProps(o: object, sub: (x: unknown) => string, out: string[]): void {
     const pairs = listFrom(callWith(entries, o)) ?? [];
     for (let i = 0; i < pairs.length; i++) {
       const p = pairs[i] as [string, unknown];
-      out[out.length] = `${key(p[0])}: ${sub(p[1])}`;
+      out[out.length] = key(p[0]) + ': ' + sub(p[1]);
     }
     return;
   }
@@ -205,7 +205,7 @@ function webProps(o: object, sub: (x: unknown) => string, out: string[]): void {
       const d = ownDescriptor(p, k)!;
       if (!d.get || callWith(ArrayPrototypeIncludes, SKIPPED_GETTERS, k)) continue;
       try {
-        out[out.length] = `${key(k)}: ${sub(callWith(d.get, o))}`;
+        out[out.length] = key(k) + ': ' + sub(callWith(d.get, o));
       } catch {
         // a getter that throws has nothing to show
       }
@@ -214,10 +214,10 @@ function webProps(o: object, sub: (x: unknown) => string, out: string[]): void {
 }
 
 function error(e: Error, depth: number, seen: object[], nested: boolean): string {
-  const head = `${e.name}: ${e.message}`;
+  const head = String(e.name) + ': ' + String(e.message);
   const s = errorStack(e);
   const stack = typeof s === 'string' ? callWith(StringPrototypeTrimEnd, s) : '';
-  const text = nested ? `[${head}]` : callWith(StringPrototypeStartsWith, stack, head) ? stack : stack ? `${head}\n${stack}` : head;
+  const text = nested ? ('[' + head + ']') : callWith(StringPrototypeStartsWith, stack, head) ? stack : stack ? (head + '\n' + stack) : head;
   const inner = (x: unknown) => {
     const within: object[] = [];
     for (let i = 0; i < seen.length; i++) within[i] = seen[i]!;
@@ -227,6 +227,6 @@ function error(e: Error, depth: number, seen: object[], nested: boolean): string
   const all = props(e, inner);
   const extra: string[] = [];
   for (let i = 0; i < all.length; i++) if (!callWith(StringPrototypeStartsWith, all[i]!, 'stack:')) extra[extra.length] = all[i]!;
-  if ('cause' in e && !callWith(ArrayPrototypeIncludes, ObjectKeys(e), 'cause')) extra[extra.length] = `[cause]: ${inner(e.cause)}`;
-  return extra.length ? `${text} { ${callWith(ArrayPrototypeJoin, extra, ', ')} }` : text;
+  if ('cause' in e && !callWith(ArrayPrototypeIncludes, ObjectKeys(e), 'cause')) extra[extra.length] = '[cause]: ' + inner(e.cause);
+  return extra.length ? (text + ' { ' + callWith(ArrayPrototypeJoin, extra, ', ') + ' }') : text;
 }

@@ -32,10 +32,10 @@ export function need(name: string): any {
   const have = loaded[name];
   if (have) return have;
   const factory = call('loadChunk', name);
-  if (typeof factory !== 'function') throw new Error(`prelude chunk "${name}" did not load`);
+  if (typeof factory !== 'function') throw new Error('prelude chunk "' + name + '" did not load');
   const install = ReflectApply(factory, undefined, (chunkArgs ??= wrapperArgs())) as (shared: Internals) => any;
   const exports = install((shared ??= makeShared()));
-  if (!exports) throw new Error(`prelude chunk "${name}" did not load`);
+  if (!exports) throw new Error('prelude chunk "' + name + '" did not load');
   return (loaded[name] = exports);
 }
 

@@ -16,8 +16,8 @@ const REDIRECT_MODES = ['follow', 'manual', 'error'];
 
 function requestMethod(m: unknown): string {
   const s = String(m);
-  if (!regexTest(TOKEN, s)) throw new TypeError(`'${s}' is not a valid HTTP method.`);
-  if (regexTest(FORBIDDEN, s)) throw new TypeError(`'${s}' HTTP method is unsupported.`);
+  if (!regexTest(TOKEN, s)) throw new TypeError('\'' + s + '\' is not a valid HTTP method.');
+  if (regexTest(FORBIDDEN, s)) throw new TypeError('\'' + s + '\' HTTP method is unsupported.');
   return regexTest(NORMALIZED, s) ? callWith(StringPrototypeToUpperCase, s) : s;
 }
 
@@ -40,7 +40,7 @@ export function requestParts(input: unknown, init: any): Parts {
     for (let i = 0; i < list.length; i++) headers[i] = list[i]!;
   }
   const redirect = init.redirect !== undefined ? String(init.redirect) : base ? base.redirect : 'follow';
-  if (!callWith(ArrayPrototypeIncludes, REDIRECT_MODES, redirect)) throw new TypeError(`Invalid redirect value: ${redirect}`);
+  if (!callWith(ArrayPrototypeIncludes, REDIRECT_MODES, redirect)) throw new TypeError('Invalid redirect value: ' + redirect);
   const signal = init.signal !== undefined ? init.signal : base ? base.signal : undefined;
   const hasInitBody = init.body != null;
   const baseBody = base !== undefined && internals.hasBody(input);

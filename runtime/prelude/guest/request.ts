@@ -27,7 +27,7 @@ export interface Parts {
 export function absoluteUrl(input: unknown): string {
   const s = String(input);
   const parsed = call('urlParse', s);
-  if (!parsed) throw new TypeError(`Invalid URL: ${s}`);
+  if (!parsed) throw new TypeError('Invalid URL: ' + s);
   return parsed.href;
 }
 

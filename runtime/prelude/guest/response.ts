@@ -32,19 +32,19 @@ function initResponse(body: unknown, init: any, contentType: string | null): Sta
     if (st !== undefined) {
       status = Number(st);
       if (!(status >= 200 && status <= 599) || status % 1) {
-        throw new RangeError(`The status provided (${st}) is outside the range [200, 599].`);
+        throw new RangeError('The status provided (' + String(st) + ') is outside the range [200, 599].');
       }
     }
     const text = init.statusText;
     if (text !== undefined) {
       statusText = String(text);
-      if (!regexTest(REASON_PHRASE, statusText)) throw new TypeError(`Invalid statusText: ${statusText}`);
+      if (!regexTest(REASON_PHRASE, statusText)) throw new TypeError('Invalid statusText: ' + statusText);
     }
     fillHeaders(list, init.headers);
   }
   let src: BodySource = null;
   if (body != null) {
-    if (nullBodyStatus(status)) throw new TypeError(`Response with null body status (${status}) cannot have body`);
+    if (nullBodyStatus(status)) throw new TypeError('Response with null body status (' + status + ') cannot have body');
     let type: string | null;
     if (typeof body === 'string') {
       src = body;
@@ -87,7 +87,7 @@ export class Response extends Body {
   static redirect(url: unknown, status = 302): Response {
     const location = absoluteUrl(url);
     status = Number(status);
-    if (!callWith(ArrayPrototypeIncludes, REDIRECT_STATUS, status)) throw new RangeError(`Invalid status code ${status}`);
+    if (!callWith(ArrayPrototypeIncludes, REDIRECT_STATUS, status)) throw new RangeError('Invalid status code ' + status);
     return new Response(TRUSTED, [null, false, null, null, ['location', location], true, status, '', 'default', '', false]);
   }
 

@@ -19,11 +19,11 @@ const TYPED_ARRAYS: Record<string, new (b: ArrayBuffer, offset: number, length: 
 function uncloneable(v: unknown): never {
   let what: string;
   try {
-    what = typeof v === 'symbol' ? callWith(SymbolPrototypeToString, v) : typeof v === 'function' ? `${v.name || 'function'}()` : String(v);
+    what = typeof v === 'symbol' ? callWith(SymbolPrototypeToString, v) : typeof v === 'function' ? (String(v.name || 'function') + '()') : String(v);
   } catch {
     what = 'value';
   }
-  throw new internals.DOMException(`${what} could not be cloned.`, 'DataCloneError');
+  throw new internals.DOMException(what + ' could not be cloned.', 'DataCloneError');
 }
 
 /** Defined, not assigned: no setter (on Object.prototype, or `__proto__`) sees or changes what is copied. */

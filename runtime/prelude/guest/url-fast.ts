@@ -34,7 +34,7 @@ const DOT_SEGMENT = hardenRegExp(/\/\.|%2e/i);
 /** A last label that makes the host an IPv4 address (WHATWG "ends in a number"). */
 const NUMERIC = hardenRegExp(/(?:^|\.)(?:[0-9]+|0x[0-9a-f]*)$/);
 const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-const IPV4 = hardenRegExp(new RegExp(`^(?:${OCTET}\\.){3}${OCTET}$`));
+const IPV4 = hardenRegExp(new RegExp('^(?:' + OCTET + '\\.){3}' + OCTET + '$'));
 
 export function fastUrlParts(input: string): Parts | null {
   const m = callWith(RegExpPrototypeExec, CANONICAL, input);
@@ -49,7 +49,7 @@ export function fastUrlParts(input: string): Parts | null {
   if (regexTest(NUMERIC, hostname) ? !regexTest(IPV4, hostname) : callWith(StringPrototypeIndexOf, hostname, 'xn--') >= 0) return null;
   const query = m[5] ?? '';
   const fragment = m[6] ?? '';
-  const protocol = `${scheme}:`;
-  const host = port === '' ? hostname : `${hostname}:${port}`;
-  return [input, `${protocol}//${host}`, protocol, '', '', host, hostname, port, pathname, query.length > 1 ? query : '', fragment.length > 1 ? fragment : ''];
+  const protocol = scheme + ':';
+  const host = port === '' ? hostname : (hostname + ':' + port);
+  return [input, protocol + '//' + host, protocol, '', '', host, hostname, port, pathname, query.length > 1 ? query : '', fragment.length > 1 ? fragment : ''];
 }

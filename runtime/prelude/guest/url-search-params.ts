@@ -54,7 +54,7 @@ export function parseQuery(query: string): Pair[] {
 
 function serialize(list: Pair[]): string {
   let out = '';
-  for (let i = 0; i < list.length; i++) out += `${i ? '&' : ''}${encode(list[i]![0])}=${encode(list[i]![1])}`;
+  for (let i = 0; i < list.length; i++) out += ((i ? '&' : '') + encode(list[i]![0]) + '=' + encode(list[i]![1]));
   return out;
 }
 

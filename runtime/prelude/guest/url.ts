@@ -22,7 +22,7 @@ export class URL {
   constructor(url: unknown, base?: unknown) {
     if (arguments.length === 0) throw new TypeError("Failed to construct 'URL': 1 argument required");
     const p = parse(url, base);
-    if (!p) throw new TypeError(`Invalid URL: ${String(url)}`);
+    if (!p) throw new TypeError('Invalid URL: ' + String(url));
     this.#p = p;
   }
 
@@ -45,7 +45,7 @@ export class URL {
   }
   set href(v: string) {
     const p = parse(v);
-    if (!p) throw new TypeError(`Invalid URL: ${String(v)}`);
+    if (!p) throw new TypeError('Invalid URL: ' + String(v));
     this.#p = p;
     if (this.#params) resetParams(this.#params, p[SEARCH]);
   }

@@ -57,7 +57,7 @@ export function viewBytes(src: unknown, what = 'argument'): Uint8Array {
     const parts = viewParts(src);
     return new Uint8Array(parts[0], parts[1], parts[2]);
   }
-  throw new TypeError(`${what} must be an ArrayBuffer or ArrayBufferView`);
+  throw new TypeError(what + ' must be an ArrayBuffer or ArrayBufferView');
 }
 
 export function isBufferSource(x: unknown): x is ArrayBuffer | ArrayBufferView {
