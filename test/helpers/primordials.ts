@@ -1,3 +1,4 @@
+/// <reference path="../../runtime/prelude/guest/primordials.d.ts" />
 /**
  * Installs the prelude's primordials (runtime/prelude/primordials.ts) as globals of this Node process,
  * so a guest module with no host dependency (url-fast.ts) can be imported and checked directly. Import
