@@ -1,5 +1,7 @@
-import { fillHeaders, hasHeader, headerName, headerValue, sortAndCombine, type HeaderList } from './headers.ts';
-import { copyArray, dataDescriptor } from './safe.ts';
+import { fillHeaders, hasHeader, headerName, headerValue, setIterate, sortAndCombine, type HeaderList } from './headers.ts';
+import { copyArray, dataDescriptor, listFrom } from './safe.ts';
+
+setIterate(listFrom);
 import { named } from './util.ts';
 
 /**

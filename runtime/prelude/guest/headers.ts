@@ -5,7 +5,7 @@
  * chunk (headers-class.ts), loaded on that first touch.
  */
 import { loaded } from './host.ts';
-import { hardenRegExp, listFrom, regexReplace, regexTest } from './safe.ts';
+import { hardenRegExp, regexReplace, regexTest } from './safe.ts';
 
 export type HeaderList = string[];
 
@@ -31,6 +31,21 @@ export function headerValue(value: unknown): string {
 }
 
 /**
+ * The values of an iterable init other than a plain array, through its own iterator (safe.ts
+ * listFrom). Rare, so the core leaves it to the headers chunk; a chunk that bundles this module sets
+ * its own.
+ */
+let iterate: (x: unknown) => unknown[] | undefined;
+export const setIterate = (fn: typeof iterate) => void (iterate = fn);
+
+/** A user array that keeps the original iterator is read by index, as that iterator would. */
+function sequence(x: any): unknown[] | undefined {
+  const method = x[Symbol.iterator];
+  if (method == null) return undefined;
+  return method === ArrayPrototypeSymbolIterator && ArrayIsArray(x) ? x : iterate(x);
+}
+
+/**
  * Appends the validated pairs of a HeadersInit (record, iterable of pairs, Headers) to `list`. A
  * Headers object is read through its private list, not its (replaceable) iterator.
  */
@@ -42,11 +57,11 @@ export function fillHeaders(list: HeaderList, init: unknown): void {
     for (let i = 0; i < own.length; i++) list[list.length] = own[i]!;
     return;
   }
-  const pairs = listFrom(init);
+  const pairs = sequence(init);
   if (pairs) {
     for (let i = 0; i < pairs.length; i++) {
       const pair = pairs[i];
-      const p = typeof pair === 'object' && pair !== null ? listFrom(pair) : undefined;
+      const p = typeof pair === 'object' && pair !== null ? sequence(pair) : undefined;
       if (!p || p.length !== 2) throw new TypeError('Headers init pairs must have exactly two items');
       const name = headerName(p[0]);
       callWith(ArrayPrototypePush, list, name, headerValue(p[1]));

@@ -1,13 +1,15 @@
-import { fillHeaders, hasHeader, type HeaderList } from './headers.ts';
+import { fillHeaders, hasHeader, setIterate, type HeaderList } from './headers.ts';
 import { internals } from './host.ts';
 import type { Parts } from './request.ts';
-import { hardenRegExp, regexTest } from './safe.ts';
+import { hardenRegExp, listFrom, regexTest } from './safe.ts';
 import { fastUrlParts } from './url-fast.ts';
 
 /**
  * `new Request(input, init)` from user code: parsing and validating its arguments. A chunk, because
  * the requests a function receives are built by the runtime from trusted parts.
  */
+
+setIterate(listFrom);
 
 const NORMALIZED = hardenRegExp(/^(DELETE|GET|HEAD|OPTIONS|POST|PUT)$/i);
 const FORBIDDEN = hardenRegExp(/^(CONNECT|TRACE|TRACK)$/i);
