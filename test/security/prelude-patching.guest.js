@@ -4,7 +4,7 @@
 // the original; then use every API, and see whether anything not ours and not public came by.
 //
 // Variants:
-//   record  - the recorders; the report lists every function seen that is neither created here nor
+//   record  - the recorders (and an own Symbol.hasInstance recorder on every built-in constructor); the report lists every function seen that is neither created here nor
 //             reachable from globalThis (own properties, prototypes, statics), each probed with
 //             hostile arguments.
 //   species - `constructor` of Array, ArrayBuffer and every typed array prototype replaced by one
@@ -216,6 +216,10 @@ function patchRecorders() {
   defProp(String.prototype, Symbol.replace, data(stringReplace));
   defProp(String.prototype, Symbol.split, data(stringSplit));
   patch(RegExp.prototype, 'RegExp.prototype', ['exec', 'test', Symbol.replace, 'flags']);
+  // `x instanceof C` asks C first: an own Symbol.hasInstance on every constructor the prelude might check
+  const hasInstance = Function.prototype[Symbol.hasInstance];
+  const checked = [Object, Function, Array, Map, Set, WeakMap, WeakSet, WeakRef, Promise, Error, TypeError, RangeError, Date, RegExp, ArrayBuffer, DataView, Uint8Array, Number, String, Boolean, BigInt, Request, Response];
+  for (let i = 0; i < checked.length; i++) defProp(checked[i], Symbol.hasInstance, data(recorder(hasInstance, checked[i].name + '[Symbol.hasInstance]')));
   // last: from here on a descriptor that inherits from Object.prototype has a `get` and a `value`
   protoAccessor('get');
   protoAccessor('set');
@@ -328,7 +332,7 @@ async function exercise(request, env) {
     const seenPairs = [];
     h.forEach(own((v, k) => append(seenPairs, `${k}=${v}`)));
     check('headers', [h.get('x-a'), h.has('x-c'), h.getSetCookie().length, [...h].length, [...h.keys()].join(','), [...h.values()].length, seenPairs.join(';')]);
-    check('headers init', [new Headers({ 'x-r': 'r' }).get('x-r'), new Headers(new Map([['x-m', 'm']])).get('x-m'), new Headers(h).get('x-c')]);
+    check('headers init', [new Headers({ 'x-r': 'r' }).get('x-r'), new Headers(new Map([['x-m', 'm']])).get('x-m'), new Headers(h).get('x-c'), new Response(null, { headers: new Map([['x-n', 'n']]) }).headers.get('x-n')]);
     for (const [k] of h.entries()) void k;
   }));
   await step('URL', async () => {
@@ -562,6 +566,8 @@ async function strictExercise(request, env) {
   api('request.url', () => request.url);
   await apiAsync('request.text', () => request.text());
   const res = api('new Response', () => new Response('x', { status: 201, headers: record }));
+  const pairs = ours([ours(['x-p', '1'])]);
+  api('new Response(pairs)', () => new Response(null, { headers: pairs }));
   api('response.clone', () => res.clone());
   await apiAsync('response.text', () => res.text());
   const json = api('Response.json', () => Response.json({ a: 1 }));

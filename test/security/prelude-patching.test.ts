@@ -105,7 +105,7 @@ describe('the prelude under patched built-ins', () => {
     expect(c['incoming body']).toBe('incoming');
     expect(c['incoming url']).toBe('1');
     expect(c.headers).toEqual(['1, 3', true, 2, 4, 'set-cookie,set-cookie,x-a,x-c', 4, 'set-cookie=a=1;set-cookie=b=2;x-a=1, 3;x-c=4']);
-    expect(c['headers init']).toEqual(['r', 'm', '4']);
+    expect(c['headers init']).toEqual(['r', 'm', '4', 'n']);
     expect(c.url).toEqual(['https://a.example/z?x=1&y=2&w=v+w#k', 'https://a.example', 'https://b.example/a/r?s=1', false, 'c.example', '{"u":"https://a.example/z?x=1&y=2&w=v+w#k"}']);
     expect(c['search params']).toEqual(['a=A&b=2', 'r=s', '  1', 2, 'aA,b2', 2, 1, true]);
     expect(c.encoding).toEqual([11, 2, 4, 'h\u00e9llo \u{1f600}']);
