@@ -10,6 +10,9 @@
 //   species - `constructor` of Array, ArrayBuffer and every typed array prototype replaced by one
 //             whose Symbol.species records being called: the prelude must never build a result
 //             through a species constructor (this module itself never calls slice/map/filter/…).
+//   indices - accessors for the indices 0…63 on Array.prototype: a write into an array that lacks that
+//             index goes through the setter, which looks into what is written (and stores it, so
+//             arrays still work): no prelude function may pass through an array this way.
 //   strict  - the recorders again, with each API call made in a window where any recorder call
 //             (other than on this module's own data) counts: the prelude calls no patched built-in.
 const VARIANT = '%VARIANT%';
@@ -253,7 +256,36 @@ function patchSpecies() {
 }
 own(patchSpecies);
 
+/** Accessors for array indices on Array.prototype, seeing every value written to an index an array does not have yet. */
+function patchIndices() {
+  const label = 'Array.prototype[index] (setter)';
+  for (let i = 0; i < 64; i++) {
+    const index = '' + i;
+    defProp(Array.prototype, index, {
+      __proto__: null,
+      configurable: true,
+      enumerable: false,
+      get: own(function () {
+        return undefined;
+      }),
+      set: own(function (v) {
+        note(v, label, 'value');
+        if (isObject(v)) {
+          const keys = ownKeys(v);
+          for (let k = 0; k < keys.length; k++) {
+            const d = descriptor(v, keys[k]);
+            if (d && 'value' in d) note(d.value, label, 'own value ' + keyName(keys[k]) + ' of a value');
+          }
+        }
+        defProp(this, index, { __proto__: null, value: v, writable: true, enumerable: true, configurable: true });
+      }),
+    });
+  }
+}
+own(patchIndices);
+
 if (VARIANT === 'species') patchSpecies();
+else if (VARIANT === 'indices') patchIndices();
 else patchRecorders();
 
 // ---- the report ----

@@ -127,6 +127,12 @@ describe('the prelude under patched built-ins', () => {
     await t.assertHealthy();
   });
 
+  it('a setter for array indices on Array.prototype sees no prelude function written into an array', async () => {
+    const report = await attack('indices');
+    expectClean(report);
+    await t.assertHealthy();
+  });
+
   it('with each API call alone in a window, no patched built-in is called by the prelude, before or after the response goes out', async () => {
     const report = await attack('strict');
     expectClean(report);

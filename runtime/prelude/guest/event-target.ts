@@ -1,5 +1,4 @@
 import { internals } from './host.ts';
-import { copyArray } from './safe.ts';
 import { named } from './util.ts';
 
 /**
@@ -9,6 +8,13 @@ import { named } from './util.ts';
  */
 
 type Listener = ((e: Event) => unknown) | { handleEvent(e: Event): unknown };
+
+/**
+ * Listener lists hold the prelude's own listeners too (an AbortSignal's onabort, a signal option's
+ * removal): they have no prototype, so a setter user code put on an Array.prototype index never sees
+ * an entry written into them.
+ */
+const entryList = (): Entry[] => ObjectSetPrototypeOf([], null) as Entry[];
 
 interface Entry {
   listener: Listener;
@@ -133,7 +139,7 @@ export class EventTarget {
     isTarget = (x): x is EventTarget => typeof x === 'object' && x !== null && #listeners in x;
     listen = (target, type, listener, capture, once) => {
       const map = target.#listeners;
-      const list = callWith(MapPrototypeGet, map, type) ?? [];
+      const list = callWith(MapPrototypeGet, map, type) ?? entryList();
       for (let i = 0; i < list.length; i++) if (list[i]!.listener === listener && list[i]!.capture === capture) return false;
       list[list.length] = { listener, capture, once, removed: false };
       callWith(MapPrototypeSet, map, type, list);
@@ -154,7 +160,8 @@ export class EventTarget {
       const stopped = dispatchTo(event, target);
       const type = eventType(event);
       const list = callWith(MapPrototypeGet, target.#listeners, type);
-      const entries: Entry[] = list ? copyArray(list) : [];
+      const entries = entryList();
+      if (list) for (let i = 0; i < list.length; i++) entries[i] = list[i]!;
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
         if (entry.removed) continue;
