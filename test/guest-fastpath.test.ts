@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import './helpers/primordials.ts';
 import { fastUrlParts, FIELDS } from '../runtime/prelude/guest/url-fast.ts';
 import { allLogs, deploySource, invoke, invokeSource, sharedRuntime } from './helpers/sandbox.ts';
 

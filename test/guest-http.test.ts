@@ -23,6 +23,14 @@ describe('Headers', () => {
         cookies: h.getSetCookie(), has: [h.has('X-B'), h.has('x-a')], cookieGet: h.get('set-cookie'),
         fromPairs: [...new Headers([['a', 'b']])], fromHeaders: [...new Headers(h)].length,
         tag: Object.prototype.toString.call(h), name: Headers.name,
+        // any iterable of pairs (a Map, a generator, pairs that are themselves iterables), in the core
+        // (a Response init, before the Headers class is loaded) as in the class; the iterator is entries()
+        iterables: [
+          new Response(null, { headers: new Map([['x-m', 'm']]) }).headers.get('x-m'),
+          new Response(null, { headers: (function* () { yield new Set(['x-g', 'g']); })() }).headers.get('x-g'),
+          new Headers(new Map([['x-n', 'n']])).get('x-n'),
+          Headers.prototype[Symbol.iterator] === Headers.prototype.entries,
+        ],
       });
     `);
     expect(out).toEqual({
@@ -37,6 +45,7 @@ describe('Headers', () => {
       fromHeaders: 3,
       tag: '[object Headers]',
       name: 'Headers',
+      iterables: ['m', 'g', 'n', true],
     });
   });
 

@@ -1,10 +1,32 @@
 import { internals } from './host.ts';
-import { Event, EventTarget } from './event-target.ts';
+import { Event, EventTarget, fire, isTarget, listen, setAbortedOf, unlisten } from './event-target.ts';
+import { listFrom } from './safe.ts';
 import { named } from './util.ts';
 
 const ILLEGAL = {};
 
 let signalAbort: (signal: AbortSignal, reason: unknown) => void;
+/** `[aborted, reason]` of an AbortSignal of this prelude, or undefined for anything else (read from its state, not its getters). */
+let stateOf: (x: unknown) => [boolean, unknown] | undefined;
+
+/**
+ * Calls `fn` once `signal` aborts; returns how to stop watching. A signal of this prelude is watched
+ * through its internal listener list; anything else (a look-alike from user code) through its own
+ * addEventListener/removeEventListener.
+ */
+export function onAbort(signal: any, fn: () => void): () => void {
+  if (isTarget(signal)) {
+    listen(signal, 'abort', fn, false, true);
+    return () => unlisten(signal, 'abort', fn, false);
+  }
+  signal.addEventListener('abort', fn, { once: true });
+  return () => signal.removeEventListener('abort', fn);
+}
+
+/** Whether `signal` has aborted, and why: from its state if it is an AbortSignal, else from its properties. */
+export function abortState(signal: any): [boolean, unknown] {
+  return stateOf(signal) ?? [!!signal.aborted, signal.reason];
+}
 
 export class AbortSignal extends EventTarget {
   #aborted = false;
@@ -32,10 +54,16 @@ export class AbortSignal extends EventTarget {
 
   static any(signals: Iterable<AbortSignal>): AbortSignal {
     const s = new AbortSignal(ILLEGAL);
-    const list = [...signals];
-    const done = list.find((x) => x.aborted);
-    if (done) return AbortSignal.abort(done.reason);
-    for (const x of list) x.addEventListener('abort', () => signalAbort(s, x.reason), { once: true });
+    const list = listFrom(signals);
+    if (!list) throw new TypeError('AbortSignal.any: signals must be a sequence');
+    for (let i = 0; i < list.length; i++) {
+      const state = abortState(list[i]);
+      if (state[0]) return AbortSignal.abort(state[1]);
+    }
+    for (let i = 0; i < list.length; i++) {
+      const x = list[i];
+      onAbort(x, () => signalAbort(s, abortState(x)[1]));
+    }
     return s;
   }
 
@@ -60,16 +88,21 @@ export class AbortSignal extends EventTarget {
     this.#onabort = typeof fn === 'function' ? fn : null;
     if (this.#onabort && !this.#handlerInstalled) {
       this.#handlerInstalled = true;
-      this.addEventListener('abort', (e) => this.#onabort?.call(this, e));
+      listen(this, 'abort', (e: Event) => {
+        const handler = this.#onabort;
+        if (handler) callWith(handler, this, e);
+      }, false, false);
     }
   }
 
   static {
+    stateOf = (x) => (typeof x === 'object' && x !== null && #aborted in x ? [x.#aborted, x.#reason] : undefined);
+    setAbortedOf((x) => (typeof x === 'object' && x !== null && #aborted in x ? x.#aborted : undefined));
     signalAbort = (s, reason) => {
       if (s.#aborted) return;
       s.#aborted = true;
       s.#reason = reason === undefined ? new internals.DOMException('This operation was aborted', 'AbortError') : reason;
-      s.dispatchEvent(new Event('abort'));
+      fire(s, new Event('abort'));
     };
   }
 }
@@ -85,6 +118,9 @@ export class AbortController {
     signalAbort(this.#signal, reason);
   }
 }
+
+/** A fresh signal (a Request's, made on first touch). */
+export const newSignal = () => new AbortSignal(ILLEGAL);
 
 named(AbortSignal, 'AbortSignal');
 named(AbortController, 'AbortController');

@@ -33,9 +33,13 @@ export type State = any[];
 
 /** `[name, value]` pairs from the host (or their JSON text) as a header list. */
 export function pairsToList(pairs: string | unknown[][]): HeaderList {
-  if (typeof pairs === 'string') pairs = JSON.parse(pairs) as unknown[][];
+  if (typeof pairs === 'string') pairs = JSONParse(pairs) as unknown[][];
   const list: HeaderList = [];
-  for (let i = 0; i < pairs.length; i++) list.push(String(pairs[i][0]).toLowerCase(), String(pairs[i][1]));
+  for (let i = 0, j = 0; i < pairs.length; i++, j += 2) {
+    const p = pairs[i]!;
+    list[j] = callWith(StringPrototypeToLowerCase, String(p[0]));
+    list[j + 1] = String(p[1]);
+  }
   return list;
 }
 
@@ -59,13 +63,13 @@ export function currentList(s: State): HeaderList {
 const brands: ((x: object) => State | undefined)[] = [];
 
 export function addBrand(read: (x: object) => State | undefined): void {
-  brands.push(read);
+  brands[brands.length] = read;
 }
 
 export function stateOf(x: unknown): State {
   if (typeof x === 'object' && x !== null) {
     for (let i = 0; i < brands.length; i++) {
-      const s = brands[i](x);
+      const s = brands[i]!(x);
       if (s !== undefined) return s;
     }
   }
@@ -75,7 +79,7 @@ export function stateOf(x: unknown): State {
 /** Reads the whole source and marks the body used; `reader` is the body's own stream reading it. */
 export function consume(s: State, reader?: boolean): BodySource {
   if (s[USED]) throw new TypeError('Body has already been used');
-  if (!reader && s[STREAM]?.locked) throw new TypeError('Body is locked by a reader');
+  if (!reader && s[STREAM] && loaded.stream.isLocked(s[STREAM])) throw new TypeError('Body is locked by a reader');
   const src = s[SRC];
   if (src !== null) s[USED] = true;
   return src;
@@ -84,19 +88,25 @@ export function consume(s: State, reader?: boolean): BodySource {
 export function cloneSource(s: State): BodySource {
   if (s[USED]) throw new TypeError('Body has already been used');
   const src = s[SRC];
-  return src instanceof Uint8Array ? src.slice() : src;
+  return src !== null && typeof src === 'object' ? new Uint8Array(src) : src;
 }
 
 export const takeBody = (b: object, reader?: boolean): BodySource => consume(stateOf(b), reader);
+export const bodyUsed = (b: object): boolean => stateOf(b)[USED];
+
+/** `.body`: the stream look-alike, made on first use. */
+export function bodyStream(b: object): any {
+  const s = stateOf(b);
+  if (s[SRC] === null) return null;
+  return (s[STREAM] ??= need('stream').bodyStream(b));
+}
 export const hasBody = (b: object): boolean => stateOf(b)[SRC] !== null;
 
 /** The body mixin of Request and Response (their common prototype, as the Fetch spec's mixin). */
 export class Body {
   /** The stream look-alike is a chunk: most handlers read bodies with text()/json(), never through `body`. */
   get body(): any {
-    const s = stateOf(this);
-    if (s[SRC] === null) return null;
-    return (s[STREAM] ??= need('stream').bodyStream(this));
+    return bodyStream(this);
   }
 
   get bodyUsed(): boolean {
@@ -116,7 +126,7 @@ export class Body {
   }
 
   async json(): Promise<any> {
-    return JSON.parse(toText(consume(stateOf(this))));
+    return JSONParse(toText(consume(stateOf(this))));
   }
 }
 
@@ -132,7 +142,7 @@ export function toBytes(src: BodySource): Uint8Array {
 export function toText(src: BodySource): string {
   if (src === null) return '';
   if (typeof src === 'string') return src;
-  return src.length === 0 ? '' : call('utf8Decode', src, false, false);
+  return callWith(TypedArrayPrototypeGetLength, src) === 0 ? '' : call('utf8Decode', src, false, false);
 }
 
 /** The Fetch spec's "extract a body": the source to keep and the Content-Type it implies. */
@@ -140,10 +150,11 @@ export function extractBody(init: unknown): [BodySource, string | null] {
   if (init == null) return [null, null];
   if (typeof init === 'string') return [init, TEXT_PLAIN];
   if (isBufferSource(init)) return [copyBytes(init), null];
-  const Stream = loaded.stream?.ReadableStream;
-  if (Stream && init instanceof Stream) return [(init as any).take(), null];
-  const USP = loaded.url?.URLSearchParams;
-  if (USP && init instanceof USP) return [String(init), FORM];
+  // the stream and URLSearchParams chunks answer for their own objects (by private brand), if loaded
+  const taken = loaded.stream?.takeStream(init);
+  if (taken !== undefined) return [taken, null];
+  const form: string | undefined = loaded.url?.serializeParams(init);
+  if (form !== undefined) return [form, FORM];
   return [String(init), TEXT_PLAIN];
 }
 

@@ -35,14 +35,14 @@ class CallSite {
 
 const wrappers = new WeakSet<Function>();
 
-/** Plain loops, no Array.prototype methods: user code may have replaced them, and must not see the raw sites. */
+/** Plain loops and captured originals: user code may have replaced Array.prototype, and must not see the raw sites. */
 export function wrap(user: Function): Function {
-  if (wrappers.has(user)) return user;
+  if (callWith(WeakSetPrototypeHas, wrappers, user)) return user;
   const wrapper = function (this: unknown, error: unknown, sites: any[]) {
     const safe: CallSite[] = [];
     for (let i = 0; i < sites.length; i++) safe[i] = new CallSite(sites[i]);
-    return user.call(this, error, safe);
+    return callWith(user as (this: unknown, e: unknown, s: CallSite[]) => unknown, this, error, safe);
   };
-  wrappers.add(wrapper);
+  callWith(WeakSetPrototypeAdd, wrappers, wrapper);
   return wrapper;
 }

@@ -1,4 +1,5 @@
 import { internals } from './host.ts';
+import { errorStack } from './safe.ts';
 
 /** console methods beyond log/info/warn/error/debug, loaded on first use. */
 
@@ -12,42 +13,49 @@ export function consoleExtras(): Record<string, (...args: any[]) => unknown> {
     state: { indent: string };
     now: () => number;
   };
-  const counts = new Map<string, number>();
-  const timers = new Map<string, number>();
-  const elapsed = (label: string) => `${label}: ${(now() - timers.get(label)!).toFixed(3)}ms`;
-  const missing = (label: string) => emit('warn', `Warning: No such label '${label}' for console.timeEnd()`);
+  const counts = new Map<unknown, number>();
+  const timers = new Map<unknown, number>();
+  const elapsed = (label: unknown) => String(label) + ': ' + callWith(NumberPrototypeToFixed, now() - callWith(MapPrototypeGet, timers, label)!, 3) + 'ms';
+  const missing = (label: unknown) => emit('warn', 'Warning: No such label \'' + String(label) + '\' for console.timeEnd()');
   const group = (...args: unknown[]) => {
     if (args.length) emit('log', format(args));
     state.indent += '  ';
   };
   return {
     assert: (cond: unknown, ...args: unknown[]) => {
-      if (!cond) emit('error', args.length ? `Assertion failed: ${format(args)}` : 'Assertion failed');
+      if (!cond) emit('error', args.length ? ('Assertion failed: ' + format(args)) : 'Assertion failed');
     },
-    count: (label = 'default') => {
-      const n = (counts.get(label) ?? 0) + 1;
-      counts.set(label, n);
-      emit('info', `${label}: ${n}`);
+    count: (label: unknown = 'default') => {
+      const n = (callWith(MapPrototypeGet, counts, label) ?? 0) + 1;
+      callWith(MapPrototypeSet, counts, label, n);
+      emit('info', String(label) + ': ' + String(n));
     },
-    countReset: (label = 'default') => void counts.delete(label),
+    countReset: (label: unknown = 'default') => void callWith(MapPrototypeDelete, counts, label),
     dir: (v: unknown) => emit('log', inspect(v)),
     group,
     groupCollapsed: group,
     groupEnd: () => {
-      state.indent = state.indent.slice(2);
+      state.indent = callWith(StringPrototypeSlice, state.indent, 2);
     },
     table: (...args: unknown[]) => emit('log', format(args)),
-    time: (label = 'default') => void timers.set(label, now()),
-    timeLog: (label = 'default', ...args: unknown[]) =>
-      timers.has(label) ? emit('info', [elapsed(label), ...args.map(inspect)].join(' ')) : missing(label),
-    timeEnd: (label = 'default') => {
-      if (!timers.has(label)) return missing(label);
+    time: (label: unknown = 'default') => void callWith(MapPrototypeSet, timers, label, now()),
+    timeLog: (label: unknown = 'default', ...args: unknown[]) => {
+      if (!callWith(MapPrototypeHas, timers, label)) return missing(label);
+      let line = elapsed(label);
+      for (let i = 0; i < args.length; i++) line += (' ' + inspect(args[i]));
+      emit('info', line);
+    },
+    timeEnd: (label: unknown = 'default') => {
+      if (!callWith(MapPrototypeHas, timers, label)) return missing(label);
       emit('info', elapsed(label));
-      timers.delete(label);
+      callWith(MapPrototypeDelete, timers, label);
     },
     trace: (...args: unknown[]) => {
-      const frames = new Error().stack?.split('\n').slice(1).join('\n') ?? '';
-      emit('log', `Trace: ${format(args)}\n${frames}`);
+      // the stack without its first frame (this function)
+      const stack = errorStack(new Error());
+      const first = typeof stack === 'string' ? callWith(StringPrototypeIndexOf, stack, '\n') : -1;
+      const frames = first < 0 ? '' : callWith(StringPrototypeSlice, stack as string, first + 1);
+      emit('log', 'Trace: ' + format(args) + '\n' + frames);
     },
   };
 }

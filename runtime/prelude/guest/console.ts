@@ -22,14 +22,14 @@ export function inspect(v: unknown): string {
     case 'number':
       return ObjectIs(v, -0) ? '-0' : callWith(NumberPrototypeToString, v);
     case 'bigint':
-      return `${v}n`;
+      return '' + v + 'n';
     case 'symbol':
       return callWith(SymbolPrototypeToString, v);
     case 'object':
     case 'function':
       if (v !== null) return need('inspect').inspect(v);
   }
-  return `${v}`;
+  return String(v);
 }
 
 export function format(args: unknown[]): string {
@@ -60,7 +60,7 @@ export const consoleState = { indent: '' };
 export function emit(level: Level, text: string): void {
   const indent = consoleState.indent;
   let line = indent ? indent + regexReplace(NEWLINE, text, '\n' + indent) : text;
-  if (line.length > MAX_LOG_CHARS) line = `${callWith(StringPrototypeSlice, line, 0, MAX_LOG_CHARS)}… [truncated ${line.length - MAX_LOG_CHARS} characters]`;
+  if (line.length > MAX_LOG_CHARS) line = callWith(StringPrototypeSlice, line, 0, MAX_LOG_CHARS) + '… [truncated ' + (line.length - MAX_LOG_CHARS) + ' characters]';
   call('log', level, line);
 }
 
@@ -74,8 +74,7 @@ export function makeConsole(): object {
   for (let j = 0; j < EXTRAS.length; j++) {
     const name = EXTRAS[j]!;
     c[name] = (...args: unknown[]) => {
-      const fn = need('console')[name];
-      return callWith(fn, undefined, ...args);
+      return ReflectApply(need('console')[name], undefined, args);
     };
   }
   return c;

@@ -8,9 +8,10 @@ import { consoleState, emit, format, inspect, makeConsole } from './console.ts';
 import { attach, dispatch, scheduled, settle, watch } from './dispatch.ts';
 import { bindHost, call, setDomException, type HostFn } from './host.ts';
 import { lazyGlobals, loaded, need, setChunkInternals } from './lazy.ts';
-import { Request, absoluteUrl, explicitSignal, outgoingParts, requestHeaderList } from './request.ts';
+import { Request, absoluteUrl, explicitSignal, outgoingParts, requestFields, requestHeaderList } from './request.ts';
 import { Response, fetchedResponse } from './response.ts';
-import { extractBody, hasBody, takeBody, toBytes } from './body.ts';
+import { bodyStream, bodyUsed, extractBody, hasBody, takeBody, toBytes } from './body.ts';
+import { setIterate } from './headers.ts';
 import { guardStackTraces } from './stack-guard.ts';
 import { dropTimers, fireTimer, pendingTimers, timerGlobals } from './timers.ts';
 import { defineGlobal, g } from './util.ts';
@@ -20,6 +21,7 @@ const TIMER_GLOBALS = ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterv
 export default function boot(host: HostFn): object {
   bindHost(host);
   guardStackTraces();
+  setIterate((x) => need('headers').listFrom(x));
 
   const nativeDOMException = typeof g.DOMException === 'function';
   let domException = g.DOMException;
@@ -43,7 +45,10 @@ export default function boot(host: HostFn): object {
     requestParts: outgoingParts,
     fetchedResponse,
     requestSignal: explicitSignal,
+    requestFields,
     takeBody,
+    bodyUsed,
+    bodyStream,
     hasBody,
     extractBody,
     absoluteUrl,

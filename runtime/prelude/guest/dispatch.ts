@@ -4,6 +4,7 @@ import { call } from './host.ts';
 import { incomingRequest } from './request.ts';
 import { responseOut, responseState, responseType } from './response.ts';
 import type { State } from './body.ts';
+import { copyArray } from './safe.ts';
 
 /** The internal API the host drives: the core script's completion value, never a global. */
 
@@ -75,7 +76,7 @@ async function rejected(e: unknown): Promise<never> {
 
 /** The response as it leaves the guest (see responseOut), with whether settle() has anything to wait for. */
 function finish(s: State | undefined, result: unknown, id: string): unknown[] {
-  if (s === undefined) throw new TypeError(`fetch handler must return a Response (got ${describe(result)})`);
+  if (s === undefined) throw new TypeError('fetch handler must return a Response (got ' + describe(result) + ')');
   if (responseType(s) === 'error') throw new TypeError('fetch handler returned Response.error()');
   const waitUntil = callWith(MapPrototypeHas, pending, id);
   if (!waitUntil) callWith(SetPrototypeDelete, open, id);
@@ -148,7 +149,7 @@ export async function settle(id: string): Promise<void> {
   for (;;) {
     const list = callWith(MapPrototypeGet, pending, id);
     if (!list || done === list.length) break;
-    const batch = callWith(ArrayPrototypeSlice, list, done) as Promise<unknown>[];
+    const batch = copyArray(list, done);
     done = list.length;
     for (let i = 0; i < batch.length; i++) {
       try {

@@ -1,3 +1,4 @@
+import { dataDescriptor } from './safe.ts';
 import { named } from './util.ts';
 
 /**
@@ -15,7 +16,7 @@ const CODES: Record<string, number> = {
 export class DOMException extends Error {
   constructor(message = '', name = 'Error') {
     super(String(message));
-    Object.defineProperty(this, 'name', { value: String(name), configurable: true, writable: true });
+    ObjectDefineProperty(this, 'name', dataDescriptor(String(name)));
   }
   get code(): number {
     return CODES[this.name] ?? 0;

@@ -16,7 +16,10 @@ let lastEnv: Record<string, unknown> = {};
 export function envFor(spec: string | null | undefined): Record<string, unknown> {
   const key = spec ?? '{}';
   if (key !== lastKey || !lastKey) {
-    lastEnv = buildEnv(JSONParse(key) as EnvSpec);
+    const spec = JSONParse(key) as EnvSpec;
+    // a field the host left out must not be found on Object.prototype
+    ObjectSetPrototypeOf(spec, null);
+    lastEnv = buildEnv(spec);
     lastKey = key;
   }
   return lastEnv;

@@ -1,8 +1,20 @@
+import { internals } from './host.ts';
 import { named } from './util.ts';
 
-/** Just enough DOM events for AbortSignal: no bubbling, no capture phase, one target. */
+/**
+ * Just enough DOM events for AbortSignal: no bubbling, no capture phase, one target. The prelude's
+ * own uses (AbortSignal, fetch) go through the internal functions exported here, never through the
+ * public methods, which user code may replace.
+ */
 
 type Listener = ((e: Event) => unknown) | { handleEvent(e: Event): unknown };
+
+/**
+ * Listener lists hold the prelude's own listeners too (an AbortSignal's onabort, a signal option's
+ * removal): they have no prototype, so a setter user code put on an Array.prototype index never sees
+ * an entry written into them.
+ */
+const entryList = (): Entry[] => ObjectSetPrototypeOf([], null) as Entry[];
 
 interface Entry {
   listener: Listener;
@@ -13,6 +25,18 @@ interface Entry {
 
 /** Sets the event's target for a dispatch; returns whether a listener stopped it. */
 let dispatchTo: (event: Event, target: EventTarget) => () => boolean;
+let eventType: (event: Event) => string;
+let canceled: (event: Event) => boolean;
+let isEvent: (x: unknown) => boolean;
+/** Adds a listener (unless already there); removes one; dispatches: what the public methods do. */
+export let listen: (target: EventTarget, type: string, listener: Listener, capture: boolean, once: boolean) => boolean;
+export let unlisten: (target: EventTarget, type: string, listener: unknown, capture: boolean) => void;
+export let fire: (target: EventTarget, event: Event) => boolean;
+/** Whether `x` is an EventTarget of this prelude. */
+export let isTarget: (x: unknown) => x is EventTarget;
+/** Set by abort.ts: whether `x` is an aborted AbortSignal (undefined: not an AbortSignal). */
+let abortedOf: (x: unknown) => boolean | undefined = () => undefined;
+export const setAbortedOf = (fn: typeof abortedOf) => void (abortedOf = fn);
 
 export class Event {
   #type: string;
@@ -28,7 +52,7 @@ export class Event {
     this.#type = String(type);
     this.#bubbles = !!init?.bubbles;
     this.#cancelable = !!init?.cancelable;
-    this.timeStamp = Date.now();
+    this.timeStamp = DateNow();
   }
 
   get type(): string {
@@ -78,6 +102,9 @@ export class Event {
       event.#stopped = false;
       return () => event.#stopped;
     };
+    eventType = (event) => event.#type;
+    canceled = (event) => event.#canceled;
+    isEvent = (x) => typeof x === 'object' && x !== null && #type in x;
   }
 }
 
@@ -88,46 +115,69 @@ export class EventTarget {
     if (listener == null) return;
     const opts = typeof options === 'object' && options !== null ? options : { capture: !!options };
     const signal = (opts as any).signal;
-    if (signal?.aborted) return;
+    if (signal != null && (abortedOf(signal) ?? signal.aborted)) return;
     const t = String(type);
     const capture = !!opts.capture;
-    const list = this.#listeners.get(t) ?? [];
-    if (list.some((e) => e.listener === listener && e.capture === capture)) return;
-    const entry: Entry = { listener, capture, once: !!(opts as any).once, removed: false };
-    list.push(entry);
-    this.#listeners.set(t, list);
-    signal?.addEventListener('abort', () => this.removeEventListener(t, listener, { capture }));
+    if (!listen(this, t, listener, capture, !!(opts as any).once) || signal == null) return;
+    const remove = () => unlisten(this, t, listener, capture);
+    if (isTarget(signal)) listen(signal, 'abort', remove, false, false);
+    else signal.addEventListener('abort', remove);
   }
 
   removeEventListener(type: unknown, listener: Listener | null, options?: boolean | { capture?: boolean }): void {
     const capture = typeof options === 'object' && options !== null ? !!options.capture : !!options;
-    const t = String(type);
-    const list = this.#listeners.get(t);
-    if (!list) return;
-    const i = list.findIndex((e) => e.listener === listener && e.capture === capture);
-    if (i >= 0) {
-      list[i].removed = true;
-      list.splice(i, 1);
-    }
+    unlisten(this, String(type), listener, capture);
   }
 
   /** Listener errors are reported, not thrown, so one bad listener cannot stop the others (as in browsers). */
   dispatchEvent(event: Event): boolean {
-    if (!(event instanceof Event)) throw new TypeError("Failed to execute 'dispatchEvent': parameter 1 is not of type 'Event'");
-    const stopped = dispatchTo(event, this);
-    for (const entry of [...(this.#listeners.get(event.type) ?? [])]) {
-      if (entry.removed) continue;
-      if (entry.once) this.removeEventListener(event.type, entry.listener, { capture: entry.capture });
-      try {
-        const l = entry.listener;
-        if (typeof l === 'function') l.call(this, event);
-        else l.handleEvent(event);
-      } catch (err) {
-        (globalThis as any).console?.error(err);
+    if (!isEvent(event)) throw new TypeError("Failed to execute 'dispatchEvent': parameter 1 is not of type 'Event'");
+    return fire(this, event);
+  }
+
+  static {
+    isTarget = (x): x is EventTarget => typeof x === 'object' && x !== null && #listeners in x;
+    listen = (target, type, listener, capture, once) => {
+      const map = target.#listeners;
+      const list = callWith(MapPrototypeGet, map, type) ?? entryList();
+      for (let i = 0; i < list.length; i++) if (list[i]!.listener === listener && list[i]!.capture === capture) return false;
+      list[list.length] = { listener, capture, once, removed: false };
+      callWith(MapPrototypeSet, map, type, list);
+      return true;
+    };
+    unlisten = (target, type, listener, capture) => {
+      const list = callWith(MapPrototypeGet, target.#listeners, type);
+      if (!list) return;
+      for (let i = 0; i < list.length; i++) {
+        if (list[i]!.listener !== listener || list[i]!.capture !== capture) continue;
+        list[i]!.removed = true;
+        for (let j = i + 1; j < list.length; j++) list[j - 1] = list[j]!;
+        list.length--;
+        return;
       }
-      if (stopped()) break;
-    }
-    return !event.defaultPrevented;
+    };
+    fire = (target, event) => {
+      const stopped = dispatchTo(event, target);
+      const type = eventType(event);
+      const list = callWith(MapPrototypeGet, target.#listeners, type);
+      const entries = entryList();
+      if (list) for (let i = 0; i < list.length; i++) entries[i] = list[i]!;
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        if (entry.removed) continue;
+        if (entry.once) unlisten(target, type, entry.listener, entry.capture);
+        try {
+          const l = entry.listener;
+          if (typeof l === 'function') callWith(l, target, event);
+          else l.handleEvent(event);
+        } catch (err) {
+          const c = internals.console as { emit(level: string, text: string): void; format(args: unknown[]): string };
+          c.emit('error', c.format([err]));
+        }
+        if (stopped()) break;
+      }
+      return !canceled(event);
+    };
   }
 }
 

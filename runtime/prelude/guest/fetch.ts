@@ -8,18 +8,33 @@ import { call, internals, type FetchedResponse } from './host.ts';
 export async function fetch(input: unknown, init?: any): Promise<unknown> {
   const request = new internals.Request(input, init);
   const signal = internals.requestSignal(request) as any;
-  if (signal?.aborted) throw signal.reason;
+  // a signal given to a Request is an AbortSignal (so the abort chunk is loaded) or a look-alike
+  const abort = signal ? internals.need('abort') : undefined;
+  if (abort) {
+    const state = abort.abortState(signal);
+    if (state[0]) throw state[1];
+  }
   const parts = internals.requestParts(request);
   const head = JSONStringify({ method: parts.method, url: parts.url, headers: parts.headers, redirect: parts.redirect });
   const pending: Promise<FetchedResponse> = call('fetch', head, parts.body);
-  const result = signal ? await abortable(pending, signal) : await pending;
+  const result = abort ? await abortable(pending, signal, abort) : await pending;
   return internals.fetchedResponse(result);
 }
 
-function abortable<T>(p: Promise<T>, signal: any): Promise<T> {
+function abortable<T>(p: Promise<T>, signal: any, abort: any): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    const stop: () => void = abort.onAbort(signal, () => reject(abort.abortState(signal)[1]));
+    callWith(
+      PromisePrototypeThen,
+      p,
+      (v: T) => {
+        stop();
+        resolve(v);
+      },
+      (e: unknown) => {
+        stop();
+        reject(e);
+      },
+    );
   });
 }

@@ -1,4 +1,7 @@
-import { fillHeaders, hasHeader, headerName, headerValue, sortAndCombine, type HeaderList } from './headers.ts';
+import { fillHeaders, hasHeader, headerName, headerValue, setIterate, sortAndCombine, type HeaderList } from './headers.ts';
+import { copyArray, dataDescriptor, listFrom } from './safe.ts';
+
+setIterate(listFrom);
 import { named } from './util.ts';
 
 /**
@@ -10,6 +13,8 @@ import { named } from './util.ts';
 export let fromList: (list: HeaderList, immutable: boolean) => Headers;
 /** The sorted, combined list of a Headers (do not modify it). */
 export let sortedListOf: (h: Headers) => HeaderList;
+/** The same for anything that may be a Headers: undefined if it is not one. */
+export let listOf: (x: unknown) => HeaderList | undefined;
 
 export class Headers {
   #list: HeaderList = [];
@@ -19,14 +24,14 @@ export class Headers {
 
   constructor(init?: unknown) {
     if (init == null) return;
-    if (typeof init === 'object' && #list in init) this.#list = init.#sortAndCombine().slice();
+    if (typeof init === 'object' && #list in init) this.#list = copyArray(init.#sortAndCombine());
     else fillHeaders(this.#list, init);
   }
 
   append(name: unknown, value: unknown): void {
     this.#writable();
     const n = headerName(name);
-    this.#list.push(n, headerValue(value));
+    callWith(ArrayPrototypePush, this.#list, n, headerValue(value));
   }
 
   delete(name: unknown): void {
@@ -34,7 +39,7 @@ export class Headers {
     this.#writable();
     const list = this.#list;
     const kept: HeaderList = [];
-    for (let i = 0; i < list.length; i += 2) if (list[i] !== n) kept.push(list[i], list[i + 1]);
+    for (let i = 0; i < list.length; i += 2) if (list[i] !== n) callWith(ArrayPrototypePush, kept, list[i]!, list[i + 1]!);
     this.#list = kept;
   }
 
@@ -42,14 +47,14 @@ export class Headers {
     const n = headerName(name);
     const list = this.#list;
     let out: string | null = null;
-    for (let i = 0; i < list.length; i += 2) if (list[i] === n) out = out === null ? list[i + 1] : `${out}, ${list[i + 1]}`;
+    for (let i = 0; i < list.length; i += 2) if (list[i] === n) out = out === null ? list[i + 1]! : (out + ', ' + list[i + 1]);
     return out;
   }
 
   getSetCookie(): string[] {
     const list = this.#list;
     const out: string[] = [];
-    for (let i = 0; i < list.length; i += 2) if (list[i] === 'set-cookie') out.push(list[i + 1]);
+    for (let i = 0; i < list.length; i += 2) if (list[i] === 'set-cookie') out[out.length] = list[i + 1]!;
     return out;
   }
 
@@ -65,40 +70,50 @@ export class Headers {
     const out: HeaderList = [];
     let found = false;
     for (let i = 0; i < list.length; i += 2) {
-      if (list[i] !== n) out.push(list[i], list[i + 1]);
+      if (list[i] !== n) callWith(ArrayPrototypePush, out, list[i]!, list[i + 1]!);
       else if (!found) {
         found = true;
-        out.push(n, v);
+        callWith(ArrayPrototypePush, out, n, v);
       }
     }
-    if (!found) out.push(n, v);
+    if (!found) callWith(ArrayPrototypePush, out, n, v);
     this.#list = out;
   }
 
+  /** Live like Web IDL pair iterators: each step re-reads the current, sorted list. */
   forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
-    for (const [k, v] of this.entries()) callback.call(thisArg, v, k, this);
+    for (let i = 0; ; i += 2) {
+      const sorted = this.#sortAndCombine();
+      if (i >= sorted.length) return;
+      callWith(callback, thisArg, sorted[i + 1]!, sorted[i]!, this);
+    }
   }
 
-  /** Live like Web IDL pair iterators: each step re-reads the current, sorted list. */
   *entries(): IterableIterator<[string, string]> {
     for (let i = 0; ; i += 2) {
       const sorted = this.#sortAndCombine();
       if (i >= sorted.length) return;
-      yield [sorted[i], sorted[i + 1]];
+      yield [sorted[i]!, sorted[i + 1]!];
     }
   }
 
   *keys(): IterableIterator<string> {
-    for (const p of this.entries()) yield p[0];
+    for (let i = 0; ; i += 2) {
+      const sorted = this.#sortAndCombine();
+      if (i >= sorted.length) return;
+      yield sorted[i]!;
+    }
   }
 
   *values(): IterableIterator<string> {
-    for (const p of this.entries()) yield p[1];
+    for (let i = 0; ; i += 2) {
+      const sorted = this.#sortAndCombine();
+      if (i >= sorted.length) return;
+      yield sorted[i + 1]!;
+    }
   }
 
-  [Symbol.iterator](): IterableIterator<[string, string]> {
-    return this.entries();
-  }
+  declare [Symbol.iterator]: () => IterableIterator<[string, string]>;
 
   #writable(): void {
     if (this.#immutable) throw new TypeError("Can't modify immutable headers.");
@@ -117,7 +132,10 @@ export class Headers {
       return h;
     };
     sortedListOf = (h) => h.#sortAndCombine();
+    listOf = (x) => (typeof x === 'object' && x !== null && #list in x ? x.#sortAndCombine() : undefined);
   }
 }
 
+// Web IDL: the iterator is the very entries() function
+ObjectDefineProperty(Headers.prototype, Symbol.iterator, dataDescriptor(Headers.prototype.entries));
 named(Headers, 'Headers');

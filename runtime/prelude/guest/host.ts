@@ -2,7 +2,7 @@
  * The one door to the host. Every bundle (the core and each chunk) gets its own copy of this module;
  * the core binds the host function it was booted with, a chunk the one its installer is handed, so
  * API modules can simply import `call`. The host function is never stored anywhere user code can
- * reach, and only ever called through the captured Reflect.apply.
+ * reach, and only ever called directly (never through a `call`/`apply` user code could replace).
  */
 import { isInstance } from './safe.ts';
 import { exactBuffer } from './util.ts';
@@ -23,7 +23,10 @@ export interface Internals {
   requestParts(req: any): RequestParts;
   fetchedResponse(res: FetchedResponse): any;
   requestSignal(req: any): any;
+  requestFields(x: unknown): { method: string; url: string; redirect: string; signal: unknown } | undefined;
   takeBody(body: any, reader?: boolean): unknown;
+  bodyUsed(body: any): boolean;
+  bodyStream(body: any): any;
   hasBody(body: any): boolean;
   extractBody(init: unknown): [unknown, string | null];
   absoluteUrl(input: unknown): string;
@@ -53,10 +56,18 @@ export interface FetchedResponse {
 let hostFn: HostFn;
 /** Set in chunks only: the core's own modules import what they need directly. */
 export let internals: Internals;
+/**
+ * Exports of the chunks loaded so far (no prototype: a name must never resolve to Object.prototype):
+ * the core's own record, which a chunk gets through `bindHost`.
+ */
+export let loaded: Record<string, any> = ObjectCreate(null);
 
 export function bindHost(fn: HostFn, shared?: Internals): void {
   hostFn = fn;
-  if (shared) internals = shared;
+  if (shared) {
+    internals = shared;
+    loaded = shared.loaded;
+  }
 }
 
 /**
@@ -65,13 +76,17 @@ export function bindHost(fn: HostFn, shared?: Internals): void {
  * exact buffer of its bytes (copied only when it covers part of its buffer).
  */
 export function call(op: string, ...args: unknown[]): any {
-  for (let i = 0; i < args.length; i++) {
+  const n = args.length;
+  for (let i = 0; i < n; i++) {
     const a = args[i];
     if (typeof a === 'object' && a !== null && ArrayBufferIsView(a)) args[i] = exactBuffer(a as Uint8Array);
   }
-  callWith(ArrayPrototypeUnshift, args, op);
   try {
-    const out = ReflectApply(hostFn, undefined, args);
+    // called directly with the arguments: no array the host function's arguments pass through is
+    // built by writes an index accessor on Array.prototype could intercept (ops take at most four)
+    const h = hostFn;
+    if (n > 4) throw new TypeError('host op ' + op + ': too many arguments');
+    const out = n === 0 ? h(op) : n === 1 ? h(op, args[0]) : n === 2 ? h(op, args[0], args[1]) : n === 3 ? h(op, args[0], args[1], args[2]) : h(op, args[0], args[1], args[2], args[3]);
     return isInstance(out, Promise) ? callWith(PromisePrototypeThen, out, undefined, rethrow) : out;
   } catch (e) {
     rethrow(e);

@@ -9,15 +9,15 @@ const ILLEGAL = {};
 
 function valueType(options: unknown): ValueType {
   const t = (typeof options === 'string' ? options : (options as any)?.type) ?? 'text';
-  if (!TYPES.includes(t)) throw new TypeError(`Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".`);
+  if (!callWith(ArrayPrototypeIncludes, TYPES, t)) throw new TypeError(`Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".`);
   return t;
 }
 
 function decode(value: ArrayBuffer, type: ValueType): unknown {
   if (type === 'arrayBuffer') return value;
-  if (type === 'stream') return new internals.Response(value).body;
-  const text: string = value.byteLength ? call('utf8Decode', value, false, false) : '';
-  return type === 'json' ? JSON.parse(text) : text;
+  if (type === 'stream') return internals.bodyStream(new internals.Response(value));
+  const text: string = callWith(ArrayBufferPrototypeGetByteLength, value) ? call('utf8Decode', value, false, false) : '';
+  return type === 'json' ? JSONParse(text) : text;
 }
 
 function encode(value: unknown): Uint8Array | ArrayBuffer {
@@ -64,7 +64,7 @@ export class KVNamespace {
     if (options?.prefix != null) opts.prefix = String(options.prefix);
     if (options?.limit != null) opts.limit = Number(options.limit);
     if (options?.cursor != null) opts.cursor = String(options.cursor);
-    return call('kvList', this.#name, JSONStringify(opts));
+    return await call('kvList', this.#name, JSONStringify(opts));
   }
 }
 

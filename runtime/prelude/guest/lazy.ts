@@ -1,6 +1,6 @@
-import { call, type Internals } from './host.ts';
+import { call, loaded, type Internals } from './host.ts';
 import { defineGlobal, g } from './util.ts';
-import { dataDescriptor } from './safe.ts';
+import { dataDescriptor, ownDescriptor } from './safe.ts';
 
 /**
  * Chunks: rarely needed APIs compiled to their own bytecode and evaluated on first touch. The host
@@ -14,8 +14,7 @@ import { dataDescriptor } from './safe.ts';
 declare const __i: readonly unknown[];
 declare const __p: readonly unknown[];
 
-/** Exports of the chunks loaded so far (no prototype: a name must never resolve to Object.prototype). */
-export const loaded: Record<string, any> = ObjectCreate(null);
+export { loaded };
 
 /** What every chunk's wrapper is called with: the intrinsics, then the primordials and the intrinsics as arrays. */
 let chunkArgs: unknown[] | undefined;
@@ -33,10 +32,10 @@ export function need(name: string): any {
   const have = loaded[name];
   if (have) return have;
   const factory = call('loadChunk', name);
-  if (typeof factory !== 'function') throw new Error(`prelude chunk "${name}" did not load`);
+  if (typeof factory !== 'function') throw new Error('prelude chunk "' + name + '" did not load');
   const install = ReflectApply(factory, undefined, (chunkArgs ??= wrapperArgs())) as (shared: Internals) => any;
   const exports = install((shared ??= makeShared()));
-  if (!exports) throw new Error(`prelude chunk "${name}" did not load`);
+  if (!exports) throw new Error('prelude chunk "' + name + '" did not load');
   return (loaded[name] = exports);
 }
 
@@ -65,7 +64,7 @@ export function lazyGlobals(chunk: string, names: string[]): void {
       const exports = need(chunk);
       for (let j = 0; j < names.length; j++) {
         const n = names[j]!;
-        const d = ObjectGetOwnPropertyDescriptor(g, n);
+        const d = ownDescriptor(g, n);
         if (d?.get && d.get === d.set) defineGlobal(n, exports[n]);
       }
       return g[name];

@@ -1,6 +1,7 @@
-import { fillHeaders, hasHeader, type HeaderList } from './headers.ts';
+import { fillHeaders, hasHeader, setIterate, type HeaderList } from './headers.ts';
 import { internals } from './host.ts';
 import type { Parts } from './request.ts';
+import { hardenRegExp, listFrom, regexTest } from './safe.ts';
 import { fastUrlParts } from './url-fast.ts';
 
 /**
@@ -8,16 +9,18 @@ import { fastUrlParts } from './url-fast.ts';
  * the requests a function receives are built by the runtime from trusted parts.
  */
 
-const NORMALIZED = /^(DELETE|GET|HEAD|OPTIONS|POST|PUT)$/i;
-const FORBIDDEN = /^(CONNECT|TRACE|TRACK)$/i;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+setIterate(listFrom);
+
+const NORMALIZED = hardenRegExp(/^(DELETE|GET|HEAD|OPTIONS|POST|PUT)$/i);
+const FORBIDDEN = hardenRegExp(/^(CONNECT|TRACE|TRACK)$/i);
+const TOKEN = hardenRegExp(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/);
 const REDIRECT_MODES = ['follow', 'manual', 'error'];
 
 function requestMethod(m: unknown): string {
   const s = String(m);
-  if (!TOKEN.test(s)) throw new TypeError(`'${s}' is not a valid HTTP method.`);
-  if (FORBIDDEN.test(s)) throw new TypeError(`'${s}' HTTP method is unsupported.`);
-  return NORMALIZED.test(s) ? s.toUpperCase() : s;
+  if (!regexTest(TOKEN, s)) throw new TypeError('\'' + s + '\' is not a valid HTTP method.');
+  if (regexTest(FORBIDDEN, s)) throw new TypeError('\'' + s + '\' HTTP method is unsupported.');
+  return regexTest(NORMALIZED, s) ? callWith(StringPrototypeToUpperCase, s) : s;
 }
 
 /** The URL serialized by the WHATWG parser: the guest's canonical-form check, else the host. */
@@ -27,28 +30,34 @@ function absoluteUrl(input: unknown): string {
 }
 
 export function requestParts(input: unknown, init: any): Parts {
-  const base: any = input instanceof internals.Request ? input : null;
+  // a Request is recognised by its private state, and read through it, not through its getters
+  const base = internals.requestFields(input);
   init ??= {};
   const method = init.method !== undefined ? requestMethod(init.method) : base ? base.method : 'GET';
   const url = base ? base.url : absoluteUrl(input);
   const headers: HeaderList = [];
   if (init.headers !== undefined) fillHeaders(headers, init.headers);
-  else if (base) headers.push(...internals.requestHeaderList(base));
+  else if (base) {
+    const list = internals.requestHeaderList(input);
+    for (let i = 0; i < list.length; i++) headers[i] = list[i]!;
+  }
   const redirect = init.redirect !== undefined ? String(init.redirect) : base ? base.redirect : 'follow';
-  if (!REDIRECT_MODES.includes(redirect)) throw new TypeError(`Invalid redirect value: ${redirect}`);
-  const signal = init.signal !== undefined ? init.signal : base ? internals.requestSignal(base) : undefined;
+  if (!callWith(ArrayPrototypeIncludes, REDIRECT_MODES, redirect)) throw new TypeError('Invalid redirect value: ' + redirect);
+  const signal = init.signal !== undefined ? init.signal : base ? base.signal : undefined;
   const hasInitBody = init.body != null;
-  if ((hasInitBody || (base && internals.hasBody(base))) && (method === 'GET' || method === 'HEAD')) {
+  const baseBody = base !== undefined && internals.hasBody(input);
+  if ((hasInitBody || baseBody) && (method === 'GET' || method === 'HEAD')) {
     throw new TypeError('Request with GET/HEAD method cannot have body.');
   }
   let body: any = null;
   if (hasInitBody) {
-    const [src, type] = internals.extractBody(init.body);
-    body = src;
-    if (type && !hasHeader(headers, 'content-type')) headers.push('content-type', type);
-  } else if (base && internals.hasBody(base)) {
-    if (base.bodyUsed) throw new TypeError('Cannot construct a Request with a Request whose body has already been used.');
-    body = internals.takeBody(base);
+    const extracted = internals.extractBody(init.body);
+    body = extracted[0];
+    const type = extracted[1];
+    if (type && !hasHeader(headers, 'content-type')) callWith(ArrayPrototypePush, headers, 'content-type', type);
+  } else if (baseBody) {
+    if (internals.bodyUsed(input)) throw new TypeError('Cannot construct a Request with a Request whose body has already been used.');
+    body = internals.takeBody(input);
   }
   return { method, url, headers, body, redirect, signal };
 }

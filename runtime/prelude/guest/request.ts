@@ -2,6 +2,7 @@ import { Body, addBrand, cloneSource, consume, currentList, headersOf, pairsToLi
 import type { HeaderList } from './headers.ts';
 import { call, type RequestParts } from './host.ts';
 import { need } from './lazy.ts';
+import { copyArray, dataDescriptor } from './safe.ts';
 import { named } from './util.ts';
 
 /** Lets the runtime build a Request from its state array, skipping parsing and validation. */
@@ -26,13 +27,15 @@ export interface Parts {
 export function absoluteUrl(input: unknown): string {
   const s = String(input);
   const parsed = call('urlParse', s);
-  if (!parsed) throw new TypeError(`Invalid URL: ${s}`);
+  if (!parsed) throw new TypeError('Invalid URL: ' + s);
   return parsed.href;
 }
 
 export let incomingRequest: (method: string, url: string, headers: string | [string, string][] | null, body: ArrayBuffer | null) => Request;
 export let outgoingParts: (req: Request) => RequestParts;
 export let explicitSignal: (req: Request) => unknown;
+/** What `new Request(request)` copies from a Request, read from its state; undefined for anything else. */
+export let requestFields: (x: unknown) => { method: string; url: string; redirect: string; signal: unknown } | undefined;
 /** A Request's current header list (sorted, combined; do not modify), without making a Headers object. */
 export let requestHeaderList: (req: Request) => HeaderList;
 
@@ -66,20 +69,20 @@ export class Request extends Body {
   /** Created on first touch: most requests never look at their signal, and AbortSignal is a chunk. */
   get signal(): any {
     const s = this.#s;
-    return (s[SIGNAL] ??= new (need('abort').AbortController)().signal);
+    return (s[SIGNAL] ??= need('abort').newSignal());
   }
 
   clone(): Request {
     const s = this.#s;
     const body = cloneSource(s);
-    return new Request(TRUSTED, [body, false, null, null, currentList(s).slice(), false, s[METHOD], s[URL_], s[REDIRECT], s[SIGNAL]]);
+    return new Request(TRUSTED, [body, false, null, null, copyArray(currentList(s)), false, s[METHOD], s[URL_], s[REDIRECT], s[SIGNAL]]);
   }
 
   static {
     addBrand((x) => (#s in x ? x.#s : undefined));
     incomingRequest = (method, url, headers, body) =>
       new Request(TRUSTED, [
-        body && (body.byteLength || (method !== 'GET' && method !== 'HEAD')) ? new Uint8Array(body) : null,
+        body && (callWith(ArrayBufferPrototypeGetByteLength, body) || (method !== 'GET' && method !== 'HEAD')) ? new Uint8Array(body) : null,
         false,
         null,
         null,
@@ -95,14 +98,19 @@ export class Request extends Body {
       const src = consume(s);
       const list = currentList(s);
       const headers: [string, string][] = [];
-      for (let i = 0; i < list.length; i += 2) headers.push([list[i], list[i + 1]]);
+      for (let i = 0; i < list.length; i += 2) headers[i >> 1] = [list[i]!, list[i + 1]!];
       return { method: s[METHOD], url: s[URL_], headers, body: src === null ? null : toBytes(src), redirect: s[REDIRECT] };
     };
     explicitSignal = (req) => req.#s[SIGNAL];
+    requestFields = (x) => {
+      if (typeof x !== 'object' || x === null || !(#s in x)) return undefined;
+      const s = x.#s;
+      return { method: s[METHOD], url: s[URL_], redirect: s[REDIRECT], signal: s[SIGNAL] };
+    };
     requestHeaderList = (req) => currentList(req.#s);
   }
 }
 
 // Web IDL: one required argument
-Object.defineProperty(Request, 'length', { value: 1, configurable: true });
+ObjectDefineProperty(Request, 'length', dataDescriptor(1, false));
 named(Request, 'Request');

@@ -2,12 +2,13 @@ import { Body, TEXT_PLAIN, addBrand, cloneSource, consume, currentList, extractB
 import { fillHeaders, hasHeader, type HeaderList } from './headers.ts';
 import type { FetchedResponse } from './host.ts';
 import { absoluteUrl } from './request.ts';
+import { copyArray, hardenRegExp, regexTest } from './safe.ts';
 import { exactBuffer, named } from './util.ts';
 
 /** Lets the runtime and the static factories build a Response from its state array. */
 const TRUSTED = {};
 const REDIRECT_STATUS = [301, 302, 303, 307, 308];
-const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const REASON_PHRASE = hardenRegExp(/^[\t\x20-\x7e\x80-\xff]*$/);
 
 /** Response state: the body slots of body.ts, then these. */
 const STATUS = 6;
@@ -31,28 +32,30 @@ function initResponse(body: unknown, init: any, contentType: string | null): Sta
     if (st !== undefined) {
       status = Number(st);
       if (!(status >= 200 && status <= 599) || status % 1) {
-        throw new RangeError(`The status provided (${st}) is outside the range [200, 599].`);
+        throw new RangeError('The status provided (' + String(st) + ') is outside the range [200, 599].');
       }
     }
     const text = init.statusText;
     if (text !== undefined) {
       statusText = String(text);
-      if (!REASON_PHRASE.test(statusText)) throw new TypeError(`Invalid statusText: ${statusText}`);
+      if (!regexTest(REASON_PHRASE, statusText)) throw new TypeError('Invalid statusText: ' + statusText);
     }
     fillHeaders(list, init.headers);
   }
   let src: BodySource = null;
   if (body != null) {
-    if (nullBodyStatus(status)) throw new TypeError(`Response with null body status (${status}) cannot have body`);
+    if (nullBodyStatus(status)) throw new TypeError('Response with null body status (' + status + ') cannot have body');
     let type: string | null;
     if (typeof body === 'string') {
       src = body;
       type = TEXT_PLAIN;
     } else {
-      [src, type] = extractBody(body);
+      const extracted = extractBody(body);
+      src = extracted[0];
+      type = extracted[1];
     }
     const ct = contentType ?? type;
-    if (ct && !hasHeader(list, 'content-type')) list.push('content-type', ct);
+    if (ct && !hasHeader(list, 'content-type')) callWith(ArrayPrototypePush, list, 'content-type', ct);
   }
   return [src, false, null, null, list, false, status, statusText, 'default', '', false];
 }
@@ -76,7 +79,7 @@ export class Response extends Body {
   }
 
   static json(data: unknown, init?: any): Response {
-    const text = JSON.stringify(data);
+    const text = JSONStringify(data);
     if (text === undefined) throw new TypeError('Response.json: value is not JSON serializable');
     return new Response(TRUSTED, initResponse(text, init, 'application/json'));
   }
@@ -84,7 +87,7 @@ export class Response extends Body {
   static redirect(url: unknown, status = 302): Response {
     const location = absoluteUrl(url);
     status = Number(status);
-    if (!REDIRECT_STATUS.includes(status)) throw new RangeError(`Invalid status code ${status}`);
+    if (!callWith(ArrayPrototypeIncludes, REDIRECT_STATUS, status)) throw new RangeError('Invalid status code ' + status);
     return new Response(TRUSTED, [null, false, null, null, ['location', location], true, status, '', 'default', '', false]);
   }
 
@@ -118,7 +121,7 @@ export class Response extends Body {
   clone(): Response {
     const s = this.#s;
     const body = cloneSource(s);
-    const list = currentList(s).slice();
+    const list = copyArray(currentList(s));
     return new Response(TRUSTED, [body, false, null, null, list, s[TYPE] !== 'default', s[STATUS], s[STATUS_TEXT], s[TYPE], s[URL_], s[REDIRECTED]]);
   }
 
@@ -132,12 +135,13 @@ export class Response extends Body {
       // one header (the usual content-type) is the common case: one array literal
       if (list.length === 2) return [s[STATUS], body, waitUntil, list[0], list[1]];
       const out: unknown[] = [s[STATUS], body, waitUntil];
-      for (let i = 0; i < list.length; i++) out.push(list[i]);
+      for (let i = 0; i < list.length; i++) out[i + 3] = list[i];
       return out;
     };
     fetchedResponse = (r) => {
       const list: HeaderList = [];
-      for (const p of r.headers) list.push(String(p[0]).toLowerCase(), String(p[1]));
+      const pairs = r.headers;
+      for (let i = 0; i < pairs.length; i++) callWith(ArrayPrototypePush, list, callWith(StringPrototypeToLowerCase, String(pairs[i]![0])), String(pairs[i]![1]));
       const body = r.body && !nullBodyStatus(r.status) ? new Uint8Array(r.body) : null;
       return new Response(TRUSTED, [body, false, null, null, list, true, r.status, r.statusText, 'basic', r.url, r.redirected]);
     };

@@ -54,3 +54,53 @@ export function regexTest(re: RegExp, s: string): boolean {
 export function regexReplace(re: RegExp, s: string, replacement: string | ((...a: any[]) => string)): string {
   return callWith(RegExpPrototypeSymbolReplace, re, s, replacement);
 }
+
+/** An own property descriptor without a prototype, so reading `get`/`set`/`value` never reaches Object.prototype. */
+export function ownDescriptor(o: object, key: PropertyKey): PropertyDescriptor | undefined {
+  const d = ObjectGetOwnPropertyDescriptor(o, key);
+  if (d) ObjectSetPrototypeOf(d, null);
+  return d;
+}
+
+/**
+ * A copy of an internal array from `start` on. Array.prototype.slice/map/filter/concat would build
+ * their result with the species constructor, found through `array.constructor`: a property user code
+ * can replace on Array.prototype.
+ */
+export function copyArray<T>(a: readonly T[], start?: number): T[] {
+  const out: T[] = [];
+  const from = start ?? 0;
+  for (let i = from; i < a.length; i++) out[i - from] = a[i]!;
+  return out;
+}
+
+/**
+ * The values of an iterable that came from user code (Web IDL's sequence conversion), or undefined
+ * if it has no Symbol.iterator. A true array that keeps the original iterator is read by index,
+ * which is what that iterator does; anything else goes through its own iterator, which is user code
+ * on user data. The prelude's own arrays are never iterated this way: it loops over them by index.
+ */
+export function listFrom(x: any): unknown[] | undefined {
+  const method = x[Symbol.iterator];
+  if (method == null) return undefined;
+  if (method === ArrayPrototypeSymbolIterator && ArrayIsArray(x)) return copyArray(x as unknown[]);
+  if (typeof method !== 'function') throw new TypeError('object is not iterable');
+  const it: any = callWith(method, x);
+  if ((typeof it !== 'object' && typeof it !== 'function') || it === null) throw new TypeError('Result of the Symbol.iterator method is not an object');
+  const next = it.next;
+  const out: unknown[] = [];
+  for (;;) {
+    const r: any = callWith(next, it);
+    if ((typeof r !== 'object' && typeof r !== 'function') || r === null) throw new TypeError('iterator result is not an object');
+    if (r.done) return out;
+    out[out.length] = r.value;
+  }
+}
+
+/** `error.stack`: an own property as it is, else the engine's stack getter (QuickJS-NG keeps one on Error.prototype). */
+export function errorStack(e: object): unknown {
+  // primordials-lint: allow an own property: the error's own data (or its own accessor), not Error.prototype's
+  if (callWith(ObjectPrototypeHasOwnProperty, e, 'stack')) return (e as Error).stack;
+  const get = ErrorPrototypeGetStack;
+  return get ? callWith(get, e) : undefined;
+}

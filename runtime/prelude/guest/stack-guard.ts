@@ -1,4 +1,5 @@
 import { need } from './lazy.ts';
+import { ownDescriptor } from './safe.ts';
 
 /**
  * QuickJS-NG hands V8-style CallSites to `Error.prepareStackTrace`, and their getFunction() returns
@@ -9,12 +10,11 @@ import { need } from './lazy.ts';
  */
 export function guardStackTraces(): void {
   // the engine keeps the function in an internal slot behind a native accessor: feed that slot
-  const native = Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace');
+  const native = ownDescriptor(Error, 'prepareStackTrace');
   const set = native?.set;
   if (!set) return;
-  // captured now: a patched Function.prototype.call would otherwise receive the native setter
-  const apply = Reflect.apply;
-  native.set = (value: unknown) => apply(set, Error, [typeof value === 'function' ? need('stack').wrap(value) : value]);
+  // the captured Reflect.apply: a patched Function.prototype.call would otherwise receive the native setter
+  native.set = (value: unknown) => ReflectApply(set, Error, [typeof value === 'function' ? need('stack').wrap(value) : value]);
   native.configurable = false;
-  Object.defineProperty(Error, 'prepareStackTrace', native);
+  ObjectDefineProperty(Error, 'prepareStackTrace', native);
 }

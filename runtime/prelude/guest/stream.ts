@@ -6,7 +6,12 @@ import { named } from './util.ts';
  * `getReader().read()` and handing `res.body` to a new Response; no piping, no tee.
  */
 
-type Owner = { bodyUsed: boolean };
+type Owner = object;
+
+/** Hands a stream's whole body over (to a new Request/Response; the owner counts as read), or undefined for anything else. */
+export let takeStream: (x: unknown) => unknown;
+export let isLocked: (stream: ReadableStream) => boolean;
+let getReader: (this: ReadableStream) => { read(): Promise<{ done: boolean; value: Uint8Array | undefined }>; releaseLock(): void };
 
 export class ReadableStream {
   #owner: Owner;
@@ -20,14 +25,8 @@ export class ReadableStream {
     return this.#locked;
   }
 
-  /** Hands the whole body over (to a new Request/Response); the owner counts as read. */
-  take(): unknown {
-    if (this.#locked) throw new TypeError('ReadableStream is locked');
-    return internals.takeBody(this.#owner);
-  }
-
   async cancel(): Promise<void> {
-    if (!this.#owner.bodyUsed) internals.takeBody(this.#owner);
+    if (!internals.bodyUsed(this.#owner)) internals.takeBody(this.#owner);
   }
 
   getReader() {
@@ -42,27 +41,37 @@ export class ReadableStream {
         if (done) return { done: true, value: undefined };
         done = true;
         const bytes = internals.toBytes(internals.takeBody(this.#owner, true));
-        return bytes.length ? { done: false, value: bytes } : { done: true, value: undefined };
+        return callWith(TypedArrayPrototypeGetLength, bytes) ? { done: false, value: bytes } : { done: true, value: undefined };
       },
       releaseLock: release,
       cancel: async () => {
         done = true;
-        if (!this.#owner.bodyUsed) internals.takeBody(this.#owner, true);
+        if (!internals.bodyUsed(this.#owner)) internals.takeBody(this.#owner, true);
       },
     };
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    const reader = this.getReader();
+    const reader = callWith(getReader, this);
     try {
       for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        yield value!;
+        const r = await reader.read();
+        if (r.done) return;
+        yield r.value!;
       }
     } finally {
       reader.releaseLock();
     }
+  }
+
+  static {
+    getReader = ReadableStream.prototype.getReader;
+    isLocked = (stream) => stream.#locked;
+    takeStream = (x) => {
+      if (typeof x !== 'object' || x === null || !(#owner in x)) return undefined;
+      if (x.#locked) throw new TypeError('ReadableStream is locked');
+      return internals.takeBody(x.#owner);
+    };
   }
 }
 

@@ -1,22 +1,33 @@
 import { internals } from './host.ts';
+import { dataDescriptor, errorStack, isArrayBuffer, isInstance, typedArrayKind } from './safe.ts';
 
 /**
  * The HTML structured clone algorithm for the types a function can hold: primitives, plain objects,
  * arrays, Date, RegExp, Map, Set, ArrayBuffer, views, Error and boxed primitives, with cycles and
  * shared references preserved. Anything else that is not an ordinary object is a DataCloneError.
+ * Built-in objects are read through their internal slots (the captured getters), never through
+ * properties or methods user code could replace.
  */
 
-const ERROR_NAMES = ['Error', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError'];
+const ERRORS: Record<string, ErrorConstructor> = { __proto__: null, Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError } as any;
+const TYPED_ARRAYS: Record<string, new (b: ArrayBuffer, offset: number, length: number) => ArrayBufferView> = {
+  __proto__: null,
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  Float16Array: Float16ArrayConstructor,
+} as any;
 
 function uncloneable(v: unknown): never {
   let what: string;
   try {
-    what = typeof v === 'symbol' ? v.toString() : typeof v === 'function' ? `${v.name || 'function'}()` : String(v);
+    what = typeof v === 'symbol' ? callWith(SymbolPrototypeToString, v) : typeof v === 'function' ? (String(v.name || 'function') + '()') : String(v);
   } catch {
     what = 'value';
   }
-  throw new internals.DOMException(`${what} could not be cloned.`, 'DataCloneError');
+  throw new internals.DOMException(what + ' could not be cloned.', 'DataCloneError');
 }
+
+/** Defined, not assigned: no setter (on Object.prototype, or `__proto__`) sees or changes what is copied. */
+const put = (o: object, k: PropertyKey, v: unknown) => ObjectDefineProperty(o, k, dataDescriptor(v, true, true, true));
 
 export function structuredClone(value: unknown, _options?: unknown): unknown {
   if (arguments.length === 0) throw new TypeError("Failed to execute 'structuredClone': 1 argument required");
@@ -25,45 +36,58 @@ export function structuredClone(value: unknown, _options?: unknown): unknown {
   function clone(v: unknown): any {
     if (typeof v === 'function' || typeof v === 'symbol') uncloneable(v);
     if (typeof v !== 'object' || v === null) return v;
-    if (memo.has(v)) return memo.get(v);
-    const keep = <T>(copy: T): T => (memo.set(v, copy), copy);
+    if (callWith(MapPrototypeHas, memo, v)) return callWith(MapPrototypeGet, memo, v);
+    const keep = <T>(copy: T): T => (callWith(MapPrototypeSet, memo, v, copy), copy);
 
-    if (Array.isArray(v)) {
-      const out = keep(new Array(v.length));
-      for (const k of Object.keys(v)) out[k as any] = clone((v as any)[k]);
+    if (ArrayIsArray(v)) {
+      const out = keep(new Array((v as unknown[]).length));
+      const keys = ObjectKeys(v);
+      for (let i = 0; i < keys.length; i++) put(out, keys[i]!, clone((v as any)[keys[i]!]));
       return out;
     }
-    if (v instanceof Date) return keep(new Date(v.getTime()));
-    if (v instanceof RegExp) return keep(new RegExp(v.source, v.flags));
-    if (v instanceof ArrayBuffer) return keep(v.slice(0));
-    if (ArrayBuffer.isView(v)) {
-      const buffer = clone(v.buffer);
-      const Ctor = v.constructor as any;
-      return keep(v instanceof DataView ? new DataView(buffer, v.byteOffset, v.byteLength) : new Ctor(buffer, v.byteOffset, (v as any).length));
+    if (isInstance(v, Date)) return keep(new Date(callWith(DatePrototypeGetTime, v as Date)));
+    if (isInstance(v, RegExp)) return keep(new RegExp(callWith(RegExpPrototypeGetSource, v as RegExp), callWith(RegExpPrototypeGetFlags, v as RegExp)));
+    if (isArrayBuffer(v)) return keep(callWith(TypedArrayPrototypeGetBuffer, new Uint8Array(new Uint8Array(v))));
+    if (ArrayBufferIsView(v)) {
+      const kind = typedArrayKind(v);
+      if (kind === undefined) {
+        const dv = v as DataView;
+        const buffer = clone(callWith(DataViewPrototypeGetBuffer, dv));
+        return keep(new DataView(buffer, callWith(DataViewPrototypeGetByteOffset, dv), callWith(DataViewPrototypeGetByteLength, dv)));
+      }
+      const Ctor = TYPED_ARRAYS[kind];
+      if (!Ctor) uncloneable(v);
+      const buffer = clone(callWith(TypedArrayPrototypeGetBuffer, v));
+      return keep(new Ctor(buffer, callWith(TypedArrayPrototypeGetByteOffset, v), callWith(TypedArrayPrototypeGetLength, v as Uint8Array)));
     }
-    if (v instanceof Map) {
+    if (isInstance(v, Map)) {
       const out = keep(new Map());
-      for (const [k, x] of v) out.set(clone(k), clone(x));
+      callWith(MapPrototypeForEach, v as Map<unknown, unknown>, (x: unknown, k: unknown) => void callWith(MapPrototypeSet, out, clone(k), clone(x)));
       return out;
     }
-    if (v instanceof Set) {
+    if (isInstance(v, Set)) {
       const out = keep(new Set());
-      for (const x of v) out.add(clone(x));
+      callWith(SetPrototypeForEach, v as Set<unknown>, (x: unknown) => void callWith(SetPrototypeAdd, out, clone(x)));
       return out;
     }
-    if (v instanceof Error) {
-      const name = ERROR_NAMES.includes(v.name) ? v.name : 'Error';
-      const Ctor = (globalThis as any)[name] as ErrorConstructor;
-      const out = keep(new Ctor(v.message));
-      if (typeof v.stack === 'string') Object.defineProperty(out, 'stack', { value: v.stack, writable: true, configurable: true });
-      if ('cause' in v) Object.defineProperty(out, 'cause', { value: clone(v.cause), writable: true, configurable: true });
+    if (isInstance(v, Error)) {
+      const e = v as Error;
+      const name = e.name;
+      const Ctor = (typeof name === 'string' && ERRORS[name]) || Error;
+      const out = keep(new Ctor(e.message));
+      const stack = errorStack(e);
+      if (typeof stack === 'string') ObjectDefineProperty(out, 'stack', dataDescriptor(stack));
+      if ('cause' in e) ObjectDefineProperty(out, 'cause', dataDescriptor(clone(e.cause)));
       return out;
     }
-    if (v instanceof Boolean || v instanceof Number || v instanceof String) return keep(Object(v.valueOf()));
-    if (typeof BigInt === 'function' && Object.prototype.toString.call(v) === '[object BigInt]') return keep(Object((v as any).valueOf()));
+    if (isInstance(v, Boolean)) return keep(Object(callWith(BooleanPrototypeValueOf, v as unknown as boolean)));
+    if (isInstance(v, Number)) return keep(Object(callWith(NumberPrototypeValueOf, v as unknown as number)));
+    if (isInstance(v, String)) return keep(Object(callWith(StringPrototypeValueOf, v as unknown as string)));
+    if (typeof BigInt === 'function' && isInstance(v, BigInt)) return keep(Object(callWith(BigIntPrototypeValueOf, v as unknown as bigint)));
     if (!isOrdinary(v)) uncloneable(v);
     const out: Record<string, unknown> = keep({});
-    for (const k of Object.keys(v)) out[k] = clone((v as any)[k]);
+    const keys = ObjectKeys(v);
+    for (let i = 0; i < keys.length; i++) put(out, keys[i]!, clone((v as any)[keys[i]!]));
     return out;
   }
 
@@ -72,7 +96,7 @@ export function structuredClone(value: unknown, _options?: unknown): unknown {
 
 /** Objects with internal state structuredClone cannot see (Promise, WeakMap, Web classes …) are not ordinary. */
 function isOrdinary(v: object): boolean {
-  if (v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) return false;
-  const tag = Object.prototype.toString.call(v);
+  if (isInstance(v, Promise) || isInstance(v, WeakMap) || isInstance(v, WeakSet) || isInstance(v, WeakRef)) return false;
+  const tag = callWith(ObjectPrototypeToString, v);
   return tag === '[object Object]' || tag === '[object Arguments]';
 }

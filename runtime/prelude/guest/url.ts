@@ -22,7 +22,7 @@ export class URL {
   constructor(url: unknown, base?: unknown) {
     if (arguments.length === 0) throw new TypeError("Failed to construct 'URL': 1 argument required");
     const p = parse(url, base);
-    if (!p) throw new TypeError(`Invalid URL: ${String(url)}`);
+    if (!p) throw new TypeError('Invalid URL: ' + String(url));
     this.#p = p;
   }
 
@@ -31,7 +31,7 @@ export class URL {
   }
 
   static parse(url: unknown, base?: unknown): URL | null {
-    return URL.canParse(url, base) ? new URL(url, base) : null;
+    return parse(url, base) !== null ? new URL(url, base) : null;
   }
 
   #set(field: number, value: unknown): void {
@@ -45,7 +45,7 @@ export class URL {
   }
   set href(v: string) {
     const p = parse(v);
-    if (!p) throw new TypeError(`Invalid URL: ${String(v)}`);
+    if (!p) throw new TypeError('Invalid URL: ' + String(v));
     this.#p = p;
     if (this.#params) resetParams(this.#params, p[SEARCH]);
   }

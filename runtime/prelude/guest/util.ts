@@ -25,24 +25,39 @@ function viewParts(v: ArrayBufferView): [ArrayBuffer, number, number] {
     return [callWith(TypedArrayPrototypeGetBuffer, v), callWith(TypedArrayPrototypeGetByteOffset, v), callWith(TypedArrayPrototypeGetByteLength, v)];
   }
   const dv = v as DataView;
-  return [callWith(DataViewPrototypeGetBuffer, dv), dv.byteOffset, dv.byteLength];
+  return [callWith(DataViewPrototypeGetBuffer, dv), callWith(DataViewPrototypeGetByteOffset, dv), callWith(DataViewPrototypeGetByteLength, dv)];
+}
+
+/**
+ * A copy of `length` bytes of `buffer` from `offset`, in a new buffer. Not ArrayBuffer.prototype.slice
+ * (nor a typed array's slice): those create their result through the species constructor, found
+ * through a `constructor` property user code can replace. Copying one Uint8Array into a new one
+ * asks nothing of anybody.
+ */
+export function bytesCopy(buffer: ArrayBuffer, offset: number, length: number): Uint8Array {
+  return new Uint8Array(new Uint8Array(buffer, offset, length));
+}
+
+/** A view on bytes [start, end) of a Uint8Array, without subarray's species lookup. */
+export function subBytes(u8: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(callWith(TypedArrayPrototypeGetBuffer, u8), callWith(TypedArrayPrototypeGetByteOffset, u8) + start, end - start);
 }
 
 /** A private copy of the bytes of an ArrayBuffer or view (the Web's "get a copy of the buffer source"). */
 export function copyBytes(src: ArrayBuffer | ArrayBufferView): Uint8Array {
-  if (isArrayBuffer(src)) return new Uint8Array(callWith(ArrayBufferPrototypeSlice, src, 0));
-  const [buffer, offset, length] = viewParts(src);
-  return new Uint8Array(callWith(ArrayBufferPrototypeSlice, buffer, offset, offset + length));
+  if (isArrayBuffer(src)) return new Uint8Array(new Uint8Array(src));
+  const parts = viewParts(src);
+  return bytesCopy(parts[0], parts[1], parts[2]);
 }
 
 /** A view on the bytes of an ArrayBuffer or view, without copying; TypeError for anything else. */
 export function viewBytes(src: unknown, what = 'argument'): Uint8Array {
   if (isArrayBuffer(src)) return new Uint8Array(src);
   if (ArrayBufferIsView(src)) {
-    const [buffer, offset, length] = viewParts(src);
-    return new Uint8Array(buffer, offset, length);
+    const parts = viewParts(src);
+    return new Uint8Array(parts[0], parts[1], parts[2]);
   }
-  throw new TypeError(`${what} must be an ArrayBuffer or ArrayBufferView`);
+  throw new TypeError(what + ' must be an ArrayBuffer or ArrayBufferView');
 }
 
 export function isBufferSource(x: unknown): x is ArrayBuffer | ArrayBufferView {
@@ -51,8 +66,9 @@ export function isBufferSource(x: unknown): x is ArrayBuffer | ArrayBufferView {
 
 /** The exact ArrayBuffer of a view, copying only when the view does not cover its buffer. */
 export function exactBuffer(u8: ArrayBufferView): ArrayBuffer {
-  const [buffer, offset, length] = viewParts(u8);
-  return offset === 0 && length === callWith(ArrayBufferPrototypeGetByteLength, buffer)
+  const parts = viewParts(u8);
+  const buffer = parts[0];
+  return parts[1] === 0 && parts[2] === callWith(ArrayBufferPrototypeGetByteLength, buffer)
     ? buffer
-    : callWith(ArrayBufferPrototypeSlice, buffer, offset, offset + length);
+    : callWith(TypedArrayPrototypeGetBuffer, bytesCopy(buffer, parts[1], parts[2]));
 }

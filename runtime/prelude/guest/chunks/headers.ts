@@ -1,3 +1,4 @@
-import { Headers, fromList, sortedListOf } from '../headers-class.ts';
+import { Headers, fromList, listOf, sortedListOf } from '../headers-class.ts';
+import { listFrom } from '../safe.ts';
 
-export default () => ({ Headers, fromList, sortedListOf });
+export default () => ({ Headers, fromList, listFrom, listOf, sortedListOf });
