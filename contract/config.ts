@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { Cron } from 'croner';
 import { z } from 'zod';
 import { FaasError } from './errors.ts';
+import { BINDING_CONFIG, envEntries } from '../bindings/index.ts';
 
 /** Names of functions, as the contract fixes them. */
 export const FUNCTION_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -23,9 +23,6 @@ export const CONFIG_LIMITS = {
   valueBytes: 64 * 1024,
   /** All env and secret values together. */
   totalValueBytes: 1024 * 1024,
-  kv: 64,
-  crons: 32,
-  cronLength: 128,
 } as const;
 
 const bindingName = z
@@ -60,20 +57,13 @@ export const FunctionConfigSchema = z
     ).default([]),
     env: stringMap.default({}),
     secrets: stringMap.default({}),
-    kv: boundedArray(bindingName, CONFIG_LIMITS.kv).default([]),
-    crons: boundedArray(
-      z
-        .string()
-        .min(1)
-        .max(CONFIG_LIMITS.cronLength, `must be at most ${CONFIG_LIMITS.cronLength} characters`)
-        .refine(isCronExpression, 'must be a cron expression (5 fields, or 6 with seconds)'),
-      CONFIG_LIMITS.crons,
-    ).default([]),
     isolation: z.enum(['shared', 'instance']).optional(),
+    // every binding's own fields (kv, crons …): bindings/<name>/index.ts
+    ...BINDING_CONFIG,
   })
   .strict()
   .superRefine((c, ctx) => {
-    const names = [...Object.keys(c.env), ...Object.keys(c.secrets), ...c.kv];
+    const names = [...Object.keys(c.env), ...Object.keys(c.secrets), ...envEntries(c).map((e) => e.name)];
     const seen = new Set<string>();
     for (const n of names) {
       if (seen.has(n)) ctx.addIssue({ code: 'custom', message: `binding "${clip(n)}" is declared twice` });
@@ -97,15 +87,6 @@ function clip(s: string, max = 64): string {
 
 function utf8Bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
-}
-
-function isCronExpression(expr: string): boolean {
-  try {
-    new Cron(expr, { paused: true }).stop();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Validates a config from a user; a bad one is a `bad_request` naming the field. */

@@ -17,8 +17,11 @@ import { GatewayMetrics } from './observability/metrics.ts';
 import { Registry, type LoadReport } from './registry/registry.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
 import { join } from 'node:path';
-import { KvStore } from './bindings/kv/store.ts';
-import { CronTriggers } from './bindings/cron/cron.ts';
+import { KvStore } from '../bindings/kv/store.ts';
+import { kvPath as kvFile } from '../bindings/kv/host.ts';
+import { attachGatewayParts, bindingOpsModules, closeAll, mergeOps, openBindingHosts } from './bindings.ts';
+import type { OpsProvider } from '../runtime/index.ts';
+import type { CronTriggers } from '../bindings/cron/triggers.ts';
 import { gatewayOps, workerOpsModule } from './workers/ops.ts';
 import { EgressCounters } from '../runtime/index.ts';
 
@@ -105,31 +108,41 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   if (!Number.isInteger(bodyTimeoutMs) || bodyTimeoutMs <= 0) throw new FaasError('bad_request', `bodyTimeoutMs must be a positive integer (got ${bodyTimeoutMs})`);
 
-  // Opened (and put in WAL mode) before any worker opens its own connection to the same file.
-  const kvPath = join(opts.dataDir, 'kv.db');
-  const kv = new KvStore(kvPath);
+  // Opened (and put in WAL mode) before any worker opens its own connection to the same file; the
+  // gateway keeps this connection for itself (admin reads), guests use their binding host's.
+  const kv = new KvStore(kvFile(opts.dataDir));
   let runtimeRef: FunctionHost | undefined;
   let metricsRef: GatewayMetrics | undefined;
   const log = guestLogSink(logger, () => runtimeRef, (fn, n) => metricsRef?.guestLogsDropped(fn, n));
   const egress = new EgressCounters();
   let runtime: FunctionHost;
+  const bindingHosts: OpsProvider[] = [];
   try {
-    runtime = runtimeRef = await createFunctionHost(opts, log, logger, kv, kvPath, egress);
+    runtime = runtimeRef = await createFunctionHost(opts, log, logger, egress, bindingHosts);
   } catch (err) {
+    await closeAll(bindingHosts);
     kv.close();
     throw err;
   }
   const lifecycle = new Lifecycle();
   const scheduler = new Scheduler(opts.scheduler);
   const metrics = (metricsRef = new GatewayMetrics({ runtime, scheduler, egress }));
-  const cron = new CronTriggers({ runtime, scheduler, metrics, logger });
+  const parts = await attachGatewayParts({
+    runtime,
+    acquire: (ticket, deadline) => scheduler.acquire(ticket, deadline),
+    recordScheduled: (fn, outcome, seconds) => metrics.scheduled(fn, outcome, seconds),
+    logger,
+  });
+  const cron = parts.get('cron') as CronTriggers;
   const registry = new Registry({
     dataDir: opts.dataDir,
     runtime,
     signingKey,
     logger,
     onDeploy: (o) => metrics.deploy(o),
-    onChange: () => cron.sync(),
+    onChange: () => {
+      for (const part of parts.values()) part.sync();
+    },
   });
   const app = createApp({
     runtime,
@@ -149,7 +162,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   try {
     server = await listen(app.fetch, opts.port ?? 8080, opts.host ?? '127.0.0.1', bodyTimeoutMs);
   } catch (err) {
+    for (const part of parts.values()) part.stop();
     await runtime.close();
+    await closeAll(bindingHosts);
     registry.close();
     kv.close();
     throw err;
@@ -166,13 +181,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     (closing ??= (async () => {
       lifecycle.phase = 'closed';
       watcher?.close();
-      cron.stop();
+      for (const part of parts.values()) part.stop();
       scheduler.rejectWaiting(new FaasError('unavailable', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       await runtime.close();
+      await closeAll(bindingHosts);
       registry.close();
       kv.close();
       logger.info('closed');
@@ -219,7 +235,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (lifecycle.phase === 'closed') return close();
       lifecycle.phase = 'draining';
       watcher?.close();
-      cron.stop();
+      for (const part of parts.values()) part.stop();
       logger.info({ inflight: lifecycle.busy, graceMs }, 'draining');
       let timer: NodeJS.Timeout | undefined;
       const expired = await Promise.race([
@@ -238,19 +254,21 @@ async function createFunctionHost(
   opts: GatewayOptions,
   log: (entry: GuestLogEntry) => void,
   logger: Logger,
-  kv: KvStore,
-  kvPath: string,
   egress: EgressCounters,
+  bindingHosts: OpsProvider[],
 ): Promise<FunctionHost> {
   const runtime = { ...opts.runtime, engine: opts.engine, isolation: opts.isolation };
   const workers = opts.workers ?? 0;
-  if (workers <= 0) return Runtime.create({ ...runtime, log, ops: gatewayOps(kv, egress) });
+  if (workers <= 0) {
+    bindingHosts.push(...(await openBindingHosts({ dataDir: opts.dataDir })));
+    return Runtime.create({ ...runtime, log, ops: { ...gatewayOps(egress), ...mergeOps(bindingHosts) } });
+  }
   const started = performance.now();
   const pool = await WorkerPool.create({
     size: workers,
     runtime,
-    // Each worker opens the KV file itself; the signing key never leaves this thread.
-    ops: [workerOpsModule({ kvPath, egressCounters: egress.buffer })],
+    // Each worker opens the bindings' files itself (KV …); the signing key never leaves this thread.
+    ops: [workerOpsModule({ egressCounters: egress.buffer }), ...bindingOpsModules({ dataDir: opts.dataDir })],
     log,
     onEvent: (e) => onWorkerEvent(logger, e),
   });

@@ -1,3 +1,4 @@
+import { envEntries } from '../bindings/index.ts';
 import type { Artifact } from '../contract/artifact.ts';
 import type { FunctionConfig } from '../contract/config.ts';
 import type { GuestCode } from './engine/types.ts';
@@ -7,8 +8,8 @@ import { StackMapper } from './sourcemap.ts';
 export interface EnvSpec {
   vars: Record<string, string>;
   secrets: Record<string, string>;
-  kv: string[];
-  [key: string]: unknown;
+  /** `[name, chunk]`: the guest puts `need(chunk).binding(name)` on env (KV namespaces …). */
+  bindings: [string, string][];
 }
 
 /** A verified artifact plus its config, ready to be instantiated any number of times. */
@@ -28,7 +29,7 @@ export class LoadedFunction {
   ) {
     const filename = artifact.header.entry;
     this.code = { filename, bytecode: artifact.bytecode, source: artifact.js };
-    this.envSpec = { vars: { ...config.env }, secrets: { ...config.secrets }, kv: [...config.kv] };
+    this.envSpec = { vars: { ...config.env }, secrets: { ...config.secrets }, bindings: envEntries(config).map((e) => [e.name, e.chunk]) };
     this.envJson = JSON.stringify(this.envSpec);
     this.stackMapper = new StackMapper(artifact.sourceMap);
     this.memoryLimitBytes = Math.round(config.memoryMb * 1024 * 1024);

@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KvStore } from '../gateway/bindings/kv/store.ts';
-import { kvOps } from '../gateway/bindings/kv/ops.ts';
+import { KvStore } from '../bindings/kv/store.ts';
+import { kvOps } from '../bindings/kv/ops.ts';
 import { deploySource, invoke } from './helpers/sandbox.ts';
 
 let clock = Date.now();

@@ -4,7 +4,8 @@ import { EvalFlags, QuickJS, type JSValueHandle } from 'quickjs-wasi';
 import { describe, expect, test } from 'vitest';
 import { quickjsWasmModule } from '../contract/engine.ts';
 import { pureOps } from '../runtime/host/pure-ops.ts';
-import { CHUNK_NAMES, buildPrelude, buildPreludeSources } from '../runtime/prelude/build.ts';
+import { CHUNK_NAMES, CORE_CHUNKS, buildPrelude, buildPreludeSources } from '../runtime/prelude/build.ts';
+import { BINDING_CHUNKS } from '../bindings/index.ts';
 import { deploySource, invoke, sharedRuntime } from './helpers/sandbox.ts';
 
 /**
@@ -92,7 +93,9 @@ const GUEST = fileURLToPath(new URL('../runtime/prelude/guest/', import.meta.url
 describe('prelude build', () => {
   test('every chunk the guest code asks for is built, and every chunk entry is listed', () => {
     const entries = readdirSync(`${GUEST}chunks`).map((f) => f.replace(/\.ts$/, ''));
-    expect([...entries].sort()).toEqual([...CHUNK_NAMES].sort());
+    // the prelude's own chunks, and one per binding with a guest side (bindings/<name>/guest/chunk.ts)
+    expect([...entries].sort()).toEqual([...CORE_CHUNKS].sort());
+    expect(CHUNK_NAMES).toEqual([...CORE_CHUNKS, ...BINDING_CHUNKS.map((c) => c.chunk)]);
     const asked = new Set<string>();
     for (const file of readdirSync(GUEST).filter((f) => f.endsWith('.ts'))) {
       for (const m of readFileSync(GUEST + file, 'utf8').matchAll(/(?:need|lazyGlobals)\('([\w-]+)'/g)) asked.add(m[1]);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrate } from '../contract/sqlite-migrations.ts';
 import { RegistryStore, REGISTRY_MIGRATIONS } from '../gateway/registry/store.ts';
-import { KvStore, KV_MIGRATIONS } from '../gateway/bindings/kv/store.ts';
+import { KvStore, KV_MIGRATIONS } from '../bindings/kv/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'faas-migrate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

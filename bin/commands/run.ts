@@ -4,12 +4,11 @@ import { compileEntry } from '../../compiler/index.ts';
 import { verifyArtifact, type Artifact } from '../../contract/artifact.ts';
 import { loadSigningKey } from '../../contract/signing-key.ts';
 import { FaasError } from '../../contract/errors.ts';
-import { Runtime, fetchOp, type Isolation, type RuntimeOptions } from '../../runtime/index.ts';
+import { Runtime, fetchOp, type Isolation, type OpsProvider, type RuntimeOptions } from '../../runtime/index.ts';
 import { parseFunctionConfig } from '../../contract/config.ts';
 import { join } from 'node:path';
 import { exitWithError } from './shared.ts';
-import { KvStore } from '../../gateway/bindings/kv/store.ts';
-import { kvOps } from '../../gateway/bindings/kv/ops.ts';
+import { closeAll, mergeOps, openBindingHosts } from '../../gateway/bindings.ts';
 import { readConfigFile } from '../../contract/config.ts';
 
 interface RunOptions {
@@ -27,15 +26,15 @@ interface RunOptions {
 /** One local invocation: compile (or verify) → sandbox → print the response. */
 export async function runCommand(entry: string, opts: RunOptions): Promise<void> {
   let runtime: Runtime | undefined;
-  let kv: KvStore | undefined;
+  let hosts: OpsProvider[] = [];
   try {
     const key = loadSigningKey(opts.data);
     const artifact: Artifact = entry.endsWith('.qbc')
       ? verifyArtifact(readFileSync(entry), key)
       : verifyArtifact((await compileEntry(entry, key, { inThread: true })).bytes, key);
     const config = parseFunctionConfig(readConfigFile(entry.replace(/\.qbc$/, '.ts'), opts.config));
-    // KV bindings persist in the data directory, so a local counter keeps counting across runs.
-    kv = new KvStore(join(opts.data, 'kv.db'));
+    // Bindings keep their data in the data directory (KV …), so a local counter keeps counting across runs.
+    hosts = await openBindingHosts({ dataDir: opts.data });
     runtime = await Runtime.create({
       engine: opts.engine,
       isolation: opts.isolation,
@@ -43,7 +42,7 @@ export async function runCommand(entry: string, opts: RunOptions): Promise<void>
       // One invocation: warming V8 up for later ones would only add to it.
       warmup: false,
       log: (e) => process.stderr.write(`[${e.level}] ${e.text}\n`),
-      ops: { fetch: fetchOp(), ...kvOps(kv) },
+      ops: { fetch: fetchOp(), ...mergeOps(hosts) },
     });
     const name = basename(entry).replace(/\.(qbc|[cm]?[jt]s)$/, '').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '') || 'local';
     runtime.deploy(name, 1, artifact, config);
@@ -66,11 +65,11 @@ export async function runCommand(entry: string, opts: RunOptions): Promise<void>
       process.stdout.write(`\n${text}${text.endsWith('\n') || !text ? '' : '\n'}`);
     }
     runtime.close();
-    kv.close();
+    await closeAll(hosts);
     process.exit(0);
   } catch (err) {
     runtime?.close();
-    kv?.close();
+    await closeAll(hosts);
     exitWithError(err);
   }
 }

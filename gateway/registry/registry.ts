@@ -1,3 +1,4 @@
+import { checkDeploy } from '../../bindings/index.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -89,9 +90,8 @@ export class Registry {
       // Compiling is the slow part and touches no shared state, so deploys compile in parallel.
       const { bytes, header } = await compileEntry(input.entry, this.opts.signingKey);
       const artifact = verifyArtifact(bytes, this.opts.signingKey);
-      if (config.crons.length > 0 && header.exports.verified && !header.exports.scheduled) {
-        throw new FaasError('bad_request', `function "${name}" declares crons but its default export has no scheduled() handler`);
-      }
+      const refused = checkDeploy(config, { verified: header.exports.verified, fetch: !!header.exports.fetch, scheduled: !!header.exports.scheduled });
+      if (refused) throw new FaasError('bad_request', `function "${name}" ${refused}`);
       const record = await this.exclusive(async () => {
         const version = this.store.nextVersion(name);
         const rec: VersionRecord = {

@@ -11,6 +11,8 @@
  */
 import { GUEST_MAX, KiB, MiB, bool, bytes, json, optBytes, optStr, parseJsonArgs, str, type ArgsOf, type OpDeclaration } from '../../contract/host-ops.ts';
 
+import { BINDING_OPS } from '../../bindings/index.ts';
+
 export { parseJsonArgs, type OpDeclaration } from '../../contract/host-ops.ts';
 
 export const LOG_LEVELS = ['debug', 'info', 'log', 'warn', 'error'] as const;
@@ -42,12 +44,8 @@ export const HOST_OPS = {
 
   /** `{ method, url, headers, redirect }` as JSON, and the body. */
   fetch: { kind: 'bound', args: [json(4 * MiB), optBytes(GUEST_MAX)] },
-  kvGet: { kind: 'bound', args: [str(64), str(2 * KiB)] },
-  /** namespace, key, value, `{ expirationTtl?, expiration?, metadata? }` as JSON */
-  kvPut: { kind: 'bound', args: [str(64), str(2 * KiB), bytes(32 * MiB), json(64 * KiB, true)] },
-  kvDelete: { kind: 'bound', args: [str(64), str(2 * KiB)] },
-  /** namespace, `{ prefix?, limit?, cursor? }` as JSON */
-  kvList: { kind: 'bound', args: [str(64), json(16 * KiB, true)] },
+  // the bindings' own operations (KV …), declared in bindings/<name>/index.ts
+  ...BINDING_OPS,
 } as const satisfies Record<string, OpDeclaration>;
 
 export type OpName = keyof typeof HOST_OPS;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { CompileFlags, QuickJS } from 'quickjs-wasi';
 import { ENGINE_VERSION, quickjsWasmModule } from '../../contract/engine.ts';
 import { PRIMORDIALS } from './primordials.ts';
+import { BINDING_CHUNKS } from '../../bindings/index.ts';
 
 /**
  * Builds the guest prelude: the core script every instance evaluates before user code, and the lazy
@@ -18,9 +19,19 @@ import type { Prelude, PreludeSources } from '../engine/types.ts';
 export type { Prelude, PreludeSources } from '../engine/types.ts';
 
 /** Chunk name → the global(s) it provides are declared in guest/core.ts; entries are guest/chunks/<name>.ts. */
-export const CHUNK_NAMES = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'kv', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception'] as const;
+export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception'] as const;
+
+/** Every chunk: the prelude's own, then the bindings' (bindings/<name>/guest/). */
+export const CHUNK_NAMES: readonly string[] = [...CORE_CHUNKS, ...BINDING_CHUNKS.map((c) => c.chunk)];
 
 const GUEST_DIR = fileURLToPath(new URL('./guest/', import.meta.url));
+/** The bindings' sources (only read when the prelude is built from source). */
+const BINDINGS_DIR = fileURLToPath(new URL('../../bindings/', import.meta.url));
+
+function chunkEntry(name: string): string {
+  const binding = BINDING_CHUNKS.find((c) => c.chunk === name);
+  return binding ? `${BINDINGS_DIR}${binding.entry}` : `${GUEST_DIR}chunks/${name}.ts`;
+}
 
 /**
  * The prelude's frames in a stack trace point into one minified line, so line tables buy nothing;
@@ -115,7 +126,7 @@ function assignSlots(bundles: string[]): { slots: string[]; rewrite: (code: stri
 
 async function sources(): Promise<PreludeSources> {
   const coreModule = await bundle(`${GUEST_DIR}core.ts`, 'esm');
-  const chunkModules = await Promise.all(CHUNK_NAMES.map((name) => bundle(`${GUEST_DIR}chunks/${name}.ts`, 'esm')));
+  const chunkModules = await Promise.all(CHUNK_NAMES.map((name) => bundle(chunkEntry(name), 'esm')));
   const { slots, rewrite } = assignSlots([coreModule, ...chunkModules]);
   const core = wrapCore(rewrite(coreModule), slots);
   const chunks = new Map<string, string>();

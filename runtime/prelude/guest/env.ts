@@ -5,7 +5,8 @@ import { dataDescriptor } from './safe.ts';
 export interface EnvSpec {
   vars?: Record<string, string>;
   secrets?: Record<string, string>;
-  kv?: string[];
+  /** `[name, chunk]`: a binding (bindings/<name>/guest/chunk.ts) whose `binding(name)` is the value on env. */
+  bindings?: [string, string][];
 }
 
 // An instance serves one function, so one remembered env is the whole cache. The host sends the
@@ -36,10 +37,12 @@ function buildEnv(spec: EnvSpec): Record<string, unknown> {
   const env: Record<string, unknown> = {};
   copyInto(env, spec.vars);
   copyInto(env, spec.secrets);
-  const kv = spec.kv;
-  if (kv && kv.length) {
-    const { namespace } = need('kv');
-    for (let i = 0; i < kv.length; i++) ObjectDefineProperty(env, kv[i]!, dataDescriptor(namespace(kv[i]), true, true));
+  const bindings = spec.bindings;
+  if (bindings) {
+    for (let i = 0; i < bindings.length; i++) {
+      const entry = bindings[i]!;
+      ObjectDefineProperty(env, entry[0], dataDescriptor(need(entry[1]).binding(entry[0]), true, true));
+    }
   }
   return env;
 }

@@ -1,4 +1,4 @@
-import type { BoundOp, OpContext } from '../../../runtime/index.ts';
+import type { BoundOp, OpContext } from '../../runtime/index.ts';
 import { KvError, type KvStore } from './store.ts';
 
 /**

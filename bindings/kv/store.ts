@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { migrate, type Migration } from '../../../contract/sqlite-migrations.ts';
+import { migrate, type Migration } from '../../contract/sqlite-migrations.ts';
 
 export interface KvLimits {
   maxKeyBytes: number;

@@ -1,10 +1,7 @@
 import { Cron } from 'croner';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import { isFaasError } from '../../../contract/errors.ts';
-import type { FunctionHost } from '../../../runtime/index.ts';
-import type { GatewayMetrics } from '../../observability/metrics.ts';
-import type { Scheduler } from '../../scheduler/scheduler.ts';
+import { isFaasError } from '../../contract/errors.ts';
+import type { GatewayContext, GatewayPart } from '../types.ts';
 
 /** Cron firings queue behind requests: lowest priority, aging still keeps them from starving. */
 export const CRON_PRIORITY = -10;
@@ -14,23 +11,16 @@ interface Schedule {
   jobs: Cron[];
 }
 
-export interface CronDeps {
-  runtime: FunctionHost;
-  scheduler: Scheduler;
-  metrics: GatewayMetrics;
-  logger: Logger;
-}
-
 /**
  * Fires `scheduled(controller, env, ctx)` for every deployed function's `crons`, through the same
  * scheduler and limits as requests. Kept in step with the runtime by `sync()` after every deploy or
  * delete; a firing that finds its function gone or redeployed is dropped.
  */
-export class CronTriggers {
+export class CronTriggers implements GatewayPart {
   private readonly schedules = new Map<string, Schedule>();
   private stopped = false;
 
-  constructor(private readonly deps: CronDeps) {}
+  constructor(private readonly deps: GatewayContext) {}
 
   sync(): void {
     if (this.stopped) return;
@@ -43,8 +33,8 @@ export class CronTriggers {
       }
     }
     for (const fn of live.values()) {
-      if (this.schedules.has(fn.name) || fn.config.crons.length === 0) continue;
-      const jobs = fn.config.crons.map(
+      if (this.schedules.has(fn.name) || cronsOf(fn.config).length === 0) continue;
+      const jobs = cronsOf(fn.config).map(
         (expr) => new Cron(expr, { protect: true, timezone: 'UTC' }, () => this.fire(fn.name, fn.version, expr)),
       );
       this.schedules.set(fn.name, { version: fn.version, jobs });
@@ -53,7 +43,7 @@ export class CronTriggers {
 
   /** Runs one firing now (also what the timer calls). Resolves when it has finished; never rejects. */
   async fire(name: string, version: number, cron: string, scheduledTime = Date.now()): Promise<void> {
-    const { runtime, scheduler, metrics, logger } = this.deps;
+    const { runtime, logger } = this.deps;
     const fn = runtime.get(name);
     if (!fn || fn.version !== version) return;
     const requestId = `cron-${randomUUID()}`;
@@ -61,7 +51,7 @@ export class CronTriggers {
     const started = performance.now();
     let outcome = 'ok';
     try {
-      const slot = await scheduler.acquire({ name, priority: CRON_PRIORITY, maxConcurrency: fn.config.maxConcurrency }, deadline);
+      const slot = await this.deps.acquire({ name, priority: CRON_PRIORITY, maxConcurrency: fn.config.maxConcurrency }, deadline);
       try {
         await runtime.scheduled(name, { cron, scheduledTime }, { requestId, deadline });
       } finally {
@@ -71,7 +61,7 @@ export class CronTriggers {
       outcome = isFaasError(err) ? err.code : 'internal_error';
       logger.warn({ function: name, version, cron, requestId, error: outcome, err: (err as Error).message }, 'scheduled run failed');
     }
-    metrics.scheduled(name, outcome, (performance.now() - started) / 1000);
+    this.deps.recordScheduled(name, outcome, (performance.now() - started) / 1000);
     if (outcome === 'ok') logger.info({ function: name, version, cron, requestId, ms: Math.round(performance.now() - started) }, 'scheduled run');
   }
 
@@ -85,4 +75,11 @@ export class CronTriggers {
     for (const s of this.schedules.values()) for (const job of s.jobs) job.stop();
     this.schedules.clear();
   }
+}
+
+const cronsOf = (config: object): string[] => ((config as { crons?: string[] }).crons ?? []);
+
+/** The gateway part of the cron binding (see index.ts `gateway`). */
+export function attachGateway(ctx: GatewayContext): CronTriggers {
+  return new CronTriggers(ctx);
 }

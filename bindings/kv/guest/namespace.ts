@@ -1,5 +1,5 @@
-import { call, internals } from './host.ts';
-import { isBufferSource, named, viewBytes } from './util.ts';
+import { call, internals } from '../../../runtime/prelude/guest/host.ts';
+import { isBufferSource, named, viewBytes } from '../../../runtime/prelude/guest/util.ts';
 
 /** Workers KV's binding shape over the host's KV ops. Values cross as bytes; types are the guest's job. */
 
