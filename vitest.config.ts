@@ -1,44 +1,45 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The gateway suite runs again with guest execution on worker threads (FAAS_TEST_WORKERS, read by
- * test/helpers/gateway.ts). Left out of both: gateway-scheduler (unit tests, no gateway) and
- * gateway-cli (the CLI client; its server side is what gateway-admin covers). gateway-process
- * (child gateways: restart, SIGKILL during deploys, SIGTERM drain) runs with 2 workers only: it is
- * the slowest file, and a child with one worker adds little over two. `vitest run --project default`
- * runs everything once, in-process.
+ * Tests live beside the code they test (`<module>.test.ts`); test/ holds the shared helpers, the
+ * security suite (test/security/) and the checks of the whole repository (import rules, the build).
+ *
+ * Projects:
+ * - `default`: everything once, guests on the gateway thread, on the default engine.
+ * - `gateway (workers N)`: the gateway suites again with guest execution on N worker threads
+ *   (FAAS_TEST_WORKERS, read by test/helpers/gateway.ts). The scheduler's unit tests and the CLI
+ *   client are left out (no guest runs there); the process tests (child gateways: restart, SIGKILL
+ *   during deploys, SIGTERM drain) run with 2 workers only, being the slowest file.
+ * - `engine …`: the suites that drive guest code again on the engine/isolation pairs other than the
+ *   default (FAAS_TEST_ENGINE, read by test/helpers/sandbox.ts and test/helpers/gateway.ts).
+ * - `security …`: test/security/, on every engine and isolation mode, with guests on the gateway
+ *   thread (where a stall stops everything) and on worker threads.
  */
-const gatewayOnWorkers = (files: string[]) => files.map((f) => `test/gateway-${f}.test.ts`);
-const ON_WORKERS = ['invoke', 'admin', 'bindings', 'queue', 'functions-dir'];
-
-/**
- * The suites that drive guest code (through test/helpers/sandbox.ts, or a gateway for
- * gateway-invoke/-bindings) run again on the engine/isolation pairs other than the default
- * (bytecode/shared): FAAS_TEST_ENGINE is read by both helpers.
- */
-/**
- * test/security/: every attack found against the sandbox boundary, as regression tests. Its own
- * projects, run on every engine and isolation mode, and with guests on the gateway thread (where a
- * stall stops everything) as well as on worker threads (where a host exception used to kill the
- * gateway through WorkerPool.onMessage).
- */
-const SECURITY = ['test/security/**/*.test.ts'];
-const SECURITY_MATRIX: { engine: string; workers: string }[] = [
-  { engine: 'bytecode/shared', workers: '0' },
-  { engine: 'bytecode/shared', workers: '2' },
-  { engine: 'bytecode/instance', workers: '0' },
-  { engine: 'emscripten/shared', workers: '0' },
-  { engine: 'emscripten/instance', workers: '0' },
+const GATEWAY_ON_WORKERS = [
+  'gateway/routes/fn.test.ts',
+  'gateway/routes/admin.test.ts',
+  'gateway/bindings.test.ts',
+  'gateway/scheduler/queue.test.ts',
+  'gateway/functions-dir.test.ts',
 ];
 
 const ON_EVERY_ENGINE = [
-  'test/runtime-limits.test.ts',
-  'test/runtime-isolation.test.ts',
-  'test/runtime-fetch.test.ts',
-  'test/bindings-kv.test.ts',
-  'test/guest-*.test.ts',
-  'test/gateway-invoke.test.ts',
-  'test/gateway-bindings.test.ts',
+  'runtime/limits.test.ts',
+  'runtime/isolation.test.ts',
+  'runtime/host/fetch.test.ts',
+  'runtime/prelude/*.test.ts',
+  'bindings/kv/*.test.ts',
+  'gateway/routes/fn.test.ts',
+  'gateway/bindings.test.ts',
+];
+
+const SECURITY = ['test/security/**/*.test.ts'];
+const SECURITY_MATRIX: { engine: string; workers: string }[] = [
+  { engine: 'quickjs-wasi/shared', workers: '0' },
+  { engine: 'quickjs-wasi/shared', workers: '2' },
+  { engine: 'quickjs-wasi/instance', workers: '0' },
+  { engine: 'quickjs-emscripten/shared', workers: '0' },
+  { engine: 'quickjs-emscripten/instance', workers: '0' },
 ];
 
 export default defineConfig({
@@ -46,24 +47,25 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    exclude: ['**/node_modules/**', 'dist/**', '.build-test/**'],
     projects: [
       {
         extends: true,
         test: {
           name: 'default',
-          include: ['test/**/*.test.ts', 'compiler/**/*.test.ts', 'runtime/**/*.test.ts', 'gateway/**/*.test.ts'],
-          exclude: [...SECURITY, '**/node_modules/**'],
+          include: ['**/*.test.ts'],
+          exclude: [...SECURITY, '**/node_modules/**', 'dist/**', '.build-test/**'],
         },
       },
       {
         extends: true,
-        test: { name: 'gateway (workers 1)', include: gatewayOnWorkers(ON_WORKERS), env: { FAAS_TEST_WORKERS: '1' } },
+        test: { name: 'gateway (workers 1)', include: GATEWAY_ON_WORKERS, env: { FAAS_TEST_WORKERS: '1' } },
       },
       {
         extends: true,
-        test: { name: 'gateway (workers 2)', include: gatewayOnWorkers([...ON_WORKERS, 'process']), env: { FAAS_TEST_WORKERS: '2' } },
+        test: { name: 'gateway (workers 2)', include: [...GATEWAY_ON_WORKERS, 'gateway/process.test.ts'], env: { FAAS_TEST_WORKERS: '2' } },
       },
-      ...['bytecode/instance', 'emscripten/shared'].map((engine) => ({
+      ...['quickjs-wasi/instance', 'quickjs-emscripten/shared'].map((engine) => ({
         extends: true as const,
         test: { name: `engine ${engine}`, include: ON_EVERY_ENGINE, env: { FAAS_TEST_ENGINE: engine } },
       })),

@@ -4,7 +4,7 @@
  * identity: this recognises exactly such URLs (http/https, a plain lower-case host or a canonical
  * IPv4 address, an optional non-default port, a path, query and fragment made only of characters the
  * parser leaves as they are, no dot segments) and splits them in the guest. Anything else returns
- * null and goes to the host. test/guest-url.test.ts checks it against Node's parser.
+ * null and goes to the host. runtime/prelude/url.test.ts checks it against Node's parser.
  */
 
 /** A parsed URL's components, in the order of FIELDS (an array: QuickJS builds one far faster than an object). */

@@ -1,0 +1,50 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrate } from './sqlite-migrations.ts';
+import { RegistryStore, REGISTRY_MIGRATIONS } from '../gateway/registry/store.ts';
+import { KvStore, KV_MIGRATIONS } from '../bindings/kv/store.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'faas-migrate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('versioned SQLite schemas', () => {
+  it('a new file gets every migration and records its version', () => {
+    const path = join(dir, 'new.db');
+    new RegistryStore(path).close();
+    const db = new Database(path);
+    expect(db.pragma('user_version', { simple: true })).toBe(REGISTRY_MIGRATIONS.length);
+    db.close();
+    const kv = new KvStore(join(dir, 'kv.db'));
+    kv.close();
+    const k = new Database(join(dir, 'kv.db'));
+    expect(k.pragma('user_version', { simple: true })).toBe(KV_MIGRATIONS.length);
+    k.close();
+  });
+
+  it('a file from before versioning (user_version 0, tables present) upgrades in place, keeping its rows', () => {
+    const path = join(dir, 'old.db');
+    const db = new Database(path);
+    db.exec(REGISTRY_MIGRATIONS[0]!.sql);
+    db.prepare(`INSERT INTO versions VALUES ('a', 1, 's', 1, 'd', '{}', 'artifacts/a/1-s.qbc', 'api', 'a.ts', 'src', NULL)`).run();
+    db.close();
+    const store = new RegistryStore(path);
+    expect(store.source('a', 1)).toBe('src');
+    store.close();
+  });
+
+  it('applies only the missing migrations, once, and refuses a file from a newer faas', () => {
+    const db = new Database(join(dir, 'm.db'));
+    const steps = [
+      { name: 'one', sql: 'CREATE TABLE t (a INTEGER)' },
+      { name: 'two', sql: 'ALTER TABLE t ADD COLUMN b TEXT' },
+    ];
+    expect(migrate(db, 'test', steps.slice(0, 1))).toBe(1);
+    expect(migrate(db, 'test', steps)).toBe(2);
+    expect(migrate(db, 'test', steps)).toBe(2);
+    expect(() => migrate(db, 'test', steps.slice(0, 1))).toThrow(/newer than this faas knows/);
+    db.close();
+  });
+});

@@ -1,0 +1,133 @@
+import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import type { SyncOutcome } from './functions-dir.ts';
+import { SOURCES, startTestGateway, tempDir, waitFor, writeFiles, type TestGateway } from '../test/helpers/gateway.ts';
+
+const open: TestGateway[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((g) => g.close()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function start(options: Parameters<typeof startTestGateway>[0]): Promise<TestGateway> {
+  const g = await startTestGateway({ keepData: true, ...options });
+  open.push(g);
+  return g;
+}
+
+function dir(prefix: string): string {
+  const d = tempDir(prefix);
+  dirs.push(d);
+  return d;
+}
+
+const outcomes = (g: TestGateway) => Object.fromEntries(g.gw.startup.functionsDir.map((o) => [o.name, o.outcome]));
+
+describe('the functions directory', () => {
+  it('deploys every <name>.ts|js at start with its config, skipping _files and non-entries', async () => {
+    const functionsDir = dir('faas-fns-');
+    writeFiles(functionsDir, {
+      'hello.ts': SOURCES.hello,
+      'greet.js': `export default { fetch(req, env) { return new Response('hi ' + env.WHO); } };`,
+      'greet.faas.json': { env: { WHO: 'config' } },
+      '_spin.ts': SOURCES.spin,
+      '_shared.ts': `export const x = 1;`,
+      'types.d.ts': `declare const y: number;`,
+      'README.md': '# not a function',
+      'Bad_Name.ts': SOURCES.hello,
+    });
+    const g = await start({ dataDir: dir('faas-data-'), functionsDir });
+    expect(outcomes(g)).toEqual({ greet: 'deployed', hello: 'deployed' });
+    expect(await (await g.fn('hello')).text()).toBe('hello');
+    expect(await (await g.fn('greet')).text()).toBe('hi config');
+    expect((await g.fn('_spin')).status).toBe(400);
+    expect((await g.fn('spin')).status).toBe(404);
+    expect(g.logs.some((l) => l.level === 40 && String(l.msg).includes('Bad_Name'))).toBe(true);
+  });
+
+  it('restarts without recompiling unchanged entries and recompiles changed ones', async () => {
+    const functionsDir = dir('faas-fns-');
+    const dataDir = dir('faas-data-');
+    writeFiles(functionsDir, { 'a.ts': SOURCES.version('a1'), 'b.ts': SOURCES.version('b1') });
+    await (await start({ dataDir, functionsDir })).close();
+
+    writeFiles(functionsDir, { 'b.ts': SOURCES.version('b2') });
+    const g = await start({ dataDir, functionsDir });
+    expect(outcomes(g)).toEqual({ a: 'unchanged', b: 'deployed' });
+    expect(g.gw.startup.registry.loaded.sort()).toEqual(['a', 'b']);
+    expect(await (await g.fn('a')).text()).toBe('a1');
+    expect(await (await g.fn('b')).text()).toBe('b2');
+    expect((await (await g.admin('GET', '/admin/functions/b')).json()).version).toBe(2);
+    const metrics = await (await fetch(`${g.url}/metrics`)).text();
+    expect(metrics).toContain('faas_deploys_total{outcome="ok"} 1');
+  });
+
+  it('rebuilds from the stored source when an artifact no longer verifies', async () => {
+    // The key must come from the data directory for deleting it to change it.
+    const envKey = process.env.FAAS_SIGNING_KEY;
+    delete process.env.FAAS_SIGNING_KEY;
+    onTestFinished(() => {
+      if (envKey !== undefined) process.env.FAAS_SIGNING_KEY = envKey;
+    });
+    const dataDir = dir('faas-data-');
+    const first = await start({ dataDir });
+    expect((await first.deploy('keyed', SOURCES.version('still here'))).status).toBe(201);
+    expect((await first.deploy('corrupt', SOURCES.version('repaired'))).status).toBe(201);
+    const artifact = (await first.gw.registry.get('corrupt'))!.artifact;
+    await first.close();
+
+    // Another signing key: every artifact's signature is now wrong. And one file is damaged too.
+    unlinkSync(join(dataDir, 'signing.key'));
+    const path = join(dataDir, artifact);
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(path, bytes);
+
+    const g = await start({ dataDir });
+    expect(g.gw.startup.registry.rebuilt.sort()).toEqual(['corrupt', 'keyed']);
+    expect(g.gw.startup.registry.skipped).toEqual([]);
+    expect(await (await g.fn('keyed')).text()).toBe('still here');
+    expect(await (await g.fn('corrupt')).text()).toBe('repaired');
+    expect((await (await g.admin('GET', '/admin/functions/keyed')).json()).version).toBe(2);
+    expect(g.logs.some((l) => l.msg === 'rebuilding function from stored source' && l.function === 'corrupt')).toBe(true);
+  });
+});
+
+describe('faas dev (watch)', () => {
+  it('hot-swaps a changed function, keeps the old version on a compile error, and finishes in-flight requests', async () => {
+    const functionsDir = dir('faas-watch-');
+    writeFiles(functionsDir, {
+      'live.ts': SOURCES.version('v1'),
+      'slow.ts': `export default { async fetch() { await new Promise((r) => setTimeout(r, 600)); return new Response('old slow'); } };`,
+    });
+    const seen: SyncOutcome[] = [];
+    const g = await start({ dataDir: dir('faas-data-'), functionsDir, watch: true, onWatch: (o) => seen.push(o) });
+    expect(await (await g.fn('live')).text()).toBe('v1');
+
+    writeFiles(functionsDir, { 'live.ts': SOURCES.version('v2') });
+    await waitFor(async () => (await (await g.fn('live')).text()) === 'v2', { what: 'v2 to be served' });
+
+    writeFiles(functionsDir, { 'live.ts': `export default {\n  fetch() {\n    return new Response('v3' +);\n  },\n};\n` });
+    const failure = await waitFor(() => seen.find((o) => o.outcome === 'error'), { what: 'the compile error' });
+    expect(failure.outcome === 'error' && failure.error.message).toMatch(/live\.ts:3:\d+: /);
+    expect(await (await g.fn('live')).text()).toBe('v2');
+
+    // A config change alone redeploys too.
+    writeFiles(functionsDir, { 'live.ts': `export default { fetch(r: Request, env: { V: string }) { return new Response(env.V); } };`, 'live.faas.json': { env: { V: 'from config' } } });
+    await waitFor(async () => (await (await g.fn('live')).text()) === 'from config', { what: 'the config change' });
+
+    const inflight = g.fn('slow');
+    await waitFor(() => g.gw.runtime.stats().some((s) => s.name === 'slow' && s.inflight > 0), { what: 'slow to start' });
+    writeFiles(functionsDir, { 'slow.ts': SOURCES.version('new slow') });
+    await waitFor(async () => (await (await g.fn('slow')).text()) === 'new slow', { what: 'the new slow' });
+    const old = await inflight;
+    expect(old.status).toBe(200);
+    expect(await old.text()).toBe('old slow');
+
+    unlinkSync(join(functionsDir, 'slow.ts'));
+    await waitFor(async () => (await g.fn('slow')).status === 404, { what: 'slow to be removed' });
+    expect(seen.some((o) => o.name === 'slow' && o.outcome === 'removed')).toBe(true);
+  });
+});
