@@ -2,7 +2,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { FaasError, isFaasError } from '../contract/errors.ts';
 import type { FunctionHost } from '../runtime/index.ts';
-import { errorResponse, requestIdFrom, serverTiming, toFaasError, type GatewayEnv } from './http.ts';
+import { errorResponse, requestIdFrom, serverTiming, asHttpError, type GatewayEnv } from './http.ts';
 import type { BodyBudget } from './body.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
@@ -41,7 +41,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.notFound((c) => errorResponse(c, new FaasError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     if (!isFaasError(err)) deps.logger.error({ requestId: c.get('requestId'), err }, 'unhandled error');
-    return errorResponse(c, toFaasError(err));
+    return errorResponse(c, asHttpError(err));
   });
   return app;
 }

@@ -45,7 +45,7 @@ export function errorResponse(c: GatewayContext, err: FaasError): Response {
   return c.json({ error: err.code, message: err.message, requestId: c.get('requestId') }, status, headers);
 }
 
-export function toFaasError(err: unknown): FaasError {
+export function asHttpError(err: unknown): FaasError {
   if (isFaasError(err)) return err;
   return new FaasError('internal_error', 'internal error');
 }

@@ -71,7 +71,7 @@ export class FunctionInstance {
       this.sampleHeap();
     } catch (err) {
       this.kill();
-      throw this.toFaasError(err, inv);
+      throw this.faultToError(err, inv);
     } finally {
       this.clearWallTimer(inv);
     }
@@ -146,7 +146,7 @@ export class FunctionInstance {
       inv.responded = true;
       return value;
     } catch (err) {
-      const faas = this.toFaasError(err, inv);
+      const faas = this.faultToError(err, inv);
       this.finish(inv);
       throw faas;
     }
@@ -162,7 +162,7 @@ export class FunctionInstance {
       });
       await this.race(inv, Promise.resolve(pending));
     } catch (err) {
-      const faas = this.toFaasError(err, inv);
+      const faas = this.faultToError(err, inv);
       this.runtimeLog(inv, 'warn', `waitUntil did not complete: ${faas.code}: ${faas.message}`);
     } finally {
       this.finish(inv);
@@ -252,7 +252,7 @@ export class FunctionInstance {
     if (this.state === 'ready') this.state = 'retiring';
     for (const other of this.inflight) {
       if (other === culprit) continue;
-      const err = this.toFaasError(fault, other);
+      const err = this.faultToError(fault, other);
       other.fail(new FaasError(err.code, `the instance serving this request was discarded: ${err.message}`));
       this.finish(other);
     }
@@ -389,14 +389,14 @@ export class FunctionInstance {
     try {
       this.enter(owner, work);
     } catch (err) {
-      owner.fail(this.toFaasError(err, owner));
+      owner.fail(this.faultToError(err, owner));
     } finally {
       if (background) this.env.background.charge(this.fn.name, owner.cpuUsedMs - before);
     }
   }
 
   /** Maps an engine fault to the contract's error codes, with the stack mapped to the user's source. */
-  toFaasError(err: unknown, inv: Invocation): FaasError {
+  faultToError(err: unknown, inv: Invocation): FaasError {
     if (err instanceof FaasError) return err;
     if (!(err instanceof GuestFault)) {
       return new FaasError('internal_error', err instanceof Error ? err.message : String(err));

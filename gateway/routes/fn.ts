@@ -4,7 +4,7 @@ import { FaasError } from '../../contract/errors.ts';
 import type { GuestRequest, GuestResponse } from '../../runtime/index.ts';
 import type { FunctionHost } from '../../runtime/index.ts';
 import { readBody, type BodyBudget } from '../body.ts';
-import { serverTiming, toFaasError, type GatewayEnv } from '../http.ts';
+import { serverTiming, asHttpError, type GatewayEnv } from '../http.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
@@ -54,7 +54,7 @@ function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes, b
     // The wall-time budget starts once the request is fully received; queueing spends from it.
     const deadline = performance.now() + fn.config.timeoutMs;
     const fail = (err: unknown) => {
-      const e = toFaasError(err);
+      const e = asHttpError(err);
       timing.error = e.code;
       metrics.invocation(name, e.code);
       return e;
