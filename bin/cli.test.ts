@@ -13,7 +13,7 @@ beforeAll(async () => {
     'node_modules/shout/package.json': { name: 'shout', version: '1.0.0', main: 'index.js' },
     'node_modules/shout/index.js': 'module.exports = (s) => s.toUpperCase() + "!";',
     'src/greet.ts': `export const greet = (who: string) => 'hello ' + who;`,
-    'src/app.ts': `import shout from 'shout';\nimport { greet } from '../test/greet.ts';\nexport default { fetch(req: Request, env: { WHO: string }) { return new Response(shout(greet(env.WHO))); } };\n`,
+    'src/app.ts': `import shout from 'shout';\nimport { greet } from './greet.ts';\nexport default { fetch(req: Request, env: { WHO: string }) { return new Response(shout(greet(env.WHO))); } };\n`,
     'src/app.faas.json': { env: { WHO: 'cli' } },
     'src/thrower.ts': `function inner(): never {\n  throw new Error('deep boom');\n}\nexport default {\n  fetch() {\n    return inner();\n  },\n};\n`,
     'src/broken.ts': `export default {\n  fetch() {\n    return new Response(;\n  },\n};\n`,
