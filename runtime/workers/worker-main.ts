@@ -59,7 +59,7 @@ port.on('message', (msg: ToWorker) => {
       return;
     case 'deploy':
       try {
-        runtime.deploy(msg.name, msg.version, msg.artifact, msg.config);
+        runtime.deploy(msg.name, msg.version, msg.artifact, msg.config, msg.options);
         post({ t: 'done', id: msg.id });
       } catch (err) {
         post({ t: 'done', id: msg.id, error: toWire(err) });
@@ -94,7 +94,7 @@ post({ t: 'report', ...report() });
 async function invoke(msg: Extract<ToWorker, { t: 'invoke' }>): Promise<void> {
   let result;
   try {
-    result = await runtime.invoke(msg.name, msg.req, { requestId: msg.requestId, deadline: fromEpoch(msg.deadline) });
+    result = await runtime.invoke(msg.name, msg.req, { requestId: msg.requestId, version: msg.version, deadline: fromEpoch(msg.deadline) });
   } catch (err) {
     post({ t: 'done', id: msg.id, error: toWire(err) });
     return;

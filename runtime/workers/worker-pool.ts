@@ -5,7 +5,7 @@ import { FaasError } from '../../contract/errors.ts';
 import type { GuestLogEntry } from '../host/services.ts';
 import type { GuestRequest } from '../invocation.ts';
 import { LoadedFunction } from '../loaded-function.ts';
-import type { FunctionStats, InvokeOptions, RuntimeOptions } from '../runtime.ts';
+import type { DeployOptions, FunctionStats, InvokeOptions, RuntimeOptions } from '../runtime.ts';
 import { pickWorker } from './affinity.ts';
 import type { FunctionHost, HostInvokeResult, SandboxPoolStats, ThreadLoad } from '../function-host.ts';
 import { toEpoch, type FromWorker, type OpsModule, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
@@ -101,7 +101,9 @@ const keyOf = (name: string, version: number) => `${name}@${version}`;
  * serves every function. A thread that dies is replaced; only the invocations it was running fail.
  */
 export class WorkerPool implements FunctionHost {
-  private readonly functions = new Map<string, LoadedFunction>();
+  /** Every live version of every function, as the workers have them; the primary (last deployed) separately. */
+  private readonly functions = new Map<string, Map<number, { fn: LoadedFunction; options: DeployOptions }>>();
+  private readonly primary = new Map<string, LoadedFunction>();
   private readonly slots: Slot[];
   private readonly inflightByFunction = new Map<string, InflightEntry>();
   private readonly opts: Required<Omit<WorkerPoolOptions, 'log' | 'onEvent' | 'resourceLimits'>> & WorkerPoolOptions;
@@ -150,30 +152,40 @@ export class WorkerPool implements FunctionHost {
   }
 
   /** Every worker gets the version before the promise resolves; invocations issued after this call already see it. */
-  async deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig): Promise<LoadedFunction> {
-    const fn = new LoadedFunction(name, version, artifact, config);
-    this.functions.set(name, fn);
-    await this.broadcast({ t: 'deploy', id: 0, name, version, artifact, config });
+  async deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig, options: DeployOptions = {}): Promise<LoadedFunction> {
+    const fn = new LoadedFunction(name, version, artifact, config, options.tenant);
+    let versions = this.functions.get(name);
+    if (!versions) this.functions.set(name, (versions = new Map()));
+    const keep = new Set(options.alongside ?? []);
+    for (const v of [...versions.keys()]) if (v === version || !keep.has(v)) versions.delete(v);
+    versions.set(version, { fn, options });
+    this.primary.set(name, fn);
+    await this.broadcast({ t: 'deploy', id: 0, name, version, artifact, config, options });
     return fn;
   }
 
   async undeploy(name: string): Promise<boolean> {
     if (!this.functions.delete(name)) return false;
+    this.primary.delete(name);
     await this.broadcast({ t: 'undeploy', id: 0, name });
     return true;
   }
 
-  get(name: string): LoadedFunction | undefined {
-    return this.functions.get(name);
+  get(name: string, version?: number): LoadedFunction | undefined {
+    return version === undefined ? this.primary.get(name) : this.functions.get(name)?.get(version)?.fn;
   }
 
   list(): LoadedFunction[] {
-    return [...this.functions.values()];
+    return [...this.primary.values()];
+  }
+
+  versions(name: string): number[] {
+    return [...(this.functions.get(name)?.keys() ?? [])];
   }
 
   invoke(name: string, req: GuestRequest, options: InvokeOptions = {}): Promise<HostInvokeResult> {
     return this.dispatch('invoke', name, options, (id, deadline) => ({
-      msg: { t: 'invoke', id, name, req, requestId: options.requestId, deadline },
+      msg: { t: 'invoke', id, name, version: options.version, req, requestId: options.requestId, deadline },
       transfer: req.body ? [req.body] : [],
     }));
   }
@@ -272,7 +284,7 @@ export class WorkerPool implements FunctionHost {
     options: InvokeOptions,
     build: (id: number, deadline: number) => { msg: ToWorker; transfer: ArrayBuffer[] },
   ): Promise<T> {
-    const fn = this.functions.get(name);
+    const fn = this.get(name, options.version);
     if (!fn) return Promise.reject(new FaasError('not_found', `function "${name}" is not deployed`));
     if (this.closing) return Promise.reject(new FaasError('unavailable', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
     const key = keyOf(name, fn.version);
@@ -326,8 +338,16 @@ export class WorkerPool implements FunctionHost {
     slot.report = undefined;
     slot.warm = new Set();
     // A replacement starts with every live function; later deploys queue behind these.
-    for (const fn of this.functions.values()) {
-      post(worker, { t: 'deploy', id: 0, name: fn.name, version: fn.version, artifact: fn.artifact, config: fn.config });
+    for (const versions of this.functions.values()) {
+      // older versions first, the primary last: each deploy keeps the ones already sent alive
+      const entries = [...versions.values()];
+      const primary = this.primary.get(entries[0]!.fn.name);
+      entries.sort((a, b) => (a.fn === primary ? 1 : b.fn === primary ? -1 : a.fn.version - b.fn.version));
+      const sent: number[] = [];
+      for (const { fn, options } of entries) {
+        post(worker, { t: 'deploy', id: 0, name: fn.name, version: fn.version, artifact: fn.artifact, config: fn.config, options: { ...options, alongside: [...sent] } });
+        sent.push(fn.version);
+      }
     }
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
