@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FaasError } from '../contract/errors.ts';
 import { FunctionInstance } from './function-instance.ts';
-import { Invocation, type GuestRequest, type GuestResponse } from './invocation.ts';
+import { Invocation, type GuestRequest, type GuestResponse, type InvocationUsage } from './invocation.ts';
 import { LoadedFunction } from './loaded-function.ts';
 import { SandboxPool } from './sandbox-pool.ts';
 import { createSandboxFactory } from './engine/index.ts';
@@ -57,6 +57,8 @@ export interface InvokeOptions {
 export interface DeployOptions {
   /** Versions of the same function that stay live beside this one (a gradual rollout); the others are retired. */
   alongside?: readonly number[];
+  /** Live beside the primary version without becoming it (a canary); primary anyway when there is none. */
+  secondary?: boolean;
   /** The tenant the function belongs to (default "default"). */
   tenant?: string;
 }
@@ -67,8 +69,13 @@ export interface InvokeResult {
   coldMs: number;
   execMs: number;
   instanceId: number;
-  /** Settles when the invocation's ctx.waitUntil work is done (never rejects). */
-  background: Promise<void>;
+  /** What the invocation had consumed when it responded. */
+  usage: InvocationUsage;
+  /**
+   * Settles when the invocation's ctx.waitUntil work is done (never rejects): with the whole
+   * invocation's usage when there was such work, else with nothing (`usage` is final).
+   */
+  background: Promise<InvocationUsage | undefined>;
 }
 
 export interface FunctionStats {
@@ -180,7 +187,8 @@ export class Runtime {
       }
     }
     versions.set(version, fn);
-    this.primary.set(name, fn);
+    const primary = this.primary.get(name);
+    if (!options.secondary || !primary || !versions.has(primary.version) || versions.get(primary.version) !== primary) this.primary.set(name, fn);
     return fn;
   }
 
@@ -215,14 +223,22 @@ export class Runtime {
     const t0 = performance.now();
     const { instance, cold } = await this.acquire(fn, deadline);
     const t1 = performance.now();
-    const { response, background } = await instance.fetch(inv, req);
+    let out;
+    try {
+      out = await instance.fetch(inv, req);
+    } catch (err) {
+      // A failed invocation is metered too: what it consumed before it failed rides on the error.
+      if (err instanceof FaasError) err.detail = { ...err.detail, usage: inv.usage() };
+      throw err;
+    }
     return {
-      response,
+      response: out.response,
       cold,
       coldMs: cold ? t1 - t0 : 0,
       execMs: performance.now() - t1,
       instanceId: instance.id,
-      background,
+      usage: inv.usage(),
+      background: out.background,
     };
   }
 

@@ -5,7 +5,7 @@
 import type { Artifact } from '../../contract/artifact.ts';
 import type { FunctionConfig } from '../../contract/config.ts';
 import type { WireError } from '../../contract/errors.ts';
-import type { GuestRequest, GuestResponse } from '../invocation.ts';
+import type { GuestRequest, GuestResponse, InvocationUsage } from '../invocation.ts';
 import type { BoundOp, GuestLogEntry } from '../host/services.ts';
 import type { DeployOptions, FunctionStats, RuntimeOptions } from '../runtime.ts';
 import type { SandboxPoolStats } from '../function-host.ts';
@@ -65,10 +65,12 @@ export type FromWorker =
       execMs: number;
       instanceId: number;
       coldStarts: number;
+      usage: InvocationUsage;
       /** False when the invocation's waitUntil work already settled; else a `background` message follows. */
       background: boolean;
     }
-  | { t: 'background'; id: number }
+  /** The invocation's waitUntil work is done; `usage` is the whole invocation's. */
+  | { t: 'background'; id: number; usage?: InvocationUsage }
   /** Completion of a deploy, undeploy, scheduled or close; `error` when it failed. */
   | { t: 'done'; id: number; error?: WireError; value?: unknown }
   | ({ t: 'report'; id?: number } & WorkerReport);

@@ -100,8 +100,10 @@ async function invoke(msg: Extract<ToWorker, { t: 'invoke' }>): Promise<void> {
     return;
   }
   let settled = false;
-  const background = result.background.then(() => {
+  let finalUsage = result.usage;
+  const background = result.background.then((usage) => {
     settled = true;
+    if (usage) finalUsage = usage;
   });
   // Most invocations have no waitUntil work: give it a turn to settle so no second message is needed.
   await Promise.resolve();
@@ -117,11 +119,12 @@ async function invoke(msg: Extract<ToWorker, { t: 'invoke' }>): Promise<void> {
       execMs: result.execMs,
       instanceId: result.instanceId,
       coldStarts: runtime.coldStarts,
+      usage: finalUsage,
       background: pending,
     },
     response.body instanceof ArrayBuffer ? [response.body] : undefined,
   );
-  if (pending) void background.then(() => post({ t: 'background', id: msg.id }));
+  if (pending) void background.then(() => post({ t: 'background', id: msg.id, usage: finalUsage }));
 }
 
 async function close(id: number): Promise<void> {

@@ -3,7 +3,7 @@ import type { Artifact } from '../../contract/artifact.ts';
 import type { FunctionConfig } from '../../contract/config.ts';
 import { FaasError } from '../../contract/errors.ts';
 import type { GuestLogEntry } from '../host/services.ts';
-import type { GuestRequest } from '../invocation.ts';
+import type { GuestRequest, InvocationUsage } from '../invocation.ts';
 import { LoadedFunction } from '../loaded-function.ts';
 import type { DeployOptions, FunctionStats, InvokeOptions, RuntimeOptions } from '../runtime.ts';
 import { pickWorker } from './affinity.ts';
@@ -77,7 +77,7 @@ class Slot {
   restarts = 0;
   coldStarts = 0;
   readonly pending = new Map<number, Pending>();
-  readonly backgrounds = new Map<number, () => void>();
+  readonly backgrounds = new Map<number, (usage: InvocationUsage | undefined) => void>();
   /** Function versions (name@version) with a resident instance on this thread, or one starting. */
   warm = new Set<string>();
   report: WorkerReport | undefined;
@@ -86,7 +86,7 @@ class Slot {
   constructor(readonly index: number) {}
 }
 
-const SETTLED: Promise<void> = Promise.resolve();
+const SETTLED: Promise<undefined> = Promise.resolve(undefined);
 /** Built, a thread runs worker-main.js itself; from source it needs the tsx loader first (worker.js). */
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.js' : './worker-main.js', import.meta.url);
 /** Never handed to workers: guests cannot read process.env, but a thread has no need for them either. */
@@ -159,7 +159,8 @@ export class WorkerPool implements FunctionHost {
     const keep = new Set(options.alongside ?? []);
     for (const v of [...versions.keys()]) if (v === version || !keep.has(v)) versions.delete(v);
     versions.set(version, { fn, options });
-    this.primary.set(name, fn);
+    const primary = this.primary.get(name);
+    if (!options.secondary || !primary || versions.get(primary.version)?.fn !== primary) this.primary.set(name, fn);
     await this.broadcast({ t: 'deploy', id: 0, name, version, artifact, config, options });
     return fn;
   }
@@ -395,21 +396,22 @@ export class WorkerPool implements FunctionHost {
         const p = this.settle(slot, msg.id);
         if (!p) return;
         slot.coldStarts = msg.coldStarts;
-        let background = SETTLED;
-        if (msg.background) background = new Promise<void>((resolve) => slot.backgrounds.set(msg.id, resolve));
+        let background: Promise<InvocationUsage | undefined> = SETTLED;
+        if (msg.background) background = new Promise((resolve) => slot.backgrounds.set(msg.id, resolve));
         p.resolve({
           response: msg.response,
           cold: msg.cold,
           coldMs: msg.coldMs,
           execMs: msg.execMs,
           instanceId: msg.instanceId,
+          usage: msg.usage,
           background,
           worker: slot.index,
         } satisfies HostInvokeResult);
         return;
       }
       case 'background':
-        slot.backgrounds.get(msg.id)?.();
+        slot.backgrounds.get(msg.id)?.(msg.usage);
         slot.backgrounds.delete(msg.id);
         return;
       case 'done': {
@@ -482,7 +484,7 @@ export class WorkerPool implements FunctionHost {
         p.reject(err);
       }
     }
-    for (const resolve of slot.backgrounds.values()) resolve();
+    for (const resolve of slot.backgrounds.values()) resolve(undefined);
     slot.backgrounds.clear();
     // A thread that fails while starting is handled by whoever started it (create() or respawn()).
     if (this.closing || !wasReady) return;
