@@ -54,13 +54,4 @@ export class AuditLog {
   }
 }
 
-interface AuditRow {
-  id: number;
-  at: string;
-  tenant: string | null;
-  token: string | null;
-  action: string;
-  target: string | null;
-  outcome: string;
-  detail: string | null;
-}
+type AuditRow = Omit<AuditEntry, 'detail'> & { detail: string | null };

@@ -101,16 +101,21 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): voi
     });
   });
 
-  app.delete('/admin/functions/:name', async (c) => {
-    const name = c.req.param('name');
+  /** An audited change to an existing function, recorded under the function's tenant. */
+  const change = (c: GatewayContext, action: string, run: (name: string, principal: Principal, target: AuditTarget) => Promise<Response>) => {
+    const name = c.req.param('name')!;
     assertFunctionName(name);
     const principal = principalOf(c);
     const owner = registry.get(name, principal)?.tenant ?? ownTenant(principal);
-    return audited(plane, principal, 'delete', { tenant: owner, name }, async () => {
+    return audited(plane, principal, action, { tenant: owner, name }, (target) => run(name, principal, target));
+  };
+
+  app.delete('/admin/functions/:name', (c) =>
+    change(c, 'delete', async (name, principal) => {
       if (!(await registry.remove(name, principal))) throw notDeployed(name);
       return c.body(null, 204);
-    });
-  });
+    }),
+  );
 
   app.get('/admin/functions/:name/versions', (c) => {
     const name = c.req.param('name');
@@ -118,36 +123,28 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): voi
     return c.json(registry.versions(name, principalOf(c)));
   });
 
-  app.post('/admin/functions/:name/rollback', async (c) => {
-    const name = c.req.param('name');
-    assertFunctionName(name);
-    const principal = principalOf(c);
-    const owner = registry.get(name, principal)?.tenant ?? ownTenant(principal);
-    return audited(plane, principal, 'rollback', { tenant: owner, name }, async (target) => {
+  app.post('/admin/functions/:name/rollback', (c) =>
+    change(c, 'rollback', async (name, principal, target) => {
       const body = parseBody(RollbackBody, await readSmallBody(c, deps, true), 'rollback request');
       const live = await registry.rollback(name, body.version, principal);
       target.detail = { version: live.version };
       return c.json(publicView(live));
-    });
-  });
+    }),
+  );
 
   app.get('/admin/functions/:name/deployment', (c) => {
     const rec = requireFunction(c, registry);
     return c.json({ name: rec.name, split: rec.split ?? [{ version: rec.version, percent: 100 }] });
   });
 
-  app.put('/admin/functions/:name/deployment', async (c) => {
-    const name = c.req.param('name');
-    assertFunctionName(name);
-    const principal = principalOf(c);
-    const owner = registry.get(name, principal)?.tenant ?? ownTenant(principal);
-    return audited(plane, principal, 'split', { tenant: owner, name }, async (target) => {
+  app.put('/admin/functions/:name/deployment', (c) =>
+    change(c, 'split', async (name, principal, target) => {
       const body = parseBody(SplitBody, await readSmallBody(c, deps), 'deployment');
       target.detail = { split: body.split };
       const live = await registry.setSplit(name, body.split, principal);
       return c.json({ name: live.name, split: live.split ?? [{ version: live.version, percent: 100 }] });
-    });
-  });
+    }),
+  );
 
   app.all('/admin/functions/:name', (c) => {
     throw new FaasError('method_not_allowed', `${c.req.method} is not supported on ${c.req.path} (use GET, PUT or DELETE)`);
