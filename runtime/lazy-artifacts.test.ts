@@ -18,7 +18,7 @@ afterEach(() => rt?.close());
 function source(artifact: Artifact, opts: { delayMs?: number; failures?: number } = {}): ArtifactSource & { loads: number } {
   let failures = opts.failures ?? 0;
   const s = {
-    sha256: artifact.sha256,
+    sha256: artifact.header.sha256,
     loads: 0,
     async load(): Promise<Artifact> {
       s.loads++;
