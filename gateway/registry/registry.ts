@@ -124,7 +124,7 @@ export class Registry {
   versions(name: string, principal: Principal = ROOT): VersionView[] {
     const live = this.require(name, principal);
     const share = sharesOf(live);
-    return this.store.versions(name).map((v) => ({
+    return this.keptVersions(live).map((v) => ({
       version: v.version,
       sha256: v.sha256,
       bytecodeBytes: v.bytecodeBytes,
@@ -203,10 +203,10 @@ export class Registry {
     return this.exclusive(async () => {
       const live = this.require(name, principal);
       const target = version ?? this.previousVersion(live);
-      const rec = this.store.version(name, target);
-      if (!rec) throw new FaasError('not_found', `version ${target} of function "${name}" is not kept (see its versions)`);
-      const artifact = await this.loadArtifact(rec);
+      const rec = this.keptVersion(live, target);
       const config = parseFunctionConfig(rec.config);
+      this.checkLive(name, live.tenant, config, []);
+      const artifact = await this.loadArtifact(rec);
       this.store.makeLive(rec, null);
       await this.opts.runtime.deploy(name, rec.version, artifact, config, { tenant: rec.tenant });
       this.opts.onChange?.();
@@ -221,17 +221,16 @@ export class Registry {
    */
   setSplit(name: string, split: SplitEntry[], principal: Principal = ROOT): Promise<LiveRecord> {
     return this.exclusive(async () => {
-      this.require(name, principal);
+      const live = this.require(name, principal);
       const entries = validSplit(split);
-      const records = entries.map((e) => {
-        const rec = this.store.version(name, e.version);
-        if (!rec) throw new FaasError('not_found', `version ${e.version} of function "${name}" is not kept (see its versions)`);
-        return rec;
-      });
-      const loaded = await Promise.all(records.map(async (rec) => ({ rec, artifact: await this.loadArtifact(rec) })));
+      const records = entries.map((e) => this.keptVersion(live, e.version));
       const primary = entries.reduce((a, b) => (b.percent > a.percent ? b : a));
+      const configs = records.map((rec) => parseFunctionConfig(rec.config));
+      const primaryAt = entries.indexOf(primary);
+      this.checkLive(name, live.tenant, configs[primaryAt]!, configs.filter((_, i) => i !== primaryAt));
+      const loaded = await Promise.all(records.map(async (rec) => ({ rec, artifact: await this.loadArtifact(rec) })));
       const single = entries.length === 1;
-      this.store.makeLive(records[entries.indexOf(primary)]!, single ? null : entries);
+      this.store.makeLive(records[primaryAt]!, single ? null : entries);
       // the others first, each kept alive by the next; the primary last, with all of them alongside
       const order = [...loaded].sort((a, b) => (a.rec.version === primary.version ? 1 : b.rec.version === primary.version ? -1 : 0));
       const sent: number[] = [];
@@ -316,19 +315,58 @@ export class Registry {
       }
       tenant = existing?.tenant ?? ctx.tenant ?? DEFAULT_TENANT;
     }
+    // a gradual rollout keeps the live (primary) version running beside the new one
+    this.checkLive(name, tenant, config, ctx.percent !== undefined && existing ? [existing.config] : []);
+    return tenant;
+  }
+
+  /**
+   * Refuses a live deployment of `name`, `primary` (whose routes it claims) with `alongside` (the
+   * other versions of its traffic split), that would take `tenant` over one of its quotas (every
+   * live version counts) or claim a route another tenant's function holds. Deploys, rollbacks and
+   * splits all pass here: a kept version admitted under an older quota or route table is checked again.
+   */
+  private checkLive(name: string, tenant: string, primary: FunctionConfig, alongside: readonly FunctionConfig[]): void {
     const t = this.opts.tenants.get(tenant);
     if (!t) throw new FaasError('not_found', `tenant "${tenant}" does not exist`);
-    const others = this.store.list(tenant).filter((f) => f.name !== name);
-    checkQuota(t, config, others);
-    const conflict = claimConflicts(name, tenant, config.routes, this.store.list());
+    const others = this.store
+      .list(tenant)
+      .filter((f) => f.name !== name)
+      .map((f) => ({ memoryMb: this.liveMemoryMb(f) }));
+    checkQuota(t, [primary, ...alongside], others);
+    const conflict = claimConflicts(name, tenant, primary.routes, this.store.list());
     if (conflict) throw new FaasError('conflict', conflict);
-    return tenant;
+  }
+
+  /** `memoryMb` of every live version of a function (each version of a split runs its own instances). */
+  private liveMemoryMb(live: LiveRecord): number {
+    let sum = 0;
+    for (const version of sharesOf(live).keys()) {
+      const config = version === live.version ? live.config : this.store.version(live.name, version)?.config;
+      sum += config?.memoryMb ?? 0;
+    }
+    return sum;
+  }
+
+  /**
+   * Versions kept under the function's name that belong to its tenant, newest first. A name a tenant
+   * deleted and another one took keeps counting versions, but the old owner's stay out of reach: never
+   * listed, rolled back to or split into (they carry its code, secrets and KV namespaces).
+   */
+  private keptVersions(live: LiveRecord): VersionRecord[] {
+    return this.store.versions(live.name).filter((v) => v.tenant === live.tenant);
+  }
+
+  private keptVersion(live: LiveRecord, version: number): VersionRecord {
+    const rec = this.store.version(live.name, version);
+    if (!rec || rec.tenant !== live.tenant) throw new FaasError('not_found', `version ${version} of function "${live.name}" is not kept (see its versions)`);
+    return rec;
   }
 
   /** The version before the live one: the newest kept version older than the newest live one (during a rollout, the one it started from). */
   private previousVersion(live: LiveRecord): number {
     const newest = Math.max(...sharesOf(live).keys());
-    const older = this.store.versions(live.name).find((v) => v.version < newest);
+    const older = this.keptVersions(live).find((v) => v.version < newest);
     if (!older) throw new FaasError('not_found', `function "${live.name}" has no kept version before ${newest}`);
     return older.version;
   }

@@ -3,6 +3,7 @@
  * and logs, going round its quotas, exhausting the live-log streams, and guest output aimed at the
  * log stream's framing. After each: the gateway and a neighbour still answer.
  */
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bounded, startAttackGateway, type AttackGateway } from './harness.ts';
 
@@ -169,3 +170,127 @@ describe('live logs', () => {
     await t.assertHealthy();
   });
 });
+
+/** Creates a tenant (with a quota) and returns a token of it. */
+async function tenantWithToken(name: string, quota?: object): Promise<string> {
+  expect((await t.admin('POST', '/admin/tenants', { name, ...(quota ? { quota } : {}) })).status).toBe(201);
+  return (await (await t.admin('POST', `/admin/tenants/${name}/tokens`, {})).json()).token;
+}
+
+const answer = (text: string) => `export default { fetch(req: Request, env: any) { return new Response(${JSON.stringify(text)} + (env.SECRET ?? '')); } };`;
+
+describe('versions stay with the tenant that deployed them', () => {
+  it('a name another tenant deleted and this one took does not come with the old owner’s versions', async () => {
+    const owner = await tenantWithToken('owner');
+    const squatter = await tenantWithToken('squatter');
+    expect((await as(owner, 'PUT', '/admin/functions/reused', { source: answer('owner:'), config: { secrets: { SECRET: 'owner-secret' }, kv: ['DATA'] } })).status).toBe(201);
+    expect((await as(owner, 'DELETE', '/admin/functions/reused')).status).toBe(204);
+    expect((await as(squatter, 'PUT', '/admin/functions/reused', { source: answer('squatter') })).status).toBe(201);
+
+    const versions = await (await as(squatter, 'GET', '/admin/functions/reused/versions')).json();
+    expect(versions.map((v: { version: number }) => v.version)).toEqual([2]);
+    expect(JSON.stringify(versions)).not.toContain(owner.split('_')[1]);
+    for (const [method, path, body] of [
+      ['POST', '/admin/functions/reused/rollback', { version: 1 }],
+      ['POST', '/admin/functions/reused/rollback', {}],
+      ['PUT', '/admin/functions/reused/deployment', { split: [{ version: 1, percent: 100 }] }],
+      ['PUT', '/admin/functions/reused/deployment', { split: [{ version: 2, percent: 50 }, { version: 1, percent: 50 }] }],
+    ] as const) {
+      const res = await as(squatter, method, path, body);
+      expect(res.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(404);
+      expect((await res.json()).message).not.toContain('owner');
+    }
+    for (let i = 0; i < 10; i++) expect(await (await t.fn('reused')).text()).toBe('squatter');
+    expect(t.gw.registry.get('reused')?.tenant).toBe('squatter');
+    await t.assertHealthy();
+  });
+
+  it('a rollback or a split cannot bring back a route another tenant has claimed since', async () => {
+    const squatter = (await (await t.admin('POST', '/admin/tenants/squatter/tokens', {})).json()).token;
+    const owner = (await (await t.admin('POST', '/admin/tenants/owner/tokens', {})).json()).token;
+    expect((await as(squatter, 'PUT', '/admin/functions/hopper', { source: answer('hopper v1'), config: { routes: ['contested.test/*'] } })).status).toBe(201);
+    expect((await as(squatter, 'PUT', '/admin/functions/hopper', { source: answer('hopper v2') })).status).toBe(201);
+    expect((await as(owner, 'PUT', '/admin/functions/contested-owner', { source: answer('rightful'), config: { routes: ['contested.test/*'] } })).status).toBe(201);
+
+    for (const [method, path, body] of [
+      ['POST', '/admin/functions/hopper/rollback', { version: 1 }],
+      ['PUT', '/admin/functions/hopper/deployment', { split: [{ version: 1, percent: 60 }, { version: 2, percent: 40 }] }],
+      ['PUT', '/admin/functions/hopper/deployment', { split: [{ version: 1, percent: 100 }] }],
+    ] as const) {
+      const res = await as(squatter, method, path, body);
+      expect(res.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(409);
+      expect((await res.json()).error).toBe('conflict');
+    }
+    expect((await rawGet('contested.test', '/x')).body).toBe('rightful');
+    expect(await (await t.fn('hopper')).text()).toBe('hopper v2');
+    await t.assertHealthy();
+  });
+});
+
+describe('quotas hold for every live version', () => {
+  it('a rollback or a split cannot bring back a version over a quota the operator lowered since', async () => {
+    const tight = await tenantWithToken('tight');
+    expect((await as(tight, 'PUT', '/admin/functions/roomy', { source: answer('v1'), config: { memoryMb: 8, cpuMs: 400, timeoutMs: 4000 } })).status).toBe(201);
+    expect((await t.admin('PUT', '/admin/tenants/tight/quota', { memoryMb: 4, cpuMs: 200, timeoutMs: 2000 })).status).toBe(200);
+    expect((await as(tight, 'PUT', '/admin/functions/roomy', { source: answer('v2'), config: { memoryMb: 4 } })).status).toBe(201);
+    for (const [method, path, body] of [
+      ['POST', '/admin/functions/roomy/rollback', { version: 1 }],
+      ['POST', '/admin/functions/roomy/rollback', {}],
+      ['PUT', '/admin/functions/roomy/deployment', { split: [{ version: 1, percent: 100 }] }],
+      ['PUT', '/admin/functions/roomy/deployment', { split: [{ version: 2, percent: 90 }, { version: 1, percent: 10 }] }],
+    ] as const) {
+      const res = await as(tight, method, path, body);
+      expect(res.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(403);
+      expect((await res.json()).error).toBe('quota_exceeded');
+    }
+    expect(await (await t.fn('roomy')).text()).toBe('v2');
+    await t.assertHealthy();
+  });
+
+  it('memoryMb counts every version of a traffic split, not just the primary one', async () => {
+    const split = await tenantWithToken('splitter', { memoryMb: 4 });
+    expect((await as(split, 'PUT', '/admin/functions/halves', { source: answer('a'), config: { memoryMb: 2 } })).status).toBe(201);
+    // 2 MB live + 3 MB canary beside it: 5 MB > 4
+    const over = await as(split, 'PUT', '/admin/functions/halves', { source: answer('b'), config: { memoryMb: 3 }, percent: 10 });
+    expect(over.status).toBe(403);
+    expect((await over.json()).error).toBe('quota_exceeded');
+    expect((await as(split, 'PUT', '/admin/functions/halves', { source: answer('b'), config: { memoryMb: 2 }, percent: 50 })).status).toBe(201);
+    // both versions are live: 4 MB used, nothing left for another function
+    const another = await as(split, 'PUT', '/admin/functions/halves2', { source: answer('c'), config: { memoryMb: 1 } });
+    expect(another.status).toBe(403);
+    expect((await another.json()).error).toBe('quota_exceeded');
+    // a split over three kept versions is refused too (2 + 2 + 1 MB)
+    expect((await as(split, 'PUT', '/admin/functions/halves', { source: answer('d'), config: { memoryMb: 1 } })).status).toBe(201);
+    const three = await as(split, 'PUT', '/admin/functions/halves/deployment', { split: [{ version: 1, percent: 40 }, { version: 2, percent: 30 }, { version: 3, percent: 30 }] });
+    expect(three.status).toBe(403);
+    expect((await three.json()).message).toContain('5 MB asked by 3 live versions');
+    await t.assertHealthy();
+  });
+
+  it('concurrent deploys of one tenant cannot go over its functions quota together', async () => {
+    const racer = await tenantWithToken('racer', { functions: 2 });
+    const results = await bounded(60_000, 'racing deploys', () =>
+      Promise.all([0, 1, 2, 3, 4].map((i) => as(racer, 'PUT', `/admin/functions/racer-${i}`, { source: answer(`r${i}`) }).then((r) => r.status))),
+    );
+    expect(results.filter((s) => s === 201)).toHaveLength(2);
+    expect(results.filter((s) => s === 403)).toHaveLength(3);
+    expect(t.gw.registry.ofTenant('racer')).toHaveLength(2);
+    await t.assertHealthy();
+  });
+});
+
+/** A request with any Host header and request target, on its own connection. */
+function rawGet(host: string, path: string, extra: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(t.url);
+    const req = request({ host: u.hostname, port: u.port, path, headers: { host, ...extra }, agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
