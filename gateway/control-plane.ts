@@ -45,15 +45,15 @@ export class ControlPlane {
   sync(live: readonly LiveRecord[]): void {
     this.routes = new RouteTable(live);
     const splits = new Map<string, TrafficSplit>();
-    const names = new Set<string>();
+    const owners = new Map<string, string>();
     for (const f of live) {
-      names.add(f.name);
+      owners.set(f.name, f.tenant);
       if (f.split && f.split.length > 1) splits.set(f.name, new TrafficSplit(f.split));
       this.limits.setFunction(f.name, f.config.rateLimit);
     }
     this.splits = splits;
-    this.limits.retainFunctions(names);
-    this.logs.retain(names);
+    this.limits.retainFunctions(new Set(owners.keys()));
+    this.logs.retain(owners);
   }
 
   /** After a tenant was created or its quota set: its request rate and its KV bytes. */

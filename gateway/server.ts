@@ -125,11 +125,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     kv.close();
     throw err;
   }
+  let registryRef: Registry | undefined;
   const log = guestLogSink(
     logger,
     () => runtimeRef,
     (fn, n) => metricsRef?.guestLogsDropped(fn, n),
-    (entry, text) => plane.logs.log(String(entry.fn), typeof entry.version === 'number' ? entry.version : null, typeof entry.requestId === 'string' ? entry.requestId : undefined, String(entry.level), String(entry.source), text),
+    (entry, text) => {
+      const fn = String(entry.fn);
+      const version = typeof entry.version === 'number' ? entry.version : null;
+      // whose line it is: the version's tenant (a retired version's is in the registry), never just the name's current owner
+      const tenant = version === null ? undefined : (runtimeRef?.get(fn, version)?.tenant ?? registryRef?.tenantOf(fn, version));
+      plane.logs.log(fn, tenant, version, typeof entry.requestId === 'string' ? entry.requestId : undefined, String(entry.level), String(entry.source), text);
+    },
   );
   const egress = new EgressCounters();
   let runtime: FunctionHost;
@@ -152,7 +159,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
   });
   const cron = parts.get('cron') as CronTriggers;
-  const registry = new Registry({
+  const registry = (registryRef = new Registry({
     dataDir: opts.dataDir,
     db: plane.db,
     tenants: plane.tenants,
@@ -165,7 +172,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       plane.sync(registry.list());
       for (const part of parts.values()) part.sync();
     },
-  });
+  }));
   const app = createApp({
     runtime,
     registry,

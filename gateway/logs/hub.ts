@@ -4,6 +4,11 @@
  * request are held until its invocation record arrives and travel inside it, as `wrangler tail`
  * shows them; lines with no request to wait for (a cron firing, waitUntil work after the response,
  * a request that takes longer than PENDING_MS) are events of their own.
+ *
+ * A buffer belongs to the tenant that owns the function: function names are global, and one that a
+ * tenant deleted can be taken by another. Events of any other tenant (an invocation of the old owner
+ * still finishing) are dropped, and when a name stops being live or changes hands its buffer goes and
+ * its followers' streams end, so nothing of one tenant's reaches another's reader.
  */
 import { FaasError } from '../../contract/errors.ts';
 
@@ -79,6 +84,8 @@ const PENDING_MS = 30_000;
 const IDLE_MS = 15 * 60_000;
 
 interface Ring {
+  /** The tenant whose function this is. */
+  tenant: string;
   events: TailEvent[];
   bytes: number;
   touched: number;
@@ -90,6 +97,7 @@ interface Ring {
 interface Subscriber {
   filter: Compiled;
   send: (event: TailEvent) => void;
+  close: () => void;
 }
 
 type Compiled = (e: TailEvent) => boolean;
@@ -100,15 +108,18 @@ export class LogHub {
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   private readonly closers = new Set<() => void>();
+  /** The live functions' tenants (from the last retain()); until then, events are taken as their callers say. */
+  private owners: ReadonlyMap<string, string> | undefined;
 
   constructor(private readonly limits: LogHubLimits = DEFAULT_LOG_HUB_LIMITS) {
     this.sweeper = setInterval(() => this.sweep(), 5_000);
     this.sweeper.unref();
   }
 
-  /** A console line (already masked of secrets). */
-  log(fn: string, version: number | null, requestId: string | undefined, level: string, source: string, text: string): void {
-    const ring = this.ring(fn);
+  /** A console line (already masked of secrets) of `tenant`'s function (undefined: not known, dropped). */
+  log(fn: string, tenant: string | undefined, version: number | null, requestId: string | undefined, level: string, source: string, text: string): void {
+    const ring = this.ring(fn, tenant);
+    if (!ring) return;
     const line: LogLine = { at: new Date().toISOString(), level, source, text };
     if (requestId) {
       let p = ring.pending.get(requestId);
@@ -123,8 +134,9 @@ export class LogHub {
   }
 
   /** An invocation finished: its record goes out with the console lines it logged. */
-  invocation(record: Omit<InvocationEvent, 'type' | 'at' | 'logs'>): void {
-    const ring = this.ring(record.function);
+  invocation(record: Omit<InvocationEvent, 'type' | 'at' | 'logs'>, tenant: string): void {
+    const ring = this.ring(record.function, tenant);
+    if (!ring) return;
     const p = ring.pending.get(record.requestId);
     if (p) ring.pending.delete(record.requestId);
     this.emit(ring, {
@@ -137,21 +149,22 @@ export class LogHub {
   }
 
   /** The function's recent events, oldest first, filtered. */
-  recent(fn: string, filter: TailFilter = {}, limit = this.limits.eventsPerFunction): TailEvent[] {
+  recent(fn: string, tenant: string, filter: TailFilter = {}, limit = this.limits.eventsPerFunction): TailEvent[] {
     const ring = this.rings.get(fn);
-    if (!ring) return [];
+    if (!ring || ring.tenant !== tenant) return [];
     const match = compile(filter);
     return limit <= 0 ? [] : ring.events.filter(match).slice(-limit);
   }
 
   /** Calls `send` with each new event of `fn` that passes `filter`; returns the unsubscribe. */
-  subscribe(fn: string, filter: TailFilter, send: (event: TailEvent) => void, onClose: () => void): () => void {
+  subscribe(fn: string, tenant: string, filter: TailFilter, send: (event: TailEvent) => void, onClose: () => void): () => void {
     if (this.closed) throw new FaasError('unavailable', 'the gateway is shutting down', { retryAfterSeconds: 1 });
-    const ring = this.ring(fn);
+    const ring = this.ring(fn, tenant);
+    if (!ring) throw new FaasError('not_found', `function "${fn}" is not deployed`);
     if (ring.subscribers.size >= this.limits.subscribersPerFunction || this.subscriberCount >= this.limits.subscribers) {
       throw new FaasError('overloaded', `too many live log streams (at most ${this.limits.subscribersPerFunction} per function and ${this.limits.subscribers} in all)`);
     }
-    const sub: Subscriber = { filter: compile(filter), send };
+    const sub: Subscriber = { filter: compile(filter), send, close: onClose };
     ring.subscribers.add(sub);
     this.subscriberCount++;
     this.closers.add(onClose);
@@ -165,9 +178,17 @@ export class LogHub {
     };
   }
 
-  /** Forgets functions no longer deployed. */
-  retain(names: ReadonlySet<string>): void {
-    for (const [fn, ring] of this.rings) if (!names.has(fn) && ring.subscribers.size === 0) this.rings.delete(fn);
+  /**
+   * The live functions and their tenants: the buffers of functions no longer deployed, or now another
+   * tenant's, are dropped and their followers' streams ended.
+   */
+  retain(owners: ReadonlyMap<string, string>): void {
+    this.owners = owners;
+    for (const [fn, ring] of this.rings) {
+      if (owners.get(fn) === ring.tenant) continue;
+      this.rings.delete(fn);
+      for (const sub of [...ring.subscribers]) sub.close();
+    }
   }
 
   /** Ends every live stream (a drain or close must not wait for followers). */
@@ -178,9 +199,17 @@ export class LogHub {
     this.closers.clear();
   }
 
-  private ring(fn: string): Ring {
+  /** The buffer of `tenant`'s function `fn`, or undefined when `fn` is not (or no longer) that tenant's. */
+  private ring(fn: string, tenant: string | undefined): Ring | undefined {
+    if (tenant === undefined || (this.owners !== undefined && this.owners.get(fn) !== tenant)) return undefined;
     let ring = this.rings.get(fn);
-    if (!ring) this.rings.set(fn, (ring = { events: [], bytes: 0, touched: 0, pending: new Map(), subscribers: new Set() }));
+    if (ring && ring.tenant !== tenant) {
+      // only before the first retain(): the name changed hands
+      this.rings.delete(fn);
+      for (const sub of [...ring.subscribers]) sub.close();
+      ring = undefined;
+    }
+    if (!ring) this.rings.set(fn, (ring = { tenant, events: [], bytes: 0, touched: 0, pending: new Map(), subscribers: new Set() }));
     ring.touched = performance.now();
     return ring;
   }

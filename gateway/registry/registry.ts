@@ -115,6 +115,11 @@ export class Registry {
     return this.store.list(tenant);
   }
 
+  /** The tenant that deployed a kept version (undefined when it is not kept). */
+  tenantOf(name: string, version: number): string | undefined {
+    return this.store.tenantOf(name, version);
+  }
+
   /** Whether the runtime is serving exactly this version. */
   isLive(name: string, version: number): boolean {
     return this.opts.runtime.versions(name).includes(version);

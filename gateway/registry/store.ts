@@ -167,6 +167,7 @@ export class RegistryStore {
       listTenant: db.prepare<[string], FunctionRow>('SELECT * FROM functions WHERE tenant = ? ORDER BY name'),
       version: db.prepare<[string, number], VersionRow>('SELECT * FROM versions WHERE name = ? AND version = ?'),
       versions: db.prepare<[string], VersionRow>('SELECT * FROM versions WHERE name = ? ORDER BY version DESC'),
+      tenant: db.prepare<[string, number], { tenant: string }>('SELECT tenant FROM versions WHERE name = ? AND version = ?'),
       source: db.prepare<[string, number], { source: string | null }>('SELECT source FROM versions WHERE name = ? AND version = ?'),
       nextVersion: db.prepare<[string], { next: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM versions WHERE name = ?'),
       artifacts: db.prepare<[], { artifact: string }>('SELECT artifact FROM versions'),
@@ -211,6 +212,10 @@ export class RegistryStore {
   /** Every kept version of a function, newest first. */
   versions(name: string): VersionRecord[] {
     return this.stmts.versions.all(name).map(fromRow);
+  }
+
+  tenantOf(name: string, version: number): string | undefined {
+    return this.stmts.tenant.get(name, version)?.tenant;
   }
 
   /** What a version compiled (kept so an artifact the engine no longer accepts can be rebuilt). */

@@ -168,7 +168,7 @@ function invoker({ runtime, scheduler, metrics, lifecycle, plane, maxBodyBytes, 
         execMs: round(timing.execMs),
         cpuMs: usage ? round(usage.cpuMs) : undefined,
         cold: timing.coldMs !== undefined ? timing.coldMs > 0 : undefined,
-      });
+      }, tenant);
     }
   };
 }

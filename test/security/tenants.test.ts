@@ -294,3 +294,49 @@ function rawGet(host: string, path: string, extra: Record<string, string> = {}):
     req.end();
   });
 }
+
+describe('live logs stay with the tenant', () => {
+  /** Reads a follower's stream for up to `ms` (or until it ends); returns the text and whether it ended. */
+  async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number): Promise<{ text: string; ended: boolean }> {
+    let text = '';
+    const until = Date.now() + ms;
+    for (;;) {
+      const left = until - Date.now();
+      if (left <= 0) return { text, ended: false };
+      const next = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), left))]);
+      if (next === null) return { text, ended: false };
+      if (next.done) return { text, ended: true };
+      text += new TextDecoder().decode(next.value);
+    }
+  }
+
+  it('a name another tenant takes over comes without the old owner’s log buffer, and the old owner’s followers see nothing of the new one', async () => {
+    const owner = (await (await t.admin('POST', '/admin/tenants/owner/tokens', {})).json()).token;
+    const squatter = (await (await t.admin('POST', '/admin/tenants/squatter/tokens', {})).json()).token;
+    const logger = (text: string) => `export default { async fetch(req: Request) {
+      if (new URL(req.url).pathname === '/slow') await new Promise((r) => setTimeout(r, 1500));
+      console.log(${JSON.stringify(text)}, new URL(req.url).pathname);
+      return new Response('ok');
+    } };`;
+    expect((await as(owner, 'PUT', '/admin/functions/tailed', { source: logger('owner-private') })).status).toBe(201);
+    expect((await t.fn('tailed', '/first')).status).toBe(200);
+    const follow = await as(owner, 'GET', '/admin/functions/tailed/logs?follow=1&limit=0');
+    expect(follow.status).toBe(200);
+    const reader = follow.body!.getReader();
+    // one request still running when the function is deleted: it finishes after the name changed hands
+    const slow = t.fn('tailed', '/slow');
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await as(owner, 'DELETE', '/admin/functions/tailed')).status).toBe(204);
+    expect((await as(squatter, 'PUT', '/admin/functions/tailed', { source: logger('squatter-private') })).status).toBe(201);
+    await bounded(10_000, 'slow request', async () => (await slow).arrayBuffer());
+    expect((await t.fn('tailed', '/second')).status).toBe(200);
+
+    const seen = await (await as(squatter, 'GET', '/admin/functions/tailed/logs')).text();
+    expect(seen).toContain('squatter-private');
+    expect(seen).not.toContain('owner-private');
+    const followed = await drain(reader, 1000);
+    expect(followed.text).not.toContain('squatter-private');
+    expect(followed.ended).toBe(true);
+    await t.assertHealthy();
+  });
+});
