@@ -4,6 +4,7 @@
  * log stream's framing. After each: the gateway and a neighbour still answer.
  */
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bounded, startAttackGateway, type AttackGateway } from './harness.ts';
 
@@ -171,6 +172,13 @@ describe('live logs', () => {
   });
 });
 
+/** A new token of `name`, created first if it does not exist yet (so each test can run alone). */
+async function tokenOf(name: string): Promise<string> {
+  const created = await t.admin('POST', '/admin/tenants', { name });
+  expect([201, 409]).toContain(created.status);
+  return (await (await t.admin('POST', `/admin/tenants/${name}/tokens`, {})).json()).token;
+}
+
 /** Creates a tenant (with a quota) and returns a token of it. */
 async function tenantWithToken(name: string, quota?: object): Promise<string> {
   expect((await t.admin('POST', '/admin/tenants', { name, ...(quota ? { quota } : {}) })).status).toBe(201);
@@ -181,8 +189,8 @@ const answer = (text: string) => `export default { fetch(req: Request, env: any)
 
 describe('versions stay with the tenant that deployed them', () => {
   it('a name another tenant deleted and this one took does not come with the old owner’s versions', async () => {
-    const owner = await tenantWithToken('owner');
-    const squatter = await tenantWithToken('squatter');
+    const owner = await tokenOf('owner');
+    const squatter = await tokenOf('squatter');
     expect((await as(owner, 'PUT', '/admin/functions/reused', { source: answer('owner:'), config: { secrets: { SECRET: 'owner-secret' }, kv: ['DATA'] } })).status).toBe(201);
     expect((await as(owner, 'DELETE', '/admin/functions/reused')).status).toBe(204);
     expect((await as(squatter, 'PUT', '/admin/functions/reused', { source: answer('squatter') })).status).toBe(201);
@@ -206,8 +214,8 @@ describe('versions stay with the tenant that deployed them', () => {
   });
 
   it('a rollback or a split cannot bring back a route another tenant has claimed since', async () => {
-    const squatter = (await (await t.admin('POST', '/admin/tenants/squatter/tokens', {})).json()).token;
-    const owner = (await (await t.admin('POST', '/admin/tenants/owner/tokens', {})).json()).token;
+    const squatter = await tokenOf('squatter');
+    const owner = await tokenOf('owner');
     expect((await as(squatter, 'PUT', '/admin/functions/hopper', { source: answer('hopper v1'), config: { routes: ['contested.test/*'] } })).status).toBe(201);
     expect((await as(squatter, 'PUT', '/admin/functions/hopper', { source: answer('hopper v2') })).status).toBe(201);
     expect((await as(owner, 'PUT', '/admin/functions/contested-owner', { source: answer('rightful'), config: { routes: ['contested.test/*'] } })).status).toBe(201);
@@ -311,8 +319,8 @@ describe('live logs stay with the tenant', () => {
   }
 
   it('a name another tenant takes over comes without the old owner’s log buffer, and the old owner’s followers see nothing of the new one', async () => {
-    const owner = (await (await t.admin('POST', '/admin/tenants/owner/tokens', {})).json()).token;
-    const squatter = (await (await t.admin('POST', '/admin/tenants/squatter/tokens', {})).json()).token;
+    const owner = await tokenOf('owner');
+    const squatter = await tokenOf('squatter');
     const logger = (text: string) => `export default { async fetch(req: Request) {
       if (new URL(req.url).pathname === '/slow') await new Promise((r) => setTimeout(r, 1500));
       console.log(${JSON.stringify(text)}, new URL(req.url).pathname);
@@ -337,6 +345,102 @@ describe('live logs stay with the tenant', () => {
     const followed = await drain(reader, 1000);
     expect(followed.text).not.toContain('squatter-private');
     expect(followed.ended).toBe(true);
+    await t.assertHealthy();
+  });
+});
+
+describe('live log followers', () => {
+  /** Opens a follower on a raw socket and resolves once the response head has arrived. */
+  function rawFollower(token: string, fn: string): Promise<Socket> {
+    const u = new URL(t.url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(u.port), u.hostname, () => {
+        socket.write(`GET /admin/functions/${fn}/logs?follow=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+      });
+      let head = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (d) => {
+        head += d;
+        if (head.includes('\r\n\r\n')) {
+          socket.removeAllListeners('data');
+          if (head.startsWith('HTTP/1.1 200')) resolve(socket);
+          else reject(new Error(head.slice(0, 200)));
+        }
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  it('followers that vanish without closing (sockets destroyed) are freed', async () => {
+    const owner = await tokenOf('owner');
+    expect((await as(owner, 'PUT', '/admin/functions/watched', { source: answer('watched') })).status).toBe(201);
+    for (let round = 0; round < 3; round++) {
+      const sockets = await bounded(10_000, 'followers', () => Promise.all(Array.from({ length: 16 }, () => rawFollower(owner, 'watched'))));
+      for (const s of sockets) s.destroy();
+    }
+    // all 48 were freed: 16 more get in
+    const again = await bounded(10_000, 'followers again', () => Promise.all(Array.from({ length: 16 }, () => rawFollower(owner, 'watched'))));
+    expect((await t.fn('watched')).status).toBe(200);
+    for (const s of again) s.destroy();
+    await t.assertHealthy();
+  });
+
+  it('a drain does not wait for followers: their streams end and the gateway closes well within the grace period', async () => {
+    const own = await startAttackGateway();
+    try {
+      expect((await own.deploy('watched', answer('watched'))).status).toBe(201);
+      const readers = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await own.admin('GET', '/admin/functions/watched/logs?follow=1');
+        expect(res.status).toBe(200);
+        readers.push(res.body!.getReader());
+      }
+      const started = Date.now();
+      await bounded(15_000, 'drain', () => own.gw.drain(60_000));
+      expect(Date.now() - started).toBeLessThan(15_000);
+      for (const r of readers) {
+        await bounded(5000, 'stream end', async () => {
+          for (;;) if ((await r.read().catch(() => ({ done: true }))).done) return;
+        });
+      }
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('host routes and request targets', () => {
+  const echo = `export default { fetch(req: Request) {
+    const u = new URL(req.url);
+    return new Response('guest saw ' + u.pathname + u.search + ' auth=' + (req.headers.get('authorization') ?? ''));
+  } };`;
+
+  it('a claim on the gateway’s own host never gets an admin request, percent-encoded or not, nor the token it carries', async () => {
+    const claimer = await tokenOf('claimer');
+    expect((await as(claimer, 'PUT', '/admin/functions/claims-all', { source: echo, config: { routes: ['gw.test/*'] } })).status).toBe(201);
+    expect((await rawGet('gw.test', '/anything')).body).toBe('guest saw /anything auth=');
+    for (const path of ['/%61dmin/nothing', '/%61dmin/functions/neighbour/nope', '/adm%69n/tenants/x/y/z', '/%66n', '/%68ealthz']) {
+      for (const token of [t.token, claimer]) {
+        const res = await rawGet('gw.test', path, { authorization: `Bearer ${token}` });
+        expect(res.body, path).not.toContain('guest saw');
+        expect(res.body).not.toContain(token);
+      }
+    }
+    await t.assertHealthy();
+  });
+
+  it('under /fn/<name>, the guest sees the path after the name however the name was sent', async () => {
+    expect((await t.deploy('pathy', echo)).status).toBe(201);
+    const cases: [string, string][] = [
+      ['/fn/pathy/a?b=1', '/a?b=1'],
+      ['/fn/%70athy/a?b=1', '/a?b=1'],
+      ['/%66n/pathy/a', '/a'],
+      ['/fn/%70%61%74%68%79', '/'],
+      ['/fn/%70%61%74%68%79?q=/x/y', '/?q=/x/y'],
+      ['/fn/pathy/', '/'],
+      ['/fn/pathy//x', '//x'],
+    ];
+    for (const [sent, seen] of cases) expect((await rawGet('localhost', sent)).body, sent).toBe(`guest saw ${seen} auth=`);
     await t.assertHealthy();
   });
 });
