@@ -147,14 +147,17 @@ function invoker({ runtime, scheduler, metrics, lifecycle, plane, maxBodyBytes, 
       throw e;
     } finally {
       const wallMs = performance.now() - received;
-      plane.usage.add(tenant, name, {
-        invocations: 1,
-        errors: outcome === 'ok' ? 0 : 1,
-        wallMs,
-        cpuMs: usage?.cpuMs ?? 0,
-        egressBytes: usage?.egressBytes ?? 0,
-        kvOps: usage?.bindingOps ?? 0,
-      });
+      // A request refused by a rate limit ran nothing: billing it would let any client run up the bill the limit caps.
+      if (outcome !== 'rate_limited') {
+        plane.usage.add(tenant, name, {
+          invocations: 1,
+          errors: outcome === 'ok' ? 0 : 1,
+          wallMs,
+          cpuMs: usage?.cpuMs ?? 0,
+          egressBytes: usage?.egressBytes ?? 0,
+          kvOps: usage?.bindingOps ?? 0,
+        });
+      }
       plane.logs.invocation({
         function: name,
         version: fn.version,

@@ -444,3 +444,32 @@ describe('host routes and request targets', () => {
     await t.assertHealthy();
   });
 });
+
+describe('rate limits', () => {
+  it('one bucket per function whichever way it is reached (/fn, its host route, any version of a split), and refused requests are not billed', async () => {
+    const tok = await tokenOf('limited');
+    const config = { rateLimit: { requestsPerSecond: 0.5, burst: 2 }, routes: ['capped.test/*'] };
+    expect((await as(tok, 'PUT', '/admin/functions/capped', { source: answer('v1'), config })).status).toBe(201);
+    expect((await as(tok, 'PUT', '/admin/functions/capped', { source: answer('v2'), config, percent: 50 })).status).toBe(201);
+    const statuses: number[] = [];
+    await bounded(20_000, 'requests', async () => {
+      for (let i = 0; i < 12; i++) {
+        if (i % 2 === 0) {
+          const res = await t.fn('capped', '/', { headers: { 'faas-rollout-key': `k${i}` } });
+          await res.arrayBuffer();
+          statuses.push(res.status);
+        } else statuses.push((await rawGet('capped.test', '/', { 'faas-rollout-key': `k${i}` })).status);
+      }
+    });
+    const ok = statuses.filter((s) => s === 200).length;
+    expect(ok).toBeGreaterThanOrEqual(2);
+    expect(ok).toBeLessThanOrEqual(4);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(12 - ok);
+    const usage = await (await as(tok, 'GET', '/admin/usage')).json();
+    expect(usage.functions['limited/capped']).toMatchObject({ invocations: ok, errors: 0 });
+    // the tenant still sees the refusals in its live log
+    const logged = await (await as(tok, 'GET', '/admin/functions/capped/logs?status=429')).json();
+    expect(logged).toHaveLength(12 - ok);
+    await t.assertHealthy();
+  });
+});
