@@ -5,6 +5,8 @@
  */
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bounded, startAttackGateway, type AttackGateway } from './harness.ts';
 
@@ -470,6 +472,42 @@ describe('rate limits', () => {
     // the tenant still sees the refusals in its live log
     const logged = await (await as(tok, 'GET', '/admin/functions/capped/logs?status=429')).json();
     expect(logged).toHaveLength(12 - ok);
+    await t.assertHealthy();
+  });
+});
+
+describe('kvBytes under concurrent writers', () => {
+  it('puts racing from many invocations (worker threads too), with metadata, expirations, overwrites and deletes, stay within the quota and the count stays exact', async () => {
+    const tok = await tenantWithToken('kvrace', { kvBytes: 8192 });
+    const writer = `export default { async fetch(req: Request, env: any) {
+      const seed = Number(new URL(req.url).searchParams.get('s'));
+      const jobs = [];
+      for (let i = 0; i < 24; i++) {
+        const key = 'k' + ((seed + i) % 10);
+        const size = 100 + ((seed * 31 + i * 17) % 1200);
+        const opts = i % 3 === 0 ? { metadata: { by: seed, pad: 'm'.repeat(i * 10) } } : i % 3 === 1 ? { expirationTtl: 3600 } : {};
+        jobs.push(env.R.put(key, 'v'.repeat(size), opts).then(() => 1, () => 0));
+        if (i % 7 === 0) jobs.push(env.R.delete('k' + ((seed + i + 3) % 10)).then(() => 0, () => 0));
+      }
+      const done = await Promise.all(jobs);
+      return new Response(String(done.reduce((a, b) => a + b, 0)));
+    } };`;
+    expect((await as(tok, 'PUT', '/admin/functions/kv-writer', { source: writer, config: { kv: ['R'] } })).status).toBe(201);
+    const written = await bounded(30_000, 'writers', () =>
+      Promise.all(Array.from({ length: 12 }, (_, s) => t.fn('kv-writer', `?s=${s}`).then(async (r) => (r.status === 200 ? Number(await r.text()) : -1)))),
+    );
+    expect(written.every((n) => n >= 0)).toBe(true);
+    expect(written.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    const db = new Database(join(t.dataDir, 'kv.db'), { readonly: true });
+    try {
+      const actual = (db.prepare(`SELECT COALESCE(SUM(length(CAST(key AS BLOB)) + length(value) + COALESCE(length(CAST(metadata AS BLOB)), 0)), 0) AS n FROM kv WHERE namespace LIKE 'kvrace/%'`).get() as { n: number }).n;
+      const counted = (db.prepare(`SELECT bytes FROM kv_tenants WHERE tenant = 'kvrace'`).get() as { bytes: number }).bytes;
+      expect(counted).toBe(actual);
+      expect(actual).toBeLessThanOrEqual(8192);
+    } finally {
+      db.close();
+    }
+    expect((await (await t.admin('GET', '/admin/tenants/kvrace')).json()).kvBytes).toBeLessThanOrEqual(8192);
     await t.assertHealthy();
   });
 });
