@@ -274,7 +274,7 @@ function fromRow(row: VersionRow): VersionRecord {
     sha256: row.sha256,
     bytecodeBytes: row.bytecode_bytes,
     deployedAt: row.deployed_at,
-    config: JSON.parse(row.config) as FunctionConfig,
+    config: storedConfig(row.config),
     artifact: row.artifact,
     origin: row.origin,
     filename: row.filename,
@@ -282,6 +282,16 @@ function fromRow(row: VersionRow): VersionRecord {
     tenant: row.tenant,
     deployedBy: row.deployed_by,
   };
+}
+
+/**
+ * A version's config as stored. One stored before `stripPrefix` existed ran seeing the whole
+ * `/fn/<name>/…` path, so it keeps doing so (a gateway upgrade must not change what a deployed
+ * version sees); every config stored since names `stripPrefix` (the schema's default fills it in).
+ */
+function storedConfig(json: string): FunctionConfig {
+  const config = JSON.parse(json) as FunctionConfig;
+  return (config as Partial<FunctionConfig>).stripPrefix === undefined ? { ...config, stripPrefix: false } : config;
 }
 
 function fromFunctionRow(row: FunctionRow): LiveRecord {
