@@ -46,6 +46,23 @@ describe('live log hub', () => {
     expect(() => hub.subscribe('h', 't', {}, () => {}, () => {})).toThrow(/too many live log streams/);
   });
 
+  it('bounds the console lines held for their invocation record in bytes too (waitUntil lines whose record never comes)', () => {
+    hub = new LogHub({ eventsPerFunction: 50, bytesPerFunction: 8192, linesPerInvocation: 100, subscribersPerFunction: 2, subscribers: 3 });
+    for (let r = 0; r < 1000; r++) for (let i = 0; i < 10; i++) hub.log('f', 't', 1, `r${r}`, 'log', 'guest', 'x'.repeat(1000));
+    const ring = (hub as unknown as { rings: Map<string, { pending: Map<string, { lines: { text: string }[] }> }> }).rings.get('f')!;
+    const held = [...ring.pending.values()].reduce((n, p) => n + p.lines.reduce((m, l) => m + l.text.length, 0), 0);
+    expect(held).toBeLessThanOrEqual(8192);
+    // what did not fit is still accounted for: standalone events (bounded by the buffer) or dropped lines
+    hub.invocation(record('f', 'r0'), 't');
+    const r0 = hub.recent('f', 't').find((e) => e.type === 'invocation')!;
+    expect(r0).toMatchObject({ requestId: 'r0' });
+    expect((r0 as { logs: unknown[]; droppedLogs?: number }).logs.length + ((r0 as { droppedLogs?: number }).droppedLogs ?? 0)).toBe(10);
+    // the record freed its lines: new ones are held again
+    hub.log('f', 't', 1, 'fresh', 'log', 'guest', 'y');
+    hub.invocation(record('f', 'fresh'), 't');
+    expect(hub.recent('f', 't').at(-1)).toMatchObject({ requestId: 'fresh', logs: [{ text: 'y' }] });
+  });
+
   it('filters by status and search', () => {
     hub = new LogHub();
     hub.log('f', 't', 1, 'a', 'log', 'guest', 'Needle here');

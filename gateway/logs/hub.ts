@@ -90,8 +90,18 @@ interface Ring {
   bytes: number;
   touched: number;
   /** Console lines waiting for their request's invocation record, by request id. */
-  pending: Map<string, { since: number; lines: LogLine[]; dropped: number; version: number | null }>;
+  pending: Map<string, Pending>;
+  /** Bytes those lines take (as sizeOf counts them): at most bytesPerFunction, like the buffer. */
+  pendingBytes: number;
   subscribers: Set<Subscriber>;
+}
+
+interface Pending {
+  since: number;
+  lines: LogLine[];
+  bytes: number;
+  dropped: number;
+  version: number | null;
 }
 
 interface Subscriber {
@@ -122,11 +132,18 @@ export class LogHub {
     if (!ring) return;
     const line: LogLine = { at: new Date().toISOString(), level, source, text };
     if (requestId) {
+      // Held lines are bounded like the buffer: waitUntil work logging after its response (whose
+      // record never comes) would otherwise hold up to 1024 x 100 lines per function for PENDING_MS.
+      const size = text.length + LINE_OVERHEAD;
+      const fits = ring.pendingBytes + size <= this.limits.bytesPerFunction;
       let p = ring.pending.get(requestId);
-      if (!p && ring.pending.size < 1024) ring.pending.set(requestId, (p = { since: performance.now(), lines: [], dropped: 0, version }));
+      if (!p && fits && ring.pending.size < 1024) ring.pending.set(requestId, (p = { since: performance.now(), lines: [], bytes: 0, dropped: 0, version }));
       if (p) {
-        if (p.lines.length < this.limits.linesPerInvocation) p.lines.push(line);
-        else p.dropped++;
+        if (fits && p.lines.length < this.limits.linesPerInvocation) {
+          p.lines.push(line);
+          p.bytes += size;
+          ring.pendingBytes += size;
+        } else p.dropped++;
         return;
       }
     }
@@ -138,7 +155,10 @@ export class LogHub {
     const ring = this.ring(record.function, tenant);
     if (!ring) return;
     const p = ring.pending.get(record.requestId);
-    if (p) ring.pending.delete(record.requestId);
+    if (p) {
+      ring.pending.delete(record.requestId);
+      ring.pendingBytes -= p.bytes;
+    }
     this.emit(ring, {
       type: 'invocation',
       at: new Date().toISOString(),
@@ -209,7 +229,7 @@ export class LogHub {
       for (const sub of [...ring.subscribers]) sub.close();
       ring = undefined;
     }
-    if (!ring) this.rings.set(fn, (ring = { tenant, events: [], bytes: 0, touched: 0, pending: new Map(), subscribers: new Set() }));
+    if (!ring) this.rings.set(fn, (ring = { tenant, events: [], bytes: 0, touched: 0, pending: new Map(), pendingBytes: 0, subscribers: new Set() }));
     ring.touched = performance.now();
     return ring;
   }
@@ -232,6 +252,7 @@ export class LogHub {
       for (const [id, p] of ring.pending) {
         if (now - p.since < PENDING_MS) continue;
         ring.pending.delete(id);
+        ring.pendingBytes -= p.bytes;
         for (const line of p.lines) this.emit(ring, { type: 'log', function: fn, version: p.version, requestId: id, ...line });
       }
       if (now - ring.touched > IDLE_MS && ring.subscribers.size === 0 && ring.pending.size === 0) this.rings.delete(fn);
@@ -239,10 +260,13 @@ export class LogHub {
   }
 }
 
+/** What a console line costs besides its text (its time, level and source). */
+const LINE_OVERHEAD = 64;
+
 function sizeOf(e: TailEvent): number {
   if (e.type === 'log') return e.text.length + 128;
   let n = 256 + e.path.length;
-  for (const l of e.logs) n += l.text.length + 64;
+  for (const l of e.logs) n += l.text.length + LINE_OVERHEAD;
   return n;
 }
 
