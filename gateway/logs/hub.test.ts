@@ -31,7 +31,7 @@ describe('live log hub', () => {
   });
 
   it('is bounded: events and bytes per function, lines per invocation, subscribers', () => {
-    hub = new LogHub({ eventsPerFunction: 5, bytesPerFunction: 4096, linesPerInvocation: 3, subscribersPerFunction: 2, subscribers: 3 });
+    hub = new LogHub({ eventsPerFunction: 5, bytesPerFunction: 4096, linesPerInvocation: 3, subscribersPerFunction: 2, subscribersPerTenant: 3, subscribers: 3 });
     for (let i = 0; i < 10; i++) hub.invocation(record('f', `r${i}`), 't');
     expect(hub.recent('f', 't').map((e) => (e as { requestId: string }).requestId)).toEqual(['r5', 'r6', 'r7', 'r8', 'r9']);
     for (let i = 0; i < 10; i++) hub.log('g', 't', 1, undefined, 'log', 'guest', 'x'.repeat(1000));
@@ -47,7 +47,7 @@ describe('live log hub', () => {
   });
 
   it('bounds the console lines held for their invocation record in bytes too (waitUntil lines whose record never comes)', () => {
-    hub = new LogHub({ eventsPerFunction: 50, bytesPerFunction: 8192, linesPerInvocation: 100, subscribersPerFunction: 2, subscribers: 3 });
+    hub = new LogHub({ eventsPerFunction: 50, bytesPerFunction: 8192, linesPerInvocation: 100, subscribersPerFunction: 2, subscribersPerTenant: 3, subscribers: 3 });
     for (let r = 0; r < 1000; r++) for (let i = 0; i < 10; i++) hub.log('f', 't', 1, `r${r}`, 'log', 'guest', 'x'.repeat(1000));
     const ring = (hub as unknown as { rings: Map<string, { pending: Map<string, { lines: { text: string }[] }> }> }).rings.get('f')!;
     const held = [...ring.pending.values()].reduce((n, p) => n + p.lines.reduce((m, l) => m + l.text.length, 0), 0);
@@ -61,6 +61,31 @@ describe('live log hub', () => {
     hub.log('f', 't', 1, 'fresh', 'log', 'guest', 'y');
     hub.invocation(record('f', 'fresh'), 't');
     expect(hub.recent('f', 't').at(-1)).toMatchObject({ requestId: 'fresh', logs: [{ text: 'y' }] });
+  });
+
+  it('no tenant can take every live stream: past its own share it is refused, and the others still get theirs', () => {
+    hub = new LogHub({ eventsPerFunction: 5, bytesPerFunction: 4096, linesPerInvocation: 3, subscribersPerFunction: 4, subscribersPerTenant: 6, subscribers: 10 });
+    const owners = new Map<string, string>([['v', 'victim']]);
+    for (let i = 0; i < 5; i++) owners.set(`a${i}`, 'attacker');
+    hub.retain(owners);
+    const mine: (() => void)[] = [];
+    let refused = 0;
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 4; j++) {
+        try {
+          mine.push(hub.subscribe(`a${i}`, 'attacker', {}, () => {}, () => {}));
+        } catch (err) {
+          expect(String(err)).toMatch(/6 per tenant/);
+          refused++;
+        }
+      }
+    }
+    expect(mine).toHaveLength(6);
+    expect(refused).toBe(14);
+    for (let i = 0; i < 4; i++) hub.subscribe('v', 'victim', {}, () => {}, () => {});
+    // unsubscribing gives the share back
+    for (const stop of mine) stop();
+    expect(() => hub.subscribe('a0', 'attacker', {}, () => {}, () => {})).not.toThrow();
   });
 
   it('filters by status and search', () => {

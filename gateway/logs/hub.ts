@@ -65,8 +65,9 @@ export interface LogHubLimits {
   bytesPerFunction: number;
   /** Console lines kept with one invocation. */
   linesPerInvocation: number;
-  /** Live subscribers per function, and in all. */
+  /** Live subscribers per function, per tenant (so that no tenant can take them all), and in all. */
   subscribersPerFunction: number;
+  subscribersPerTenant: number;
   subscribers: number;
 }
 
@@ -75,6 +76,7 @@ export const DEFAULT_LOG_HUB_LIMITS: LogHubLimits = {
   bytesPerFunction: 256 * 1024,
   linesPerInvocation: 100,
   subscribersPerFunction: 16,
+  subscribersPerTenant: 64,
   subscribers: 256,
 };
 
@@ -115,6 +117,7 @@ type Compiled = (e: TailEvent) => boolean;
 export class LogHub {
   private readonly rings = new Map<string, Ring>();
   private subscriberCount = 0;
+  private readonly tenantSubscribers = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   private readonly closers = new Set<() => void>();
@@ -181,12 +184,18 @@ export class LogHub {
     if (this.closed) throw new FaasError('unavailable', 'the gateway is shutting down', { retryAfterSeconds: 1 });
     const ring = this.ring(fn, tenant);
     if (!ring) throw new FaasError('not_found', `function "${fn}" is not deployed`);
-    if (ring.subscribers.size >= this.limits.subscribersPerFunction || this.subscriberCount >= this.limits.subscribers) {
-      throw new FaasError('overloaded', `too many live log streams (at most ${this.limits.subscribersPerFunction} per function and ${this.limits.subscribers} in all)`);
+    const ofTenant = this.tenantSubscribers.get(tenant) ?? 0;
+    const { subscribersPerFunction, subscribersPerTenant, subscribers } = this.limits;
+    if (ring.subscribers.size >= subscribersPerFunction || ofTenant >= subscribersPerTenant || this.subscriberCount >= subscribers) {
+      throw new FaasError(
+        'overloaded',
+        `too many live log streams (at most ${subscribersPerFunction} per function, ${subscribersPerTenant} per tenant and ${subscribers} in all)`,
+      );
     }
     const sub: Subscriber = { filter: compile(filter), send, close: onClose };
     ring.subscribers.add(sub);
     this.subscriberCount++;
+    this.tenantSubscribers.set(tenant, ofTenant + 1);
     this.closers.add(onClose);
     let done = false;
     return () => {
@@ -194,6 +203,9 @@ export class LogHub {
       done = true;
       ring.subscribers.delete(sub);
       this.subscriberCount--;
+      const left = (this.tenantSubscribers.get(tenant) ?? 1) - 1;
+      if (left > 0) this.tenantSubscribers.set(tenant, left);
+      else this.tenantSubscribers.delete(tenant);
       this.closers.delete(onClose);
     };
   }
