@@ -127,6 +127,16 @@ describe('live log hub', () => {
     expect(hub.recent('f', 'b')).toHaveLength(1);
     expect(seen).toHaveLength(1);
     expect(() => hub.subscribe('f', 'a', {}, () => {}, () => {})).toThrow(/not deployed/);
+    // a new function logs while its module loads, before the next retain() names it: kept for its tenant
+    hub.log('g', 'b', 1, undefined, 'log', 'guest', 'loading');
+    hub.retain(new Map([['f', 'b'], ['g', 'b']]));
+    expect(hub.recent('g', 'b')).toMatchObject([{ text: 'loading' }]);
+    // a late line of a deleted function's old owner does not survive the name going to another tenant
+    hub.retain(new Map([['f', 'b']]));
+    hub.log('g', 'b', 1, undefined, 'log', 'guest', 'late');
+    hub.retain(new Map([['f', 'b'], ['g', 'c']]));
+    expect(hub.recent('g', 'c')).toEqual([]);
+    expect(hub.recent('g', 'b')).toEqual([]);
   });
 
   it('ends every live stream on close, and refuses new ones', () => {

@@ -231,12 +231,17 @@ export class LogHub {
     this.closers.clear();
   }
 
-  /** The buffer of `tenant`'s function `fn`, or undefined when `fn` is not (or no longer) that tenant's. */
+  /**
+   * The buffer of `tenant`'s function `fn`, or undefined when `fn` is live as another tenant's. A name
+   * not live (yet: a new function's module loading before the registry's sync) gets a buffer for the
+   * tenant that logs; the next retain() drops it unless the name is then that tenant's.
+   */
   private ring(fn: string, tenant: string | undefined): Ring | undefined {
-    if (tenant === undefined || (this.owners !== undefined && this.owners.get(fn) !== tenant)) return undefined;
+    const owner = this.owners?.get(fn);
+    if (tenant === undefined || (owner !== undefined && owner !== tenant)) return undefined;
     let ring = this.rings.get(fn);
     if (ring && ring.tenant !== tenant) {
-      // only before the first retain(): the name changed hands
+      // the name changed hands since its buffer was made
       this.rings.delete(fn);
       for (const sub of [...ring.subscribers]) sub.close();
       ring = undefined;
