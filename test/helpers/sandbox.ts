@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileEntry } from '../../compiler/index.ts';
 import { verifyArtifact } from '../../contract/artifact.ts';
-import { Runtime, fetchOp, type GuestLogEntry, type RuntimeOptions } from '../../runtime/index.ts';
+import { Runtime, fetchOp, readAllBytes, type GuestLogEntry, type RuntimeOptions } from '../../runtime/index.ts';
 import { parseFunctionConfig } from '../../contract/config.ts';
 
 /**
@@ -80,8 +80,9 @@ export async function invoke(name: string, request: RequestSpec = {}, options: R
     },
     { requestId },
   );
+  const bytes = result.response.stream ? await readAllBytes(result.response.stream) : result.response.body;
   await result.background;
-  const text = result.response.body ? new TextDecoder().decode(result.response.body) : '';
+  const text = bytes ? new TextDecoder().decode(bytes) : '';
   return {
     status: result.response.status,
     headers: Object.fromEntries(result.response.headers),

@@ -10,13 +10,19 @@ import { bindHost, call, setDomException, type HostFn } from './host.ts';
 import { lazyGlobals, loaded, need, setChunkInternals } from './lazy.ts';
 import { Request, absoluteUrl, explicitSignal, outgoingParts, requestFields, requestHeaderList } from './request.ts';
 import { Response, fetchedResponse } from './response.ts';
-import { bodyStream, bodyUsed, extractBody, hasBody, takeBody, toBytes } from './body.ts';
+import { bodyStream, bodyUsed, concatBytes, extractBody, hasBody, readHost, sourceBytes, takeBody, toBytes } from './body.ts';
 import { setIterate } from './headers.ts';
 import { guardStackTraces } from './stack-guard.ts';
 import { dropTimers, fireTimer, pendingTimers, timerGlobals } from './timers.ts';
 import { defineGlobal, g } from './util.ts';
 
 const TIMER_GLOBALS = ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] as const;
+const STREAM_GLOBALS = [
+  'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader', 'ReadableStreamBYOBRequest',
+  'ReadableByteStreamController', 'ReadableStreamDefaultController', 'WritableStream', 'WritableStreamDefaultWriter',
+  'WritableStreamDefaultController', 'TransformStream', 'TransformStreamDefaultController', 'ByteLengthQueuingStrategy',
+  'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream',
+];
 
 export default function boot(host: HostFn): object {
   bindHost(host);
@@ -53,6 +59,9 @@ export default function boot(host: HostFn): object {
     extractBody,
     absoluteUrl,
     toBytes,
+    sourceBytes,
+    readHost,
+    concatBytes,
     console: { emit, format, inspect, state: consoleState, now },
     setTimeout: timerGlobals.setTimeout,
     clearTimeout: timerGlobals.clearTimeout,
@@ -89,6 +98,8 @@ export default function boot(host: HostFn): object {
   lazyGlobals('clone', ['structuredClone']);
   lazyGlobals('abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget']);
   lazyGlobals('fetch', ['fetch']);
+  lazyGlobals('stream', STREAM_GLOBALS);
+  lazyGlobals('compression', ['CompressionStream', 'DecompressionStream']);
   if (typeof g.atob !== 'function' || typeof g.btoa !== 'function') lazyGlobals('base64', ['atob', 'btoa']);
 
   const api = ObjectCreate(null);
@@ -100,6 +111,11 @@ export default function boot(host: HostFn): object {
   api.dropTimers = dropTimers;
   api.pendingTimers = pendingTimers;
   api.watch = watch;
+  // the host's side of a streamed response body (see streams.ts): the next piece, and giving up
+  api.pull = (id: number) => (loaded.stream ? loaded.stream.pull(id) : null);
+  api.cancelStream = (id: number, reason: string) => {
+    if (loaded.stream) loaded.stream.cancel(id, reason);
+  };
   api.parseJson = (text: string) => JSONParse(text);
   /** A string as JSON text: lets an engine whose string copy mangles lone surrogates read it exactly. */
   api.quote = (text: string) => JSONStringify(text);

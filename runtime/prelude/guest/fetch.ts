@@ -3,7 +3,8 @@ import { call, internals, type FetchedResponse } from './host.ts';
 /**
  * fetch is performed by the host (which enforces the egress allowlist); the guest builds the Request
  * with the core's own classes and honours `signal` by rejecting early. An aborted upstream request is
- * left to finish on the host; its result is ignored.
+ * left to finish on the host; its result is ignored (a streamed response body of it is released when
+ * the invocation ends). The response body arrives as a host stream unless the host had it whole.
  */
 export async function fetch(input: unknown, init?: any): Promise<unknown> {
   const request = new internals.Request(input, init);
@@ -16,7 +17,9 @@ export async function fetch(input: unknown, init?: any): Promise<unknown> {
   }
   const parts = internals.requestParts(request);
   const head = JSONStringify({ method: parts.method, url: parts.url, headers: parts.headers, redirect: parts.redirect });
-  const pending: Promise<FetchedResponse> = call('fetch', head, parts.body);
+  // a request body goes whole: a stream given as one is read to its end first
+  const body = await internals.sourceBytes(parts.body);
+  const pending: Promise<FetchedResponse> = call('fetch', head, body);
   const result = abort ? await abortable(pending, signal, abort) : await pending;
   return internals.fetchedResponse(result);
 }

@@ -1,4 +1,5 @@
 import { bindHost, type Internals } from '../host.ts';
-import { ReadableStream, bodyStream, isLocked, takeStream } from '../stream.ts';
+import * as streams from '../streams.ts';
+import { TextDecoderStream, TextEncoderStream } from '../text-streams.ts';
 
-export default (shared: Internals) => (bindHost(shared.host, shared), { ReadableStream, bodyStream, isLocked, takeStream });
+export default (shared: Internals) => (bindHost(shared.host, shared), { ...streams, TextEncoderStream, TextDecoderStream });
