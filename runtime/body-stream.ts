@@ -132,6 +132,9 @@ export class InvocationStreams {
     let chunk: Uint8Array | null;
     try {
       chunk = await e.source.read();
+    } catch (err) {
+      // the guest sees a TypeError with the reason (a body over its cap, a timeout, a cut connection)
+      throw err instanceof TypeError || err instanceof RangeError ? err : new TypeError(err instanceof Error ? err.message : String(err));
     } finally {
       e.reading = false;
     }

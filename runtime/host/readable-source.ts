@@ -17,20 +17,28 @@ export interface ReadableSourceOptions {
  * paused mode: bytes are taken from its buffer only when the reader asks, so a reader that stops
  * leaves the data in the kernel's socket buffers and TCP flow control stops the sender.
  */
-export function readableSource(r: Readable, opts: ReadableSourceOptions): ByteSource {
+export function readableSource(r: Readable, opts: ReadableSourceOptions): ByteSource & { fail(err: Error): void } {
   let done = false;
   let error: Error | undefined;
   let waiting: (() => void) | undefined;
+  // Chunks are taken one 'data' event at a time (paused again at once), as the socket delivered them:
+  // no joining of buffered pieces, so nothing is copied here.
+  const queue: Buffer[] = [];
   const wake = () => {
     const w = waiting;
     waiting = undefined;
     w?.();
   };
+  const onData = (chunk: Buffer) => {
+    r.pause();
+    queue.push(chunk);
+    wake();
+  };
   const finish = (err?: Error) => {
     if (done) return;
     done = true;
     error = err;
-    r.off('readable', wake);
+    r.off('data', onData);
     r.off('end', onEnd);
     r.off('error', onError);
     r.off('close', onClose);
@@ -42,45 +50,49 @@ export function readableSource(r: Readable, opts: ReadableSourceOptions): ByteSo
   const onClose = () => {
     if (!r.readableEnded) finish(opts.failure(undefined));
   };
-  r.on('readable', wake);
+  r.pause();
+  r.on('data', onData);
   r.on('end', onEnd);
   r.on('error', onError);
   r.on('close', onClose);
   if (r.readableEnded) finish();
-
-  const next = (): Uint8Array | null | undefined => {
-    const available = r.readableLength;
-    const chunk = (available > 0 ? r.read(Math.min(available, MAX_CHUNK)) : r.read()) as Buffer | null;
-    if (chunk === null) return r.readableEnded ? null : undefined;
-    opts.onChunk?.(chunk.byteLength);
-    return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  };
+  const release = opts.release ?? (() => r.destroy());
 
   return {
     async read() {
       for (;;) {
-        if (error) throw error;
-        if (done && r.readableLength === 0) return null;
-        let chunk: Uint8Array | null | undefined;
-        try {
-          chunk = next();
-        } catch (err) {
-          finish(err as Error);
-          (opts.release ?? (() => r.destroy()))('refused');
-          throw err;
-        }
+        const chunk = queue.shift();
         if (chunk !== undefined) {
-          if (chunk === null) finish();
-          return chunk;
+          if (chunk.byteLength > MAX_CHUNK) queue.unshift(chunk.subarray(MAX_CHUNK));
+          const piece = chunk.byteLength > MAX_CHUNK ? chunk.subarray(0, MAX_CHUNK) : chunk;
+          try {
+            opts.onChunk?.(piece.byteLength);
+          } catch (err) {
+            queue.length = 0;
+            finish(err as Error);
+            release('refused');
+            throw err;
+          }
+          return new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength);
         }
+        if (error) throw error;
         if (done) return null;
+        r.resume();
         await new Promise<void>((resolve) => (waiting = resolve));
       }
     },
     cancel(reason = 'cancelled') {
+      queue.length = 0;
       if (done) return;
       finish();
-      (opts.release ?? (() => r.destroy()))(reason);
+      release(reason);
+    },
+    /** Fails the stream from outside (a timeout): the pending read and every later one reject with `err`. */
+    fail(err: Error) {
+      queue.length = 0;
+      if (done) return;
+      finish(err);
+      release(err.message);
     },
   };
 }
