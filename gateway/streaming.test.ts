@@ -243,18 +243,21 @@ describe('streamed request bodies', () => {
         else c.close();
       },
     });
-    const res = await t.fn('echo-text', '', { method: 'POST', body, duplex: 'half' } as RequestInit);
+    const res = await t.fn('echo-text', '', { method: 'POST', body, duplex: 'half', signal: AbortSignal.timeout(15_000) } as RequestInit);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('19:hello ch');
   });
 
   test('a streamed body over the cap fails the function with 413', async () => {
+    let sent = 0;
     const body = new ReadableStream({
       pull(c) {
-        c.enqueue(new Uint8Array(256 * 1024));
+        // 4 MiB in all, four times the cap (bounded: the client must end whatever the server does)
+        if (sent++ < 16) c.enqueue(new Uint8Array(256 * 1024));
+        else c.close();
       },
     });
-    const res = await t.fn('slow-reader', '', { method: 'POST', body, duplex: 'half' } as RequestInit).catch((e) => e as Error);
+    const res = await t.fn('slow-reader', '', { method: 'POST', body, duplex: 'half', signal: AbortSignal.timeout(15_000) } as RequestInit).catch((e) => e as Error);
     // the gateway answers 413 and closes; the client may see the answer or the closed socket
     if (res instanceof Response) {
       expect(res.status, await res.clone().text()).toBe(413);

@@ -13,6 +13,7 @@ import { Runtime } from '../runtime.ts';
 import type { BoundOp } from '../host/services.ts';
 import { fromEpoch, type FromWorker, type OpsProvider, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
 import { toWire } from '../../contract/errors.ts';
+import { StreamPort } from './stream-port.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -28,6 +29,9 @@ const post = (msg: FromWorker, transfer?: ArrayBuffer[]) => {
   }
   port.postMessage(msg);
 };
+
+/** Request bodies the gateway streams in, response bodies it pulls out. */
+const streams = new StreamPort((msg, transfer) => post(msg, transfer));
 
 const providers: OpsProvider[] = [];
 for (const ref of init.ops) {
@@ -47,6 +51,7 @@ const reporter = setInterval(() => post({ t: 'report', ...report() }), init.repo
 reporter.unref();
 
 port.on('message', (msg: ToWorker) => {
+  if (streams.handle(msg as { t: string })) return;
   switch (msg.t) {
     case 'invoke':
       void invoke(msg);
@@ -93,8 +98,12 @@ post({ t: 'report', ...report() });
 
 async function invoke(msg: Extract<ToWorker, { t: 'invoke' }>): Promise<void> {
   let result;
+  const { bodyStream, ...req } = msg.req;
   try {
-    result = await runtime.invoke(msg.name, msg.req, { requestId: msg.requestId, deadline: fromEpoch(msg.deadline) });
+    result = await runtime.invoke(msg.name, bodyStream === undefined ? req : { ...req, stream: streams.import(bodyStream) }, {
+      requestId: msg.requestId,
+      deadline: fromEpoch(msg.deadline),
+    });
   } catch (err) {
     post({ t: 'done', id: msg.id, error: toWire(err) });
     return;
@@ -106,12 +115,12 @@ async function invoke(msg: Extract<ToWorker, { t: 'invoke' }>): Promise<void> {
   // Most invocations have no waitUntil work: give it a turn to settle so no second message is needed.
   await Promise.resolve();
   const pending = !settled;
-  const { response } = result;
+  const { stream, ...response } = result.response;
   post(
     {
       t: 'result',
       id: msg.id,
-      response,
+      response: stream ? { ...response, bodyStream: streams.export(stream) } : response,
       cold: result.cold,
       coldMs: result.coldMs,
       execMs: result.execMs,
