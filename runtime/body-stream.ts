@@ -42,7 +42,8 @@ export async function readAllBytes(source: ByteSource, limit = Infinity): Promis
 export interface HostStreamOptions {
   /**
    * Bytes a guest may read with `whole` set (it buffers the body: text(), arrayBuffer() of a fetch
-   * response); a whole read past it fails. Streamed reads are not counted: they pass through.
+   * response): the host gathers them and hands them over in one piece; past it the read fails.
+   * Streamed reads are not counted: they pass through.
    */
   maxBuffered?: number;
   /** The length the body declared (Content-Length): a whole read of a larger body is refused at once. */
@@ -118,35 +119,43 @@ export class InvocationStreams {
     }
   }
 
-  /** The guest's read of a host stream (op streamRead). */
-  async read(id: number, whole: boolean): Promise<Uint8Array | null> {
+  /**
+   * The guest's read of a host stream (op streamRead): the next chunk, or with `whole` (the guest
+   * buffers it all: text(), arrayBuffer() …) everything left in one piece, read here under the
+   * buffering cap (and never more than `guestMax`, what the guest could hold), then null.
+   */
+  async read(id: number, whole: boolean, guestMax: number): Promise<Uint8Array | null> {
     const e = this.entries.get(id);
     if (!e || e.kind !== 'host') throw new TypeError('unknown body stream (it belongs to another request, or was released)');
     if (e.taken) throw new TypeError('the body stream was handed on as a response body');
     if (e.reading) throw new TypeError('the body stream is already being read');
-    const { maxBuffered, declaredLength } = e.opts;
-    if (whole && maxBuffered !== undefined && declaredLength !== undefined && declaredLength > maxBuffered) {
-      throw this.overflow(id, e, `${e.opts.what ?? 'body'} of ${declaredLength} bytes exceeds the cap of ${maxBuffered} bytes`);
+    const cap = Math.min(e.opts.maxBuffered ?? Infinity, guestMax);
+    const { declaredLength } = e.opts;
+    if (whole && declaredLength !== undefined && declaredLength > cap) {
+      throw this.overflow(id, e, `${e.opts.what ?? 'body'} of ${declaredLength} bytes exceeds the cap of ${cap} bytes`);
     }
     e.reading = true;
-    let chunk: Uint8Array | null;
     try {
-      chunk = await e.source.read();
+      if (!whole) {
+        const chunk = await e.source.read();
+        if (chunk === null) this.entries.delete(id);
+        return chunk;
+      }
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for (let chunk = await e.source.read(); chunk !== null; chunk = await e.source.read()) {
+        size += chunk.byteLength;
+        if (size > cap) throw this.overflow(id, e, `${e.opts.what ?? 'body'} exceeds the cap of ${cap} bytes`);
+        chunks.push(chunk);
+      }
+      this.entries.delete(id);
+      return size === 0 ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
     } catch (err) {
       // the guest sees a TypeError with the reason (a body over its cap, a timeout, a cut connection)
       throw err instanceof TypeError || err instanceof RangeError ? err : new TypeError(err instanceof Error ? err.message : String(err));
     } finally {
       e.reading = false;
     }
-    if (chunk === null) {
-      this.entries.delete(id);
-      return null;
-    }
-    if (whole && maxBuffered !== undefined) {
-      e.buffered += chunk.byteLength;
-      if (e.buffered > maxBuffered) throw this.overflow(id, e, `${e.opts.what ?? 'body'} exceeds the cap of ${maxBuffered} bytes`);
-    }
-    return chunk;
   }
 
   private overflow(id: number, e: HostEntry, message: string): TypeError {

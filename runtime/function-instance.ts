@@ -391,7 +391,7 @@ export class FunctionInstance {
       case 'timerSet':
         return this.setTimer(args[0] as number, args[1] as number, inv);
       case 'streamRead':
-        return this.track(inv.streams.read(args[0] as number, args[1] as boolean), inv);
+        return this.track(inv.streams.read(args[0] as number, args[1] as boolean, this.fn.memoryLimitBytes), inv);
       case 'streamCancel':
         inv.streams.cancel(args[0] as number);
         return undefined;

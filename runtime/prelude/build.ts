@@ -53,6 +53,9 @@ async function bundle(entry: string, format: 'esm'): Promise<string> {
     define: DEFINE,
     minify: true,
     target: 'es2023',
+    // QuickJS compiles a template literal with a substitution to String.prototype.concat, which user
+    // code can replace: vendored code (the streams chunk) gets plain `+` instead
+    supported: { 'template-literal': false },
     platform: 'neutral',
     charset: 'utf8',
     legalComments: 'none',

@@ -108,7 +108,7 @@ export async function invokeBox(d: DrivenBox, path = '/', env: { kv?: string[] }
     url: `http://localhost${path}`,
     headers: null,
     body: null,
-    env: JSON.stringify({ vars: {}, secrets: {}, kv: env.kv ?? [] }),
+    env: JSON.stringify({ vars: {}, secrets: {}, bindings: (env.kv ?? []).map((name) => [name, 'kv']) }),
     id: `req-${++counter}`,
   });
   d.box.runJobs();

@@ -107,34 +107,13 @@ export function readWhole(src: BodySource): Promise<Uint8Array> {
   return typeof src === 'number' ? readHost(src) : need('stream').readAll(src);
 }
 
-/** Chunks joined into one array (the only chunk itself when there is one). */
-export function concatBytes(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (let i = 0; i < chunks.length; i++) {
-    callWith(TypedArrayPrototypeSet, out, chunks[i]!, at);
-    at += callWith(TypedArrayPrototypeGetLength, chunks[i]!);
-  }
-  return out;
-}
-
 /**
- * Every chunk of a host stream, read whole and here in the core: text() of a streamed request body
- * needs no stream chunk. `whole` tells the host the guest buffers it all (a fetch response is held to
- * its buffering cap then).
+ * All of a host stream, read here in the core (text() of a streamed request body needs no stream
+ * chunk): `whole` asks the host for everything left in one piece, under its buffering cap.
  */
 export async function readHost(id: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const chunk: ArrayBuffer | null = await call('streamRead', id, true);
-    if (chunk === null) break;
-    const bytes = new Uint8Array(chunk);
-    chunks[chunks.length] = bytes;
-    total += callWith(TypedArrayPrototypeGetLength, bytes);
-  }
-  return total === 0 ? new Uint8Array(0) : concatBytes(chunks, total);
+  const all: ArrayBuffer | null = await call('streamRead', id, true);
+  return all === null ? new Uint8Array(0) : new Uint8Array(all);
 }
 
 /** A body's bytes for sending it on (fetch): whole sources at once, streams once read. */

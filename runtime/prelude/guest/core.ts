@@ -10,19 +10,19 @@ import { bindHost, call, setDomException, type HostFn } from './host.ts';
 import { lazyGlobals, loaded, need, setChunkInternals } from './lazy.ts';
 import { Request, absoluteUrl, explicitSignal, outgoingParts, requestFields, requestHeaderList } from './request.ts';
 import { Response, fetchedResponse } from './response.ts';
-import { bodyStream, bodyUsed, concatBytes, extractBody, hasBody, readHost, sourceBytes, takeBody, toBytes } from './body.ts';
+import { bodyStream, bodyUsed, extractBody, hasBody, readHost, sourceBytes, takeBody, toBytes } from './body.ts';
 import { setIterate } from './headers.ts';
 import { guardStackTraces } from './stack-guard.ts';
 import { dropTimers, fireTimer, pendingTimers, timerGlobals } from './timers.ts';
 import { defineGlobal, g } from './util.ts';
 
 const TIMER_GLOBALS = ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] as const;
-const STREAM_GLOBALS = [
-  'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader', 'ReadableStreamBYOBRequest',
-  'ReadableByteStreamController', 'ReadableStreamDefaultController', 'WritableStream', 'WritableStreamDefaultWriter',
-  'WritableStreamDefaultController', 'TransformStream', 'TransformStreamDefaultController', 'ByteLengthQueuingStrategy',
-  'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream',
-];
+/**
+ * The streams a function makes itself. The readers' and controllers' classes (which only a stream
+ * hands out) become globals when the chunk loads (chunks/stream.ts): each lazy global costs every
+ * instance heap, used or not.
+ */
+const STREAM_GLOBALS = ['ReadableStream', 'WritableStream', 'TransformStream', 'ByteLengthQueuingStrategy', 'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream'];
 
 export default function boot(host: HostFn): object {
   bindHost(host);
@@ -61,7 +61,6 @@ export default function boot(host: HostFn): object {
     toBytes,
     sourceBytes,
     readHost,
-    concatBytes,
     console: { emit, format, inspect, state: consoleState, now },
     setTimeout: timerGlobals.setTimeout,
     clearTimeout: timerGlobals.clearTimeout,

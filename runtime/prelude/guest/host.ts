@@ -34,7 +34,6 @@ export interface Internals {
   /** A body source's bytes, a stream read to its end (for sending it on). */
   sourceBytes(src: unknown): Promise<Uint8Array | null>;
   readHost(id: number): Promise<Uint8Array>;
-  concatBytes(chunks: Uint8Array[], total: number): Uint8Array;
   console: object;
   setTimeout(fn: () => void, ms: number): number;
   clearTimeout(id: number): void;

@@ -140,6 +140,17 @@ function chunkBytes(v: unknown): Uint8Array {
   throw new TypeError('a body stream chunk must be a Uint8Array (or another ArrayBuffer view), not ' + (v === null ? 'null' : typeof v));
 }
 
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    callWith(TypedArrayPrototypeSet, out, chunks[i]!, at);
+    at += callWith(TypedArrayPrototypeGetLength, chunks[i]!);
+  }
+  return out;
+}
+
 /** The Fetch spec's "fully read" of a body stream (text(), json() …): its chunks joined. */
 export async function readAll(stream: ReadableStream): Promise<Uint8Array> {
   const id = takeHostId(stream);
@@ -160,7 +171,7 @@ export async function readAll(stream: ReadableStream): Promise<Uint8Array> {
     chunks[chunks.length] = bytes;
     total += callWith(TypedArrayPrototypeGetLength, bytes);
   }
-  return total === 0 ? new Uint8Array(0) : internals.concatBytes(chunks, total);
+  return total === 0 ? new Uint8Array(0) : concat(chunks, total);
 }
 
 /** A response body stream the host pulls from: its reader and the chunk being handed out ([reader, bytes, offset]). */
