@@ -108,9 +108,15 @@ function zlibPair(what: string, format: unknown, decompress: boolean): [Readable
 
   let readController: unknown;
   let writeController: unknown;
+  /** Either side failing errors both, as a TransformStream's would. */
   const fail = (e: unknown) => {
     stop(e);
     if (writeController) callWith(writeError, writeController, e);
+    try {
+      callWith(readError, readController, e);
+    } catch {
+      // already closed or errored
+    }
   };
   const readable = new ReadableStream(
     {
@@ -144,20 +150,21 @@ function zlibPair(what: string, format: unknown, decompress: boolean): [Readable
         writeController = c;
       },
       write(chunk: unknown) {
-        if (typeof chunk !== 'object' || chunk === null) throw new TypeError('a ' + what + ' chunk must be an ArrayBuffer or ArrayBufferView');
-        return feed(viewBytes(chunk, 'chunk'), false);
+        let bytes: Uint8Array;
+        try {
+          if (typeof chunk !== 'object' || chunk === null) throw new TypeError('a ' + what + ' chunk must be an ArrayBuffer or ArrayBufferView');
+          bytes = viewBytes(chunk, 'chunk');
+        } catch (e) {
+          fail(e);
+          throw e;
+        }
+        return feed(bytes, false);
       },
       close() {
         return feed(null, true);
       },
       abort(reason: unknown) {
-        stop(reason);
-        // the readable side errors with the abort reason, as a TransformStream's would
-        try {
-          callWith(readError, readController, reason);
-        } catch {
-          // already closed or errored
-        }
+        fail(reason);
       },
     } as any,
   );
