@@ -3,7 +3,7 @@ import zlib from 'node:zlib';
 /**
  * One CompressionStream's or DecompressionStream's zlib state, driven synchronously inside the
  * guest's accounted entry (so the host CPU it takes counts against the guest's `cpuMs`), in bounded
- * steps: the guest pushes at most 64 KiB of input at a time and pulls at most 64 KiB of output per
+ * steps: the guest pushes at most 64 KiB of input at a time and pulls at most 16 KiB of output per
  * call, so a decompression bomb comes out piece by piece, as slowly as the guest reads it, and the
  * host never holds more than one input piece and one output buffer per handle.
  *
@@ -17,7 +17,7 @@ export const ZLIB_FORMATS = ['gzip', 'deflate', 'deflate-raw'] as const;
 export type ZlibFormat = (typeof ZLIB_FORMATS)[number];
 
 /** Output bytes at most per pull. */
-const OUT_CHUNK = 64 * 1024;
+const OUT_CHUNK = 16 * 1024;
 /** Handles open at once on this thread, over every invocation: each holds up to ~300 KiB of zlib state. */
 export const MAX_OPEN_HANDLES = 256;
 

@@ -55,7 +55,7 @@ export const HOST_OPS = {
   streamCancel: { kind: 'runtime', args: [STREAM_ID] },
   streamExpose: { kind: 'runtime', args: [] },
   // CompressionStream / DecompressionStream (runtime/host/compression.ts): a handle per stream, owned by
-  // the invocation; input in pieces of at most 64 KiB, output at most 64 KiB per pull
+  // the invocation; input in pieces of at most 64 KiB, output at most 16 KiB per pull
   zlibOpen: { kind: 'runtime', args: [{ type: 'string', max: 16, oneOf: ZLIB_FORMATS }, bool] },
   zlibPush: { kind: 'runtime', args: [STREAM_ID, optBytes(64 * KiB), bool] },
   zlibPull: { kind: 'runtime', args: [STREAM_ID] },

@@ -97,7 +97,9 @@ describe('ReadableStream (default)', () => {
       const rs = new ReadableStream({ pull(c) { c.enqueue(n++); }, cancel(r) { cancelled = String(r); } });
       for await (const x of rs) { seen.push(x); if (seen.length === 3) break; }
       const kept = new ReadableStream({ start(c) { c.enqueue(1); c.enqueue(2); c.close(); } });
-      for await (const x of kept.values({ preventCancel: true })) break;
+      const it = kept.values({ preventCancel: true });
+      await it.next();
+      await it.return();
       const rest = [];
       for await (const x of kept) rest.push(x);
       const fromArray = [];

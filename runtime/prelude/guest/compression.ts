@@ -4,7 +4,7 @@ import { named, subBytes, viewBytes } from './util.ts';
 /**
  * CompressionStream and DecompressionStream (the Compression spec), the byte work done by the host's
  * zlib through a handle per stream (zlibOpen/zlibPush/zlibPull, runtime/host/compression.ts). Output
- * is made only when the readable side is read, at most 64 KiB per host call: a reader that stops
+ * is made only when the readable side is read, at most 16 KiB per host call: a reader that stops
  * stops the work, and a decompression bomb yields its output piece by piece, each within the guest's
  * own memory and CPU limits, never all at once on the host.
  */
