@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaasError } from '../contract/errors.ts';
-import { MAX_CHUNK, readableSource, type ByteSource } from '../runtime/index.ts';
+import { readableSource, type ByteSource } from '../runtime/index.ts';
 
 /**
  * Bytes of request bodies being received right now, over every connection: what slow clients can
@@ -102,8 +102,6 @@ function tooLarge(limit: number): FaasError {
  * handed over in one piece at dispatch); longer ones, and bodies of unknown length, stream.
  */
 export const STREAM_THRESHOLD = 64 * 1024;
-/** What a streamed body counts against the shared budget while it is being received: its chunks in flight. */
-const STREAM_RESERVE = 2 * MAX_CHUNK;
 
 export interface StreamedBody {
   source: ByteSource;
@@ -122,13 +120,9 @@ export interface StreamedBody {
 export function streamBody(incoming: IncomingMessage, { limit, timeoutMs, outgoing, budget }: BodyLimits): StreamedBody {
   const declared = Number(incoming.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  if (budget) {
-    if (budget.used + STREAM_RESERVE > budget.limit) {
-      throw new FaasError('overloaded', `too many request bodies are being received at once (${budget.limit} bytes)`, { retryAfterSeconds: 1, unreadBody: true });
-    }
-    budget.used += STREAM_RESERVE;
-  }
   let size = 0;
+  /** Bytes counted against the budget, given back when the body is done. */
+  let held = 0;
   let failure: FaasError | undefined;
   let complete = false;
   let asked = false;
@@ -140,6 +134,15 @@ export function streamBody(incoming: IncomingMessage, { limit, timeoutMs, outgoi
     onChunk(n) {
       size += n;
       if (size > limit) throw (failure ??= tooLarge(limit));
+      // Every byte taken counts against the shared budget until the body is done: the guest may be
+      // gathering it whole (text(), json() …), so stalled uploads still cannot pile up in memory.
+      if (budget) {
+        if (budget.used + n > budget.limit) {
+          throw (failure ??= new FaasError('overloaded', `too many request bodies are being received at once (${budget.limit} bytes)`, { retryAfterSeconds: 1, unreadBody: true }));
+        }
+        budget.used += n;
+        held += n;
+      }
     },
     failure: (err) =>
       (failure ??= new FaasError('bad_request', err ? `request body could not be read: ${err.message}` : 'request body was cut off: the client closed the connection', {
@@ -147,7 +150,8 @@ export function streamBody(incoming: IncomingMessage, { limit, timeoutMs, outgoi
       })),
     onDone() {
       clearTimeout(timer);
-      if (budget) budget.used -= STREAM_RESERVE;
+      if (budget) budget.used -= held;
+      held = 0;
     },
     // the rest stays unread: the response closes the connection (never the socket under it mid-answer)
     release: () => {},

@@ -40,7 +40,12 @@ function chunkEntry(name: string): string {
 const COMPILE_FLAGS = CompileFlags.STRIP_SOURCE | CompileFlags.STRIP_DEBUG;
 
 /** Every primordial name becomes `__p.<name>` in the bundles; numbered slots replace those afterwards. */
-const DEFINE = Object.fromEntries(Object.keys(PRIMORDIALS).map((name) => [name, `__p.${name}`]));
+const DEFINE: Record<string, string> = {
+  ...Object.fromEntries(Object.keys(PRIMORDIALS).map((name) => [name, `__p.${name}`])),
+  // vendored code (the prelude's own never names these) gets descriptors read safely (vendor-shims.ts)
+  'Object.defineProperty': 'vendorDefineProperty',
+  'Object.defineProperties': 'vendorDefineProperties',
+};
 
 async function bundle(entry: string, format: 'esm'): Promise<string> {
   // imported here: a built runtime loads the prebuilt prelude and never needs esbuild
@@ -51,6 +56,7 @@ async function bundle(entry: string, format: 'esm'): Promise<string> {
     write: false,
     format,
     define: DEFINE,
+    inject: [`${GUEST_DIR}vendor-shims.ts`],
     minify: true,
     target: 'es2023',
     // QuickJS compiles a template literal with a substitution to String.prototype.concat, which user

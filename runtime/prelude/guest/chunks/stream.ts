@@ -1,5 +1,30 @@
 import { bindHost, type Internals } from '../host.ts';
-import * as streams from '../streams.ts';
+import {
+  ByteLengthQueuingStrategy,
+  CountQueuingStrategy,
+  ReadableByteStreamController,
+  ReadableStream,
+  ReadableStreamBYOBReader,
+  ReadableStreamBYOBRequest,
+  ReadableStreamDefaultController,
+  ReadableStreamDefaultReader,
+  TransformStream,
+  TransformStreamDefaultController,
+  WritableStream,
+  WritableStreamDefaultController,
+  WritableStreamDefaultWriter,
+  bodyId,
+  cancel,
+  fromBytes,
+  fromHost,
+  isDisturbed,
+  isLocked,
+  isReadableStream,
+  pull,
+  readAll,
+  tee,
+  usedStream,
+} from '../streams.ts';
 import { TextDecoderStream, TextEncoderStream } from '../text-streams.ts';
 import { defineGlobal, g } from '../util.ts';
 
@@ -9,9 +34,17 @@ const INTERNAL = [
   'ReadableStreamDefaultController', 'WritableStreamDefaultWriter', 'WritableStreamDefaultController', 'TransformStreamDefaultController',
 ];
 
+// (named imports, not `import * as`: a namespace object would be built with Object.defineProperty as
+// user code may have left it by the time this chunk loads)
 export default (shared: Internals) => {
   bindHost(shared.host, shared);
-  const exports: Record<string, unknown> = { ...streams, TextEncoderStream, TextDecoderStream };
+  const exports: Record<string, unknown> = {
+    ByteLengthQueuingStrategy, CountQueuingStrategy, ReadableByteStreamController, ReadableStream, ReadableStreamBYOBReader,
+    ReadableStreamBYOBRequest, ReadableStreamDefaultController, ReadableStreamDefaultReader, TransformStream,
+    TransformStreamDefaultController, WritableStream, WritableStreamDefaultController, WritableStreamDefaultWriter,
+    TextEncoderStream, TextDecoderStream,
+    bodyId, cancel, fromBytes, fromHost, isDisturbed, isLocked, isReadableStream, pull, readAll, tee, usedStream,
+  };
   for (let i = 0; i < INTERNAL.length; i++) {
     const name = INTERNAL[i]!;
     if (!callWith(ObjectPrototypeHasOwnProperty, g, name)) defineGlobal(name, exports[name]);
