@@ -11,7 +11,7 @@ import { GuestThrow, PROMISE_FULFILLED, PROMISE_PENDING, type GuestErrorInfo, ty
 import { GuestFault, type ArgSpec, type GuestCode, type HostArg, type HostValue, type MaybePromise, type Sandbox, type SandboxHooks } from './types.ts';
 
 /** The prelude API's functions, by name (see runtime/prelude/guest/core.ts). */
-const API_FUNCTIONS = ['attach', 'dispatch', 'settle', 'scheduled', 'fireTimer', 'dropTimers', 'pendingTimers', 'watch', 'parseJson', 'byteLength', 'quote', 'pull', 'cancelStream'] as const;
+const API_FUNCTIONS = ['attach', 'dispatch', 'settle', 'scheduled', 'fireTimer', 'dropTimers', 'pendingTimers', 'watch', 'parseJson', 'byteLength', 'quote', 'pull'] as const;
 type ApiName = (typeof API_FUNCTIONS)[number];
 
 /** The host operation that evaluates a lazy prelude chunk; served here, it returns a guest value. */
@@ -194,7 +194,7 @@ export abstract class GuestSandbox<H> implements Sandbox {
     this.guard(() => {
       const args = [this.vm.newNumber(id), this.vm.newString(reason)];
       try {
-        this.vm.free(this.callApi('cancelStream', args));
+        this.vm.free(this.callApi('pull', args));
       } finally {
         for (const h of args) this.vm.free(h);
       }

@@ -130,7 +130,7 @@ describe('prelude build', () => {
       expect(b.vm.typeof(b.api)).toBe('object');
       expect(b.run('typeof __faas_host + typeof __faas_define')).toBe('undefinedundefined');
       const fn = b.vm.evalCode('(api) => Object.keys(api).sort().join()');
-      expect(b.vm.dump(b.vm.callFunction(fn, b.vm.undefined, b.api))).toBe('attach,byteLength,cancelStream,dispatch,dropTimers,fireTimer,parseJson,pendingTimers,pull,quote,scheduled,settle,watch');
+      expect(b.vm.dump(b.vm.callFunction(fn, b.vm.undefined, b.api))).toBe('attach,byteLength,dispatch,dropTimers,fireTimer,parseJson,pendingTimers,pull,quote,scheduled,settle,watch');
     } finally {
       b.vm.dispose();
     }

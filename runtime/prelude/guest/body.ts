@@ -116,22 +116,13 @@ export async function readHost(id: number): Promise<Uint8Array> {
   return all === null ? new Uint8Array(0) : new Uint8Array(all);
 }
 
-/** A body's bytes for sending it on (fetch): whole sources at once, streams once read. */
-export async function sourceBytes(src: BodySource): Promise<Uint8Array | null> {
-  if (src === null) return null;
-  return toBytes(isWhole(src) ? src : await readWhole(src));
-}
-
 export function cloneSource(s: State): BodySource {
   const src = s[SRC];
   if (s[USED] || (isStreamObject(src) && loaded.stream.isDisturbed(src))) throw new TypeError('Body has already been used');
   if (src === null || typeof src === 'string') return src;
-  if (typeof src === 'object' && typedArrayKind(src) === 'Uint8Array') return new Uint8Array(src as Uint8Array);
+  if (typedArrayKind(src) === 'Uint8Array') return new Uint8Array(src as Uint8Array);
   // a stream is teed: this body keeps one branch, the clone gets the other
-  const st = need('stream');
-  const stream = typeof src === 'number' ? st.fromHost(src) : src;
-  if (st.isLocked(stream)) throw new TypeError('Body is locked by a reader');
-  const pair = st.tee(stream);
+  const pair = need('stream').teeSource(src);
   s[SRC] = s[STREAM] = pair[0];
   return pair[1];
 }
@@ -147,14 +138,18 @@ export const bodyUsed = (b: object): boolean => {
 export function bodyStream(b: object): any {
   const s = stateOf(b);
   const src = s[SRC];
-  if (src === null) return null;
-  if (isStreamObject(src)) return src;
-  const st = need('stream');
-  const stream = s[USED] ? st.usedStream() : typeof src === 'number' ? st.fromHost(src) : st.fromBytes(toBytes(src));
-  s[SRC] = s[STREAM] = stream;
-  return stream;
+  if (src === null || isStreamObject(src)) return src;
+  return (s[SRC] = s[STREAM] = need('stream').streamOf(src, s[USED]));
 }
 export const hasBody = (b: object): boolean => stateOf(b)[SRC] !== null;
+
+/** A body read whole, mapped: at once for a source held whole, else once its stream was read to the end. */
+function readAs<T>(b: object, map: (src: string | Uint8Array | null) => T): T | Promise<T> {
+  const src = consume(stateOf(b));
+  return isWhole(src) ? map(src) : callWith(PromisePrototypeThen, readWhole(src), map);
+}
+const asBuffer = (src: string | Uint8Array | null) => exactBuffer(toBytes(src));
+const asJson = (src: string | Uint8Array | null) => JSONParse(toText(src));
 
 /** The body mixin of Request and Response (their common prototype, as the Fetch spec's mixin). */
 export class Body {
@@ -167,23 +162,19 @@ export class Body {
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    const src = consume(stateOf(this));
-    return exactBuffer(toBytes(isWhole(src) ? src : await readWhole(src)));
+    return readAs(this, asBuffer);
   }
 
   async bytes(): Promise<Uint8Array> {
-    const src = consume(stateOf(this));
-    return toBytes(isWhole(src) ? src : await readWhole(src));
+    return readAs(this, toBytes);
   }
 
   async text(): Promise<string> {
-    const src = consume(stateOf(this));
-    return toText(isWhole(src) ? src : await readWhole(src));
+    return readAs(this, toText);
   }
 
   async json(): Promise<any> {
-    const src = consume(stateOf(this));
-    return JSONParse(toText(isWhole(src) ? src : await readWhole(src)));
+    return readAs(this, asJson);
   }
 }
 

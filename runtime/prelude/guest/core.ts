@@ -10,7 +10,7 @@ import { bindHost, call, setDomException, type HostFn } from './host.ts';
 import { lazyGlobals, loaded, need, setChunkInternals } from './lazy.ts';
 import { Request, absoluteUrl, explicitSignal, outgoingParts, requestFields, requestHeaderList } from './request.ts';
 import { Response, fetchedResponse } from './response.ts';
-import { bodyStream, bodyUsed, extractBody, hasBody, readHost, sourceBytes, takeBody, toBytes } from './body.ts';
+import { bodyStream, bodyUsed, extractBody, hasBody, readHost, takeBody, toBytes } from './body.ts';
 import { setIterate } from './headers.ts';
 import { guardStackTraces } from './stack-guard.ts';
 import { dropTimers, fireTimer, pendingTimers, timerGlobals } from './timers.ts';
@@ -59,7 +59,6 @@ export default function boot(host: HostFn): object {
     extractBody,
     absoluteUrl,
     toBytes,
-    sourceBytes,
     readHost,
     console: { emit, format, inspect, state: consoleState, now },
     setTimeout: timerGlobals.setTimeout,
@@ -110,10 +109,10 @@ export default function boot(host: HostFn): object {
   api.dropTimers = dropTimers;
   api.pendingTimers = pendingTimers;
   api.watch = watch;
-  // the host's side of a streamed response body (see streams.ts): the next piece, and giving up
-  api.pull = (id: number) => (loaded.stream ? loaded.stream.pull(id) : null);
-  api.cancelStream = (id: number, reason: string) => {
-    if (loaded.stream) loaded.stream.cancel(id, reason);
+  // the host's side of a streamed response body (see streams.ts): the next piece, or (with a reason) giving up
+  api.pull = (id: number, reason?: string) => {
+    const st = loaded.stream;
+    return !st ? null : reason === undefined ? st.pull(id) : st.cancel(id, reason);
   };
   api.parseJson = (text: string) => JSONParse(text);
   /** A string as JSON text: lets an engine whose string copy mangles lone surrogates read it exactly. */

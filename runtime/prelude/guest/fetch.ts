@@ -1,4 +1,5 @@
 import { call, internals, type FetchedResponse } from './host.ts';
+import { typedArrayKind } from './safe.ts';
 
 /**
  * fetch is performed by the host (which enforces the egress allowlist); the guest builds the Request
@@ -18,7 +19,9 @@ export async function fetch(input: unknown, init?: any): Promise<unknown> {
   const parts = internals.requestParts(request);
   const head = JSONStringify({ method: parts.method, url: parts.url, headers: parts.headers, redirect: parts.redirect });
   // a request body goes whole: a stream given as one is read to its end first
-  const body = await internals.sourceBytes(parts.body);
+  const src = parts.body;
+  const body: Uint8Array | null =
+    src === null || typeof src === 'string' ? (src === null ? null : internals.toBytes(src)) : typeof src === 'number' ? await internals.readHost(src) : typedArrayKind(src) === 'Uint8Array' ? (src as Uint8Array) : await internals.need('stream').readAll(src);
   const pending: Promise<FetchedResponse> = call('fetch', head, body);
   const result = abort ? await abortable(pending, signal, abort) : await pending;
   return internals.fetchedResponse(result);

@@ -31,8 +31,6 @@ export interface Internals {
   extractBody(init: unknown): [unknown, string | null];
   absoluteUrl(input: unknown): string;
   toBytes(src: unknown): Uint8Array;
-  /** A body source's bytes, a stream read to its end (for sending it on). */
-  sourceBytes(src: unknown): Promise<Uint8Array | null>;
   readHost(id: number): Promise<Uint8Array>;
   console: object;
   setTimeout(fn: () => void, ms: number): number;

@@ -129,7 +129,17 @@ export function usedStream(): ReadableStream {
   return stream;
 }
 
-export function tee(stream: ReadableStream): [ReadableStream, ReadableStream] {
+/** A body source as a stream: `.body` of a body kept whole or still on the host (an empty, disturbed one once it was read). */
+export function streamOf(src: string | Uint8Array | number, used: boolean): ReadableStream {
+  if (used) return usedStream();
+  if (typeof src === 'number') return fromHost(src);
+  return fromBytes(typeof src === 'string' ? internals.toBytes(src) : src);
+}
+
+/** clone() of a body that streams: [the branch the body keeps, the clone's]. */
+export function teeSource(src: number | ReadableStream): [ReadableStream, ReadableStream] {
+  const stream = typeof src === 'number' ? fromHost(src) : src;
+  if (isLocked(stream)) throw new TypeError('Body is locked by a reader');
   const pair = callWith(teeStream, stream);
   return [pair[0], pair[1]];
 }

@@ -15,15 +15,14 @@ import {
   WritableStreamDefaultWriter,
   bodyId,
   cancel,
-  fromBytes,
   fromHost,
   isDisturbed,
   isLocked,
   isReadableStream,
   pull,
   readAll,
-  tee,
-  usedStream,
+  streamOf,
+  teeSource,
 } from '../streams.ts';
 import { TextDecoderStream, TextEncoderStream } from '../text-streams.ts';
 import { defineGlobal, g } from '../util.ts';
@@ -43,7 +42,7 @@ export default (shared: Internals) => {
     ReadableStreamBYOBRequest, ReadableStreamDefaultController, ReadableStreamDefaultReader, TransformStream,
     TransformStreamDefaultController, WritableStream, WritableStreamDefaultController, WritableStreamDefaultWriter,
     TextEncoderStream, TextDecoderStream,
-    bodyId, cancel, fromBytes, fromHost, isDisturbed, isLocked, isReadableStream, pull, readAll, tee, usedStream,
+    bodyId, cancel, fromHost, isDisturbed, isLocked, isReadableStream, pull, readAll, streamOf, teeSource,
   };
   for (let i = 0; i < INTERNAL.length; i++) {
     const name = INTERNAL[i]!;
