@@ -1,6 +1,6 @@
 import { FaasError } from '../contract/errors.ts';
 import { GuestFault, type HostArg, type Sandbox, type SandboxHooks } from './engine/types.ts';
-import { Invocation, type GuestRequest, type GuestResponse } from './invocation.ts';
+import { Invocation, type GuestRequest, type GuestResponse, type InvocationUsage } from './invocation.ts';
 import type { LoadedFunction } from './loaded-function.ts';
 import type { GuestLogEntry, HostServices } from './host/services.ts';
 import { opDeclaration, parseJsonArgs, type LogLevel } from './host/op-table.ts';
@@ -10,6 +10,9 @@ import { trackEnd, type ByteSource } from './body-stream.ts';
 import { ZLIB_FORMATS, type ZlibFormat } from './host/compression.ts';
 import type { LogLimits, LogRateLimiter } from './log-limits.ts';
 import type { BackgroundCpuBudget } from './background-budget.ts';
+
+/** An invocation without ctx.waitUntil work or a streamed response body: its usage at response time is final. */
+const NOTHING_MORE: Promise<undefined> = Promise.resolve(undefined);
 
 type InstanceState = 'ready' | 'retiring' | 'dead';
 
@@ -94,9 +97,10 @@ export class FunctionInstance {
 
   /**
    * Runs the fetch handler. Resolves with the response; waitUntil work, and the streaming of a
-   * streamed response body, continue in `background` (the invocation stays open until both are done).
+   * streamed response body, continue in `background` (the invocation stays open until both are done),
+   * which resolves with the invocation's final usage (undefined when the usage at response time is final).
    */
-  async fetch(inv: Invocation, req: GuestRequest): Promise<{ response: GuestResponse; background: Promise<void> }> {
+  async fetch(inv: Invocation, req: GuestRequest): Promise<{ response: GuestResponse; background: Promise<InvocationUsage | undefined> }> {
     let body: Uint8Array | BodyStreamRef | null = req.body ? new Uint8Array(req.body) : null;
     if (req.stream) {
       try {
@@ -132,9 +136,12 @@ export class FunctionInstance {
     if (out.waitUntil) waits.push(this.settleWork(inv));
     if (waits.length === 0) {
       this.finish(inv);
-      return { response, background: Promise.resolve() };
+      return { response, background: NOTHING_MORE };
     }
-    const background = (waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => {})).then(() => this.finish(inv));
+    const background = (waits.length === 1 ? waits[0]! : Promise.all(waits)).then(() => {
+      this.finish(inv);
+      return inv.usage();
+    });
     return { response, background };
   }
 
@@ -423,6 +430,7 @@ export class FunctionInstance {
     if (decl.kind === 'pure') return (pureOps as Record<string, (...a: unknown[]) => unknown>)[op]!(...values);
     const bound = this.services.ops[op];
     if (!bound) throw new TypeError(`${op} is not available here`);
+    if (op !== 'fetch') inv.bindingOps++;
     return this.track(bound(values, { fn: this.fn, invocation: inv }), inv);
   }
 

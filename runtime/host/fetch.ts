@@ -123,7 +123,13 @@ export function fetchOp(limits: Partial<FetchLimits> = {}, counters: EgressCount
       release = await gate.acquire(Math.min(base.queueTimeoutMs, timeoutMs));
       const result = await send(request, policy, { ...perFetch, timeoutMs: deadline - Date.now() });
       counters.count('ok');
-      if (!result.stream) return result;
+      // usage metering: what went out now, and what comes back as it is read (a streamed body that
+      // is passed on counts as it passes, a body given up early only what was read of it)
+      invocation.egressBytes += request.body?.byteLength ?? 0;
+      if (!result.stream) {
+        invocation.egressBytes += result.body?.byteLength ?? 0;
+        return result;
+      }
       // A streamed body keeps its slots (this runtime's and the invocation's) until it is done.
       const slot = release;
       const done = once(() => {
@@ -132,7 +138,7 @@ export function fetchOp(limits: Partial<FetchLimits> = {}, counters: EgressCount
       });
       holding = false;
       release = undefined;
-      const source = whenDone(result.stream, done);
+      const source = whenDone(result.stream, done, (bytes) => (invocation.egressBytes += bytes));
       const streams = (invocation as Partial<Invocation>).streams;
       if (!streams) {
         // an embedder without body streams: the body is read whole, under the cap
@@ -173,13 +179,14 @@ function once(f: () => void): () => void {
   };
 }
 
-/** `source`, calling `done` once it ended, failed or was cancelled. */
-function whenDone(source: ByteSource, done: () => void): ByteSource {
+/** `source`, calling `done` once it ended, failed or was cancelled, and `took` with each chunk's size. */
+function whenDone(source: ByteSource, done: () => void, took: (bytes: number) => void): ByteSource {
   return {
     read: () =>
       source.read().then(
         (chunk) => {
           if (chunk === null) done();
+          else took(chunk.byteLength);
           return chunk;
         },
         (err) => {
