@@ -101,6 +101,7 @@ beforeAll(async () => {
   for (const [name, source, config] of [
     ['sse', SSE, {}],
     ['pipe', PIPE, { allowedHosts: [host], env: { UPSTREAM: upstreamUrl }, timeoutMs: 30_000, cpuMs: 10_000 }],
+    ['pipe-metered', PIPE, { allowedHosts: [host], env: { UPSTREAM: upstreamUrl }, timeoutMs: 30_000, cpuMs: 10_000 }],
     ['slow-reader', SLOW_READER, {}],
     ['echo-text', ECHO_TEXT, {}],
     ['gzip', GZIP, {}],
@@ -198,6 +199,22 @@ describe('streamed responses', () => {
     });
     await until('the upstream saw its connection close', () => upstreamClosedEarly.includes(tag));
     await until('the in-flight metric returned to 0', async () => (await inflight()) === 0);
+  });
+});
+
+describe('usage metering of streamed bodies', () => {
+  test('a fetch body piped to the client counts its egress bytes as it passes', async () => {
+    const bytes = 3 * 1024 * 1024;
+    const res = await t.fn('pipe-metered', `?bytes=${bytes}`, { signal: AbortSignal.timeout(20_000) });
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBe(bytes);
+    // the usage at the response's headers is topped up when the stream ends
+    const egress = async () => {
+      const usage = (await (await t.admin('GET', '/admin/usage?function=pipe-metered')).json()) as { functions: Record<string, { egressBytes: number; invocations: number }> };
+      return usage.functions['default/pipe-metered'];
+    };
+    await until('the streamed bytes were metered', async () => (await egress())?.egressBytes === bytes);
+    expect(await egress()).toMatchObject({ invocations: 1, egressBytes: bytes });
   });
 });
 

@@ -5,7 +5,8 @@
  * limits (timeoutMs, memory, CPU) and the gateway's (body cap and timeout), and every test ends with
  * the gateway alive and a neighbour answering.
  */
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bounded, startAttackGateway, type AttackGateway } from './harness.ts';
@@ -84,6 +85,8 @@ describe('guests that stream without end', () => {
         new ReadableStream({ start(c) { for (;;) c.enqueue(new Uint8Array(64 * 1024)); } });
         return new Response('unreachable');
       } };`,
+      // CPU to spare (a slow engine on a busy machine loads the stream chunk slowly): memory is what stops it
+      { cpuMs: 10_000, timeoutMs: 20_000 },
     );
     const res = await t.fn('hoarder', '', { signal: AbortSignal.timeout(20_000) });
     expect(res.status).toBe(503);
@@ -228,6 +231,92 @@ describe('compression', () => {
       // each request gets its own 16: the previous request's handles went with it
       expect(await res.json()).toEqual({ opened: 16, refused: expect.stringMatching(/^RangeError: too many compression streams open in one request/) });
     }
+    await t.assertHealthy();
+  });
+});
+
+describe('fetch bodies a guest stalls on or stops reading', () => {
+  /** Per tag: bytes the upstream wrote, and whether its connection closed before it was done. */
+  const sent = new Map<string, number>();
+  const cut = new Set<string>();
+  let upstream: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    upstream = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const tag = url.searchParams.get('tag') ?? '';
+      // /stall declares 1 MiB and sends one chunk of it
+      const total = url.pathname === '/stall' ? 1024 * 1024 : Number(url.searchParams.get('bytes') ?? 0);
+      sent.set(tag, 0);
+      res.on('error', () => {});
+      res.on('close', () => {
+        if (!res.writableFinished) cut.add(tag);
+      });
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+      if (url.pathname === '/stall') return void res.write(chunk, () => sent.set(tag, chunk.length));
+      const pump = () => {
+        while (sent.get(tag)! < total && !res.destroyed) {
+          sent.set(tag, sent.get(tag)! + chunk.length);
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const port = (upstream.address() as AddressInfo).port;
+    base = `http://127.0.0.1:${port}`;
+    const config = { allowedHosts: [`127.0.0.1:${port}`], env: { BASE: base } };
+    await t.deployOk(
+      'stops-reading',
+      `export default { async fetch(request, env) {
+        const res = await fetch(env.BASE + '/big' + new URL(request.url).search);
+        const reader = res.body.getReader();
+        const first = await reader.read();
+        // reads no more: holds the body for a while, then answers without it
+        await new Promise((r) => setTimeout(r, 1000));
+        return new Response(String(first.value.byteLength));
+      } };`,
+      { ...config, timeoutMs: 10_000 },
+    );
+    await t.deployOk('pipes-stall', `export default { async fetch(request, env) { return new Response((await fetch(env.BASE + '/stall' + new URL(request.url).search)).body); } };`, { ...config, timeoutMs: 1000 });
+    await t.deployOk('buffers-stall', `export default { async fetch(request, env) { return new Response(await (await fetch(env.BASE + '/stall' + new URL(request.url).search)).text()); } };`, { ...config, timeoutMs: 1000 });
+  });
+  afterAll(() => new Promise((r) => upstream?.close(r)));
+
+  async function until(what: string, check: () => boolean): Promise<void> {
+    const end = Date.now() + 10_000;
+    while (!check()) {
+      if (Date.now() > end) throw new Error(`${what}: not within 10 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('a guest that stops reading a 200 MB fetch body stops the upstream, and the upstream is released when it answers', async () => {
+    const total = 200 * 1024 * 1024;
+    const res = await t.fn('stops-reading', `?bytes=${total}&tag=stop`, { signal: AbortSignal.timeout(20_000) });
+    expect(res.status).toBe(200);
+    expect(Number(await res.text())).toBeGreaterThan(0);
+    console.log(`a guest that stopped reading: the upstream wrote ${(sent.get('stop')! / 1048576).toFixed(1)} MB of 200 MB`);
+    // TCP flow control held the upstream back: what it wrote is the socket buffers' worth, not the body
+    expect(sent.get('stop')!).toBeLessThan(32 * 1024 * 1024);
+    await until('the upstream saw its connection close', () => cut.has('stop'));
+    await settledToZero();
+    await t.assertHealthy();
+  });
+
+  it('an upstream that stalls mid-body: piped, the response is cut at timeoutMs; buffered, the function fails with 504; the upstream is released either way', async () => {
+    const piped = await bounded(15_000, 'piped stall', () => readAll('pipes-stall?tag=piped'));
+    expect(piped).toMatchObject({ status: 200, complete: false });
+    expect(piped.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(piped.ms).toBeLessThan(10_000);
+    const buffered = await t.fn('buffers-stall', '?tag=buffered', { signal: AbortSignal.timeout(15_000) });
+    expect(buffered.status).toBe(504);
+    expect((await buffered.json()).error).toBe('timeout');
+    await until('both upstream connections closed', () => cut.has('piped') && cut.has('buffered'));
+    await settledToZero();
     await t.assertHealthy();
   });
 });
