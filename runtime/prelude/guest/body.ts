@@ -128,6 +128,17 @@ export class Body {
   async json(): Promise<any> {
     return JSONParse(toText(consume(stateOf(this))));
   }
+
+  /** Blob and FormData are chunks: each makes its object from the consumed source and the header list. */
+  async blob(): Promise<any> {
+    const s = stateOf(this);
+    return need('blob').fromBody(consume(s), currentList(s));
+  }
+
+  async formData(): Promise<any> {
+    const s = stateOf(this);
+    return need('form-data').fromBody(consume(s), currentList(s));
+  }
 }
 
 const TEXT_PLAIN = 'text/plain;charset=UTF-8';
@@ -150,6 +161,11 @@ export function extractBody(init: unknown): [BodySource, string | null] {
   if (init == null) return [null, null];
   if (typeof init === 'string') return [init, TEXT_PLAIN];
   if (isBufferSource(init)) return [copyBytes(init), null];
+  // Blob (File) and FormData: their chunks answer for their own objects (by private brand), if loaded
+  const blob = loaded.blob?.toBody(init);
+  if (blob !== undefined) return blob;
+  const multipart = loaded['form-data']?.toBody(init);
+  if (multipart !== undefined) return multipart;
   // the stream and URLSearchParams chunks answer for their own objects (by private brand), if loaded
   const taken = loaded.stream?.takeStream(init);
   if (taken !== undefined) return [taken, null];

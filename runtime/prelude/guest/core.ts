@@ -89,6 +89,8 @@ export default function boot(host: HostFn): object {
   lazyGlobals('clone', ['structuredClone']);
   lazyGlobals('abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget']);
   lazyGlobals('fetch', ['fetch']);
+  lazyGlobals('blob', ['Blob', 'File']);
+  lazyGlobals('form-data', ['FormData']);
   if (typeof g.atob !== 'function' || typeof g.btoa !== 'function') lazyGlobals('base64', ['atob', 'btoa']);
 
   const api = ObjectCreate(null);
