@@ -162,10 +162,8 @@ export function extractBody(init: unknown): [BodySource, string | null] {
   if (typeof init === 'string') return [init, TEXT_PLAIN];
   if (isBufferSource(init)) return [copyBytes(init), null];
   // Blob (File) and FormData: their chunks answer for their own objects (by private brand), if loaded
-  const blob = loaded.blob?.toBody(init);
-  if (blob !== undefined) return blob;
-  const multipart = loaded['form-data']?.toBody(init);
-  if (multipart !== undefined) return multipart;
+  const made = loaded.blob?.toBody(init) ?? loaded['form-data']?.toBody(init);
+  if (made !== undefined) return made;
   // the stream and URLSearchParams chunks answer for their own objects (by private brand), if loaded
   const taken = loaded.stream?.takeStream(init);
   if (taken !== undefined) return [taken, null];
