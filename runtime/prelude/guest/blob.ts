@@ -93,7 +93,8 @@ function joinParts(parts: (Uint8Array | string)[], native: boolean): Uint8Array 
 /** Web IDL's [Clamp] long long, made relative to `size` as slice() says. */
 function relativeIndex(v: unknown, size: number, fallback: number): number {
   if (v === undefined) return fallback;
-  let x = Number(v);
+  // ToNumber, as Web IDL converts: a BigInt or a Symbol is a TypeError (Number() would take a BigInt)
+  let x = +(v as number);
   if (NumberIsNaN(x)) x = 0;
   x = MathMin(MathMax(x, -9007199254740991), 9007199254740991);
   const floor = MathFloor(x);
@@ -199,7 +200,7 @@ export class File extends Blob {
     const lm = init == null ? undefined : init.lastModified;
     let lastModified = DateNow();
     if (lm !== undefined) {
-      const x = Number(lm);
+      const x = +(lm as number);
       lastModified = NumberIsFinite(x) ? MathTrunc(x) : 0;
     }
     super(TRUSTED, [joinParts(list, bag[1]), bag[0]]);
