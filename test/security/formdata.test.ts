@@ -29,7 +29,8 @@ let t: AttackGateway;
 beforeAll(async () => {
   // 8 MiB bodies: enough room for 100,000 parts
   t = await startAttackGateway({ maxBodyBytes: 8 * MiB });
-  await t.deployOk('parse', PARSER, { memoryMb: 64 });
+  // CPU is generous (the tests here are about time bounds and memory): a loaded machine must not make them flaky
+  await t.deployOk('parse', PARSER, { memoryMb: 64, cpuMs: 5000 });
   await t.deployOk('parse-small', PARSER);
 });
 afterAll(() => t?.close());
@@ -205,7 +206,7 @@ describe('what a function can do to itself', () => {
         for (let i = 0; i < 1000000; i++) parts.push(i % 2 ? 'a' : new Uint8Array(1));
         return new Response(String(new Blob(parts).size));
       } };`,
-      { memoryMb: 16 },
+      { memoryMb: 16, cpuMs: 5000 },
     );
     const repeat = await bounded(30_000, 'repeat', () => t.fn('self-blob', '?what=repeat', { signal: AbortSignal.timeout(25_000) }));
     const failure = await repeat.json();
