@@ -9,7 +9,8 @@ import { defineConfig } from 'vitest/config';
  * - `gateway (workers N)`: the gateway suites again with guest execution on N worker threads
  *   (FAAS_TEST_WORKERS, read by test/helpers/gateway.ts). The scheduler's unit tests and the CLI
  *   client are left out (no guest runs there); the process tests (child gateways: restart, SIGKILL
- *   during deploys, SIGTERM drain) run with 2 workers only, being the slowest file.
+ *   during deploys, SIGTERM drain) and the tenancy tests (usage and KV quotas counted on worker
+ *   threads) run with 2 workers only.
  * - `engine …`: the suites that drive guest code again on the engine/isolation pairs other than the
  *   default (FAAS_TEST_ENGINE, read by test/helpers/sandbox.ts and test/helpers/gateway.ts).
  * - `security …`: test/security/, on every engine and isolation mode, with guests on the gateway
@@ -64,7 +65,11 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'gateway (workers 2)', include: [...GATEWAY_ON_WORKERS, 'gateway/process.test.ts'], env: { FAAS_TEST_WORKERS: '2' } },
+        test: {
+          name: 'gateway (workers 2)',
+          include: [...GATEWAY_ON_WORKERS, 'gateway/process.test.ts', 'gateway/tenancy.test.ts'],
+          env: { FAAS_TEST_WORKERS: '2' },
+        },
       },
       ...['quickjs-wasi/instance', 'quickjs-emscripten/shared'].map((engine) => ({
         extends: true as const,

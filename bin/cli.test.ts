@@ -13,7 +13,7 @@ beforeAll(async () => {
     'node_modules/shout/package.json': { name: 'shout', version: '1.0.0', main: 'index.js' },
     'node_modules/shout/index.js': 'module.exports = (s) => s.toUpperCase() + "!";',
     'src/greet.ts': `export const greet = (who: string) => 'hello ' + who;`,
-    'src/app.ts': `import shout from 'shout';\nimport { greet } from '../test/greet.ts';\nexport default { fetch(req: Request, env: { WHO: string }) { return new Response(shout(greet(env.WHO))); } };\n`,
+    'src/app.ts': `import shout from 'shout';\nimport { greet } from './greet.ts';\nexport default { fetch(req: Request, env: { WHO: string }) { return new Response(shout(greet(env.WHO))); } };\n`,
     'src/app.faas.json': { env: { WHO: 'cli' } },
     'src/thrower.ts': `function inner(): never {\n  throw new Error('deep boom');\n}\nexport default {\n  fetch() {\n    return inner();\n  },\n};\n`,
     'src/broken.ts': `export default {\n  fetch() {\n    return new Response(;\n  },\n};\n`,
@@ -85,5 +85,62 @@ describe('faas deploy / list / delete', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/broken\.ts:3:\d+: /);
     expect((await t.fn('broken')).status).toBe(404);
+  });
+});
+
+describe('faas versions / rollback / deploy --percent / tail', () => {
+  it('walks a function through a rollout, a rollback and its live logs', { timeout: 60_000 }, async () => {
+    writeFiles(project, {
+      'src/v1.ts': `export default { fetch(req: Request) { console.log('v1 served', new URL(req.url).pathname); return new Response('one'); } };`,
+      'src/v2.ts': `export default { fetch() { return new Response('two'); } };`,
+    });
+    expect((await runCli(['deploy', join(project, 'src/v1.ts'), '--name', 'walk', ...admin()])).code).toBe(0);
+    const rollout = await runCli(['deploy', join(project, 'src/v2.ts'), '--name', 'walk', '--percent', '10', ...admin()]);
+    expect(rollout.stdout).toMatch(/^deployed walk v2 .*; traffic v2 10%, v1 90%\)/);
+    const versions = await runCli(['versions', 'walk', ...admin()]);
+    expect(versions.code).toBe(0);
+    expect(versions.stdout).toMatch(/^VERSION\s+TRAFFIC\s+SHA256\s+BYTECODE\s+DEPLOYED\s+BY\nv2\s+10%\s+[0-9a-f]{12}.*root\nv1\s+90%/);
+    const bad = await runCli(['deploy', join(project, 'src/v2.ts'), '--name', 'walk', '--percent', '100', ...admin()]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: bad_request: --percent must be an integer from 1 to 99/);
+
+    const rolledBack = await runCli(['rollback', 'walk', 'v1', ...admin()]);
+    expect(rolledBack.stdout).toBe('walk now serves v1\n');
+    expect(await (await t.fn('walk')).text()).toBe('one');
+
+    // a tail starts with the recent events that match (live ones: gateway/tenancy.test.ts)
+    await t.fn('walk', '/ignored');
+    await t.fn('walk', '/tailed');
+    const out = await runCli(['tail', 'walk', '--search', 'tailed', '--count', '1', ...admin()]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3}  GET \/fn\/walk\/tailed 200 ok [\d.]+ ms cpu [\d.]+ ms v1  \[[0-9a-f-]{36}\]\n    log   v1 served \/tailed\n$/);
+    const missing = await runCli(['tail', 'nope', ...admin()]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/error: not_found/);
+  });
+});
+
+describe('faas tenant / usage', () => {
+  it('creates a tenant with a quota, issues a token that deploys into it, and reports usage', async () => {
+    const created = await runCli(['tenant', 'create', 'cli-team', '--functions', '3', '--rps', '100', ...admin()]);
+    expect(created.stdout).toBe('created tenant cli-team: functions 3, requestsPerSecond 100\n');
+    const issued = await runCli(['tenant', 'token', 'cli-team', '--label', 'ci', ...admin()]);
+    const token = issued.stdout.trim();
+    expect(token).toMatch(/^faas_/);
+    expect(issued.stderr).toMatch(/shown once/);
+    const deployed = await runCli(['deploy', join(project, 'src/app.ts'), '--name', 'team-app', '--url', t.url, '--token', token]);
+    expect(deployed.code).toBe(0);
+    expect(await (await t.fn('team-app')).text()).toBe('HELLO CLI!');
+    const quota = await runCli(['tenant', 'quota', 'cli-team', '--functions', '1', ...admin()]);
+    expect(quota.stdout).toBe('tenant cli-team: functions 1\n');
+    const refused = await runCli(['deploy', join(project, 'src/app.ts'), '--name', 'team-app-2', '--url', t.url, '--token', token]);
+    expect(refused.stderr).toMatch(/^error: quota_exceeded: tenant "cli-team" quota functions: 1 functions deployed, 1 allowed/);
+    const listed = await runCli(['tenant', 'list', '--json', ...admin()]);
+    expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ name: 'cli-team', functions: 1 }));
+    const tokens = JSON.parse((await runCli(['tenant', 'tokens', 'cli-team', '--json', ...admin()])).stdout);
+    const usage = await runCli(['usage', '--tenant', 'cli-team', '--url', t.url, '--token', token]);
+    expect(usage.stdout).toMatch(/cli-team\/team-app\s+1\s+0\s/);
+    expect((await runCli(['tenant', 'revoke', 'cli-team', tokens[0].id, ...admin()])).stdout).toBe(`revoked token ${tokens[0].id} of tenant cli-team\n`);
+    expect((await runCli(['list', '--url', t.url, '--token', token])).stderr).toMatch(/^error: unauthorized/);
   });
 });

@@ -3,7 +3,18 @@ import { compileCommand } from './commands/compile.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { runCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
-import { deployCommand, listCommand, deleteCommand } from './commands/admin.ts';
+import { deployCommand, listCommand, deleteCommand, versionsCommand, rollbackCommand } from './commands/admin.ts';
+import { tailCommand } from './commands/tail.ts';
+import {
+  tenantCreateCommand,
+  tenantDeleteCommand,
+  tenantListCommand,
+  tenantQuotaCommand,
+  tokenIssueCommand,
+  tokenListCommand,
+  tokenRevokeCommand,
+  usageCommand,
+} from './commands/tenants.ts';
 
 /** `faas`: a thin dispatcher; every command's logic lives in compiler/, runtime/ or gateway/. */
 const program = new Command('faas')
@@ -61,6 +72,7 @@ program
   .addOption(isolationOption())
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
+  .option('--keep-versions <n>', 'versions kept per function for rollback (older ones are pruned)', '10')
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program
@@ -74,6 +86,7 @@ program
   .addOption(isolationOption())
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
+  .option('--keep-versions <n>', 'versions kept per function for rollback (older ones are pruned)', '10')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
 const adminOptions = (cmd: Command) =>
@@ -87,11 +100,71 @@ adminOptions(
     .description('bundle a function locally and deploy it to a running gateway')
     .argument('<entry>', 'entry file (.ts or .js)')
     .requiredOption('--name <name>', 'function name')
-    .option('--config <file>', 'function config JSON (default: <entry>.faas.json beside the entry)'),
+    .option('--config <file>', 'function config JSON (default: <entry>.faas.json beside the entry)')
+    .option('--percent <n>', 'gradual rollout: the new version takes n% of the traffic (1-99), the live version the rest')
+    .option('--tenant <tenant>', "operator only: the tenant a new function belongs to (default: \"default\")"),
 ).action(deployCommand);
 
 adminOptions(program.command('list').description('list deployed functions').option('--json', 'print JSON')).action(listCommand);
 
 adminOptions(program.command('delete').description('delete a deployed function').argument('<name>', 'function name')).action(deleteCommand);
+
+adminOptions(
+  program.command('versions').description("a function's kept versions and their share of the traffic").argument('<name>', 'function name').option('--json', 'print JSON'),
+).action(versionsCommand);
+
+adminOptions(
+  program
+    .command('rollback')
+    .description('serve a kept version again, alone (default: the one before the live one); nothing is recompiled')
+    .argument('<name>', 'function name')
+    .argument('[version]', 'version number'),
+).action(rollbackCommand);
+
+adminOptions(
+  program
+    .command('tail')
+    .description("follow a function's live logs: invocations and their console output")
+    .argument('<name>', 'function name')
+    .option('--status <status>', 'only invocations that ended so: ok, error, an HTTP status (404) or a class (5xx)')
+    .option('--search <text>', 'only events whose console output, path, outcome or request id contains this')
+    .option('--json', 'print each event as JSON')
+    .option('--count <n>', 'stop after n events'),
+).action(tailCommand);
+
+const quotaOptions = (cmd: Command) =>
+  cmd
+    .option('--functions <n>', 'functions the tenant may deploy')
+    .option('--memory-mb <n>', "memoryMb summed over the tenant's functions")
+    .option('--cpu-ms <n>', 'largest cpuMs one function may ask for')
+    .option('--timeout-ms <n>', 'largest timeoutMs one function may ask for')
+    .option('--kv-bytes <n>', "bytes the tenant's KV namespaces may hold")
+    .option('--rps <n>', "requests per second over all the tenant's functions")
+    .option('--burst <n>', 'requests allowed at once over the rate (default: one second worth)');
+
+const tenant = program.command('tenant').description('tenants, their tokens and quotas (operator token)');
+adminOptions(quotaOptions(tenant.command('create').description('create a tenant').argument('<name>', 'tenant name'))).action(tenantCreateCommand);
+adminOptions(tenant.command('list').description('list tenants').option('--json', 'print JSON')).action(tenantListCommand);
+adminOptions(tenant.command('delete').description('delete a tenant that has no functions left').argument('<name>', 'tenant name')).action(tenantDeleteCommand);
+adminOptions(quotaOptions(tenant.command('quota').description("set a tenant's quotas (flags not given are lifted)").argument('<name>', 'tenant name'))).action(
+  tenantQuotaCommand,
+);
+adminOptions(tenant.command('token').description('issue a token for a tenant (printed once)').argument('<name>', 'tenant name').option('--label <label>', 'what the token is for')).action(
+  tokenIssueCommand,
+);
+adminOptions(tenant.command('tokens').description("list a tenant's tokens").argument('<name>', 'tenant name').option('--json', 'print JSON')).action(tokenListCommand);
+adminOptions(tenant.command('revoke').description('revoke a tenant token (it stops working at once)').argument('<name>', 'tenant name').argument('<id>', 'token id')).action(
+  tokenRevokeCommand,
+);
+
+adminOptions(
+  program
+    .command('usage')
+    .description('usage per tenant and function: invocations, CPU and wall ms, egress bytes, KV operations')
+    .option('--from <time>', 'start (ISO date or time)')
+    .option('--to <time>', 'end (exclusive)')
+    .option('--tenant <tenant>', 'one tenant')
+    .option('--json', 'print JSON'),
+).action(usageCommand);
 
 await program.parseAsync(process.argv);

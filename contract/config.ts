@@ -23,7 +23,16 @@ export const CONFIG_LIMITS = {
   valueBytes: 64 * 1024,
   /** All env and secret values together. */
   totalValueBytes: 1024 * 1024,
+  routes: 32,
+  routeLength: 512,
 } as const;
+
+/**
+ * A route a function claims: `host/path`, the host optionally starting with `*.` (any subdomain),
+ * the path ending in `*` for everything under it (`api.example.com/*`, `example.com/blog/*`) or
+ * naming one path exactly (`example.com/about`). Hosts are matched without the port, case-insensitively.
+ */
+export const ROUTE_PATTERN = /^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)*\/[A-Za-z0-9\-._~!$&'()+,;=:@%/]*\*?$/;
 
 const bindingName = z
   .string()
@@ -58,6 +67,26 @@ export const FunctionConfigSchema = z
     env: stringMap.default({}),
     secrets: stringMap.default({}),
     isolation: z.enum(['shared', 'instance']).optional(),
+    /** Host-and-path routes the function answers at the root of (besides /fn/<name>). */
+    routes: boundedArray(
+      z
+        .string()
+        .max(CONFIG_LIMITS.routeLength, `must be at most ${CONFIG_LIMITS.routeLength} characters`)
+        .transform((r) => lowerHost(r))
+        .pipe(z.string().regex(ROUTE_PATTERN, 'must be "host/path" or "host/path/*" (host may start with "*.")')),
+      CONFIG_LIMITS.routes,
+    ).default([]),
+    /** Per-function token bucket: over it, requests are answered 429 `rate_limited`. */
+    rateLimit: z
+      .object({
+        requestsPerSecond: z.number().positive().max(1_000_000),
+        /** Requests allowed at once after a quiet spell. Default: one second's worth (at least 1). */
+        burst: z.number().int().positive().max(1_000_000).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Under /fn/<name>/…, the guest sees the path without the /fn/<name> prefix (false keeps it). */
+    stripPrefix: z.boolean().default(true),
     // every binding's own fields (kv, crons …): bindings/<name>/index.ts
     ...BINDING_CONFIG,
   })
@@ -80,6 +109,12 @@ export const FunctionConfigSchema = z
 
 export type FunctionConfig = z.output<typeof FunctionConfigSchema>;
 export type FunctionConfigInput = z.input<typeof FunctionConfigSchema>;
+
+/** The host part of a route is case-insensitive; the path is not. */
+function lowerHost(route: string): string {
+  const slash = route.indexOf('/');
+  return slash < 0 ? route.toLowerCase() : route.slice(0, slash).toLowerCase() + route.slice(slash);
+}
 
 function clip(s: string, max = 64): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;

@@ -21,6 +21,14 @@ export const ERROR_STATUS = {
   unavailable: 503,
   internal_error: 500,
   request_timeout: 408,
+  /** a tenant token asked for something only the operator (root token) may do */
+  forbidden: 403,
+  /** a deploy or write that would take a tenant over one of its quotas */
+  quota_exceeded: 403,
+  /** over a function's or a tenant's request rate (with Retry-After) */
+  rate_limited: 429,
+  /** a name or route already taken (by another function or tenant) */
+  conflict: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -28,7 +36,7 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export class FaasError extends Error {
   readonly code: ErrorCode;
   /** Extra machine-readable detail (e.g. file/line/col of a compile error). */
-  readonly detail?: Record<string, unknown>;
+  detail?: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, detail?: Record<string, unknown>) {
     super(message);

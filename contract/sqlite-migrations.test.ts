@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrate } from './sqlite-migrations.ts';
-import { RegistryStore, REGISTRY_MIGRATIONS } from '../gateway/registry/store.ts';
+import { openRegistryDb, RegistryStore, REGISTRY_MIGRATIONS } from '../gateway/registry/store.ts';
 import { KvStore, KV_MIGRATIONS } from '../bindings/kv/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'faas-migrate-'));
@@ -13,7 +13,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('versioned SQLite schemas', () => {
   it('a new file gets every migration and records its version', () => {
     const path = join(dir, 'new.db');
-    new RegistryStore(path).close();
+    new RegistryStore(openRegistryDb(path)).close();
     const db = new Database(path);
     expect(db.pragma('user_version', { simple: true })).toBe(REGISTRY_MIGRATIONS.length);
     db.close();
@@ -30,9 +30,23 @@ describe('versioned SQLite schemas', () => {
     db.exec(REGISTRY_MIGRATIONS[0]!.sql);
     db.prepare(`INSERT INTO versions VALUES ('a', 1, 's', 1, 'd', '{}', 'artifacts/a/1-s.qbc', 'api', 'a.ts', 'src', NULL)`).run();
     db.close();
-    const store = new RegistryStore(path);
+    const store = new RegistryStore(openRegistryDb(path));
     expect(store.source('a', 1)).toBe('src');
     store.close();
+  });
+
+  it('a KV file from before tenants counts the bytes each tenant already holds', () => {
+    const path = join(dir, 'kv-old.db');
+    const db = new Database(path);
+    db.exec(KV_MIGRATIONS[0]!.sql);
+    db.pragma('user_version = 1');
+    db.prepare(`INSERT INTO kv (namespace, key, value, metadata, expiration) VALUES ('NS', 'ab', x'000102', '{}', NULL)`).run();
+    db.prepare(`INSERT INTO kv (namespace, key, value, metadata, expiration) VALUES ('acme/NS', 'é', x'00', NULL, NULL)`).run();
+    db.close();
+    const kv = new KvStore(path);
+    expect(kv.bytesOf('default')).toBe(2 + 3 + 2);
+    expect(kv.bytesOf('acme')).toBe(2 + 1);
+    kv.close();
   });
 
   it('applies only the missing migrations, once, and refuses a file from a newer faas', () => {

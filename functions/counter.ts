@@ -12,7 +12,7 @@ interface KVNamespace {
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
-    const key = `hits:${url.pathname.replace(/^\/fn\/[^/]+/, '') || '/'}`;
+    const key = `hits:${url.pathname}`;
     if (url.searchParams.has('all')) {
       const { keys } = await env.COUNTER.list({ prefix: 'hits:' });
       const counts: Record<string, number> = {};

@@ -13,7 +13,7 @@ const todos: Todo[] = [
 export default {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const path = url.pathname.replace(/^\/fn\/[^/]+/, '') || '/';
+    const path = url.pathname;
 
     if (request.method === 'GET' && path === '/todos') {
       const done = url.searchParams.get('done');

@@ -6,7 +6,7 @@ interface Env {
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const incoming = new URL(request.url);
-    const rest = incoming.pathname.replace(/^\/fn\/[^/]+/, '');
+    const rest = incoming.pathname;
     const target = new URL(rest + incoming.search, env.UPSTREAM);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), 5000);

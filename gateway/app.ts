@@ -8,7 +8,8 @@ import type { Lifecycle } from './lifecycle.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
 import type { Registry } from './registry/registry.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
-import { registerFunctionRoutes } from './routes/fn.ts';
+import { registerFunctionRoutes, registerHostRoutes } from './routes/fn.ts';
+import type { ControlPlane } from './control-plane.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import type { Scheduler } from './scheduler/scheduler.ts';
@@ -16,6 +17,7 @@ import type { Scheduler } from './scheduler/scheduler.ts';
 export interface AppDeps {
   runtime: FunctionHost;
   registry: Registry;
+  plane: ControlPlane;
   scheduler: Scheduler;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
@@ -32,12 +34,14 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   app.use('*', requestContext(deps.logger));
   app.use('*', canonicalTarget());
-  app.use('/fn/*', admission(deps.lifecycle));
-  app.use('/admin/*', admission(deps.lifecycle));
+  const admit = admission(deps.lifecycle);
+  app.use('/fn/*', admit);
+  app.use('/admin/*', admit);
   registerHealthRoutes(app, deps.lifecycle);
   registerMetricsRoute(app, deps.metrics);
   registerAdminRoutes(app, deps);
   registerFunctionRoutes(app, deps);
+  registerHostRoutes(app, deps, admit);
   app.notFound((c) => errorResponse(c, new FaasError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     if (!isFaasError(err)) deps.logger.error({ requestId: c.get('requestId'), err }, 'unhandled error');

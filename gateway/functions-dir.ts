@@ -7,6 +7,7 @@ import { bundleEntry } from '../compiler/index.ts';
 import { bundleSource } from './bundle-source.ts';
 import { canonicalJson } from '../contract/artifact.ts';
 import { FUNCTION_NAME, parseFunctionConfig } from '../contract/config.ts';
+import { DEFAULT_TENANT } from '../contract/tenants.ts';
 import { FaasError, isFaasError } from '../contract/errors.ts';
 import type { Registry } from './registry/registry.ts';
 
@@ -62,7 +63,7 @@ export async function syncEntry(registry: Registry, entry: DirEntry): Promise<Sy
     if (current && current.sourceHash === sourceHash && registry.isLive(entry.name, current.version)) {
       return { name: entry.name, outcome: 'unchanged', version: current.version };
     }
-    const rec = await registry.deploy(entry.name, { entry: entry.path, source: bundleSource(bundle), filename: bundle.fileName, origin: 'dir', sourceHash }, config);
+    const rec = await registry.deploy(entry.name, { entry: entry.path, source: bundleSource(bundle), filename: bundle.fileName, origin: 'dir', sourceHash }, config, { tenant: DEFAULT_TENANT });
     return { name: entry.name, outcome: 'deployed', version: rec.version };
   } catch (err) {
     return { name: entry.name, outcome: 'error', error: isFaasError(err) ? err : new FaasError('internal_error', (err as Error).message) };

@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import { ERROR_STATUS, FaasError, isFaasError, type ErrorCode } from '../contract/errors.ts';
+import type { Principal } from './tenants/store.ts';
 
 /** What handlers share per request. */
 export interface GatewayEnv {
   Bindings: HttpBindings;
   Variables: {
     requestId: string;
+    /** Who called the admin API (set by its auth middleware). */
+    principal: Principal;
     /** Set by the function route, for the access log. */
     invocation?: {
       function: string;
@@ -16,6 +19,7 @@ export interface GatewayEnv {
       execMs?: number;
       error?: string;
       worker?: number;
+      version?: number;
       /** The function route already put x-request-id and server-timing on its response. */
       headersSet?: boolean;
     };

@@ -15,6 +15,7 @@ import { Lifecycle, type Phase } from './lifecycle.ts';
 import { createLogger, guestLogSink, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { Registry, type LoadReport } from './registry/registry.ts';
+import { ControlPlane } from './control-plane.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
 import { join } from 'node:path';
 import { KvStore } from '../bindings/kv/store.ts';
@@ -44,6 +45,8 @@ export interface GatewayOptions {
   adminToken?: string;
   /** Recompile and hot-swap functions when files in functionsDir change (`faas dev`). */
   watch?: boolean;
+  /** Versions kept per function; older ones are pruned with their artifact files. Default 10. */
+  keepVersions?: number;
   /** Cap on a function request body. Default 1 MiB. */
   maxBodyBytes?: number;
   /** Cap on a deploy request body. Default 16 MiB. */
@@ -77,6 +80,8 @@ export interface Gateway {
   /** The worker pool when `workers` > 0. */
   readonly workers: WorkerPool | undefined;
   readonly registry: Registry;
+  /** Tenants, tokens, quotas, usage, audit log, live logs, routes and rate limits. */
+  readonly plane: ControlPlane;
   /** Cron triggers of the deployed functions (`fire()` runs one firing now). */
   readonly cron: CronTriggers;
   readonly kv: KvStore;
@@ -113,7 +118,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const kv = new KvStore(kvFile(opts.dataDir));
   let runtimeRef: FunctionHost | undefined;
   let metricsRef: GatewayMetrics | undefined;
-  const log = guestLogSink(logger, () => runtimeRef, (fn, n) => metricsRef?.guestLogsDropped(fn, n));
+  let plane: ControlPlane;
+  try {
+    plane = new ControlPlane(opts.dataDir, kv, (fn, tenant, scope) => metricsRef?.rateLimited(fn, tenant, scope));
+  } catch (err) {
+    kv.close();
+    throw err;
+  }
+  const log = guestLogSink(
+    logger,
+    () => runtimeRef,
+    (fn, n) => metricsRef?.guestLogsDropped(fn, n),
+    (entry, text) => plane.logs.log(String(entry.fn), typeof entry.version === 'number' ? entry.version : null, typeof entry.requestId === 'string' ? entry.requestId : undefined, String(entry.level), String(entry.source), text),
+  );
   const egress = new EgressCounters();
   let runtime: FunctionHost;
   const bindingHosts: OpsProvider[] = [];
@@ -121,12 +138,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     runtime = runtimeRef = await createFunctionHost(opts, log, logger, egress, bindingHosts);
   } catch (err) {
     await closeAll(bindingHosts);
+    plane.close();
     kv.close();
     throw err;
   }
   const lifecycle = new Lifecycle();
   const scheduler = new Scheduler(opts.scheduler);
-  const metrics = (metricsRef = new GatewayMetrics({ runtime, scheduler, egress }));
+  const metrics = (metricsRef = new GatewayMetrics({ runtime, scheduler, egress, usage: plane.usage }));
   const parts = await attachGatewayParts({
     runtime,
     acquire: (ticket, deadline) => scheduler.acquire(ticket, deadline),
@@ -136,17 +154,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const cron = parts.get('cron') as CronTriggers;
   const registry = new Registry({
     dataDir: opts.dataDir,
+    db: plane.db,
+    tenants: plane.tenants,
+    keepVersions: opts.keepVersions,
     runtime,
     signingKey,
     logger,
     onDeploy: (o) => metrics.deploy(o),
     onChange: () => {
+      plane.sync(registry.list());
       for (const part of parts.values()) part.sync();
     },
   });
   const app = createApp({
     runtime,
     registry,
+    plane,
     scheduler,
     metrics,
     lifecycle,
@@ -165,7 +188,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     for (const part of parts.values()) part.stop();
     await runtime.close();
     await closeAll(bindingHosts);
-    registry.close();
+    plane.close();
     kv.close();
     throw err;
   }
@@ -180,6 +203,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       lifecycle.phase = 'closed';
+      plane.stopStreams();
       watcher?.close();
       for (const part of parts.values()) part.stop();
       scheduler.rejectWaiting(new FaasError('unavailable', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
@@ -189,7 +213,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       });
       await runtime.close();
       await closeAll(bindingHosts);
-      registry.close();
+      plane.close();
       kv.close();
       logger.info('closed');
     })());
@@ -221,6 +245,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     runtime,
     workers: runtime instanceof WorkerPool ? runtime : undefined,
     registry,
+    plane,
     cron,
     kv,
     adminToken,
@@ -236,6 +261,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       lifecycle.phase = 'draining';
       watcher?.close();
       for (const part of parts.values()) part.stop();
+      plane.stopStreams();
       logger.info({ inflight: lifecycle.busy, graceMs }, 'draining');
       let timer: NodeJS.Timeout | undefined;
       const expired = await Promise.race([

@@ -2,12 +2,13 @@ import type { Artifact } from '../contract/artifact.ts';
 import type { FunctionConfig } from '../contract/config.ts';
 import type { Isolation } from './engine/types.ts';
 import type { GuestRequest } from './invocation.ts';
-import type { FunctionStats, InvokeOptions, InvokeResult, Runtime } from './runtime.ts';
+import type { DeployOptions, FunctionStats, InvokeOptions, InvokeResult, Runtime } from './runtime.ts';
 
 /** What the gateway needs to know about a live function version (a LoadedFunction is one). */
 export interface DeployedFunction {
   readonly name: string;
   readonly version: number;
+  readonly tenant: string;
   readonly config: FunctionConfig;
   readonly sha256: string;
 }
@@ -48,10 +49,14 @@ export type HostInvokeResult = InvokeResult & {
  * the new version, and invocations already running finish on the version they started on.
  */
 export interface FunctionHost {
-  deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig): DeployedFunction | Promise<DeployedFunction>;
+  deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig, options?: DeployOptions): DeployedFunction | Promise<DeployedFunction>;
   undeploy(name: string): boolean | Promise<boolean>;
-  get(name: string): DeployedFunction | undefined;
+  /** A live version of the function, or its primary one (the last deployed). */
+  get(name: string, version?: number): DeployedFunction | undefined;
+  /** The primary version of every function. */
   list(): DeployedFunction[];
+  /** The live versions of a function (several during a gradual rollout). */
+  versions(name: string): number[];
   invoke(name: string, req: GuestRequest, options?: InvokeOptions): Promise<HostInvokeResult>;
   scheduled(name: string, controller: { cron: string; scheduledTime: number }, options?: InvokeOptions): Promise<void>;
   /** Per function version: resident instances, guest heap and in-flight invocations (possibly a cached view). */

@@ -1,6 +1,6 @@
 import { FaasError } from '../contract/errors.ts';
 import { GuestFault, type HostArg, type Sandbox, type SandboxHooks } from './engine/types.ts';
-import { Invocation, type GuestRequest, type GuestResponse } from './invocation.ts';
+import { Invocation, type GuestRequest, type GuestResponse, type InvocationUsage } from './invocation.ts';
 import type { LoadedFunction } from './loaded-function.ts';
 import type { GuestLogEntry, HostServices } from './host/services.ts';
 import { opDeclaration, parseJsonArgs, type LogLevel } from './host/op-table.ts';
@@ -8,6 +8,9 @@ import { pureOps } from './host/pure-ops.ts';
 import { headersJson } from './engine/dispatch-codec.ts';
 import type { LogLimits, LogRateLimiter } from './log-limits.ts';
 import type { BackgroundCpuBudget } from './background-budget.ts';
+
+/** An invocation without ctx.waitUntil work: its usage at response time is final. */
+const NOTHING_MORE: Promise<undefined> = Promise.resolve(undefined);
 
 type InstanceState = 'ready' | 'retiring' | 'dead';
 
@@ -91,7 +94,7 @@ export class FunctionInstance {
   }
 
   /** Runs the fetch handler. Resolves with the response; waitUntil work continues in `background`. */
-  async fetch(inv: Invocation, req: GuestRequest): Promise<{ response: GuestResponse; background: Promise<void> }> {
+  async fetch(inv: Invocation, req: GuestRequest): Promise<{ response: GuestResponse; background: Promise<InvocationUsage | undefined> }> {
     const out = await this.run(inv, () =>
       this.sandbox.dispatch({
         method: req.method,
@@ -103,9 +106,9 @@ export class FunctionInstance {
       }),
     );
     const response: GuestResponse = { status: out.status, headers: out.headers, body: out.body };
-    if (out.waitUntil) return { response, background: this.settle(inv) };
+    if (out.waitUntil) return { response, background: this.settle(inv).then(() => inv.usage()) };
     this.finish(inv);
-    return { response, background: Promise.resolve() };
+    return { response, background: NOTHING_MORE };
   }
 
   async scheduled(inv: Invocation, controller: { cron: string; scheduledTime: number }): Promise<void> {
@@ -306,6 +309,7 @@ export class FunctionInstance {
     if (decl.kind === 'pure') return (pureOps as Record<string, (...a: unknown[]) => unknown>)[op]!(...values);
     const bound = this.services.ops[op];
     if (!bound) throw new TypeError(`${op} is not available here`);
+    if (op !== 'fetch') inv.bindingOps++;
     return this.track(bound(values, { fn: this.fn, invocation: inv }), inv);
   }
 

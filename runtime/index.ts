@@ -3,11 +3,11 @@
  * runtime/ is internal (the import-rules test keeps it so). Errors, the config schema and the artifact
  * format are the contract's (contract/), shared by every layer.
  */
-export { Runtime, type RuntimeOptions, type InvokeOptions, type InvokeResult, type FunctionStats } from './runtime.ts';
+export { Runtime, type RuntimeOptions, type InvokeOptions, type InvokeResult, type FunctionStats, type DeployOptions } from './runtime.ts';
 export type { FunctionHost, DeployedFunction, SandboxPoolStats, ThreadLoad, HostInvokeResult } from './function-host.ts';
 export { WorkerPool, DIED_MESSAGE, type WorkerPoolOptions, type WorkerEvent } from './workers/worker-pool.ts';
 export type { OpsModule, OpsProvider } from './workers/protocol.ts';
-export type { GuestRequest, GuestResponse } from './invocation.ts';
+export type { GuestRequest, GuestResponse, InvocationUsage } from './invocation.ts';
 export type { GuestLogEntry, BoundOp, OpContext, LogLevel } from './host/services.ts';
 export { HOST_OPS, type OpName, type OpArgs } from './host/op-table.ts';
 export { fetchOp, DEFAULT_FETCH_LIMITS, type FetchLimits } from './host/fetch.ts';

@@ -14,6 +14,16 @@ export interface GuestResponse {
 
 export type InvocationKind = 'fetch' | 'scheduled' | 'load';
 
+/** What one invocation consumed, for usage metering (gateway/usage/meter.ts). */
+export interface InvocationUsage {
+  /** Guest CPU time charged to it. */
+  cpuMs: number;
+  /** Bytes of fetch request and response bodies. */
+  egressBytes: number;
+  /** Calls to binding operations (KV get, put, list, delete). */
+  bindingOps: number;
+}
+
 /**
  * One run of guest code on behalf of a request (or a cron firing, or a module load). Guest CPU time
  * is charged to the invocation that caused each entry into the guest: the dispatch itself, and later
@@ -21,6 +31,8 @@ export type InvocationKind = 'fetch' | 'scheduled' | 'load';
  */
 export class Invocation {
   cpuUsedMs = 0;
+  egressBytes = 0;
+  bindingOps = 0;
   readonly startedAt = performance.now();
   /** Set once the response has been handed back; the invocation may live on for ctx.waitUntil. */
   responded = false;
@@ -39,6 +51,10 @@ export class Invocation {
     /** Absolute wall-clock deadline on the performance.now() timeline. */
     readonly deadline: number,
   ) {}
+
+  usage(): InvocationUsage {
+    return { cpuMs: this.cpuUsedMs, egressBytes: this.egressBytes, bindingOps: this.bindingOps };
+  }
 
   get remainingMs(): number {
     return Math.max(0, this.deadline - performance.now());

@@ -1,4 +1,5 @@
 import { envEntries } from '../bindings/index.ts';
+import { DEFAULT_TENANT } from '../contract/tenants.ts';
 import type { Artifact } from '../contract/artifact.ts';
 import type { FunctionConfig } from '../contract/config.ts';
 import type { GuestCode } from './engine/types.ts';
@@ -26,6 +27,8 @@ export class LoadedFunction {
     readonly version: number,
     readonly artifact: Artifact,
     readonly config: FunctionConfig,
+    /** The tenant the function belongs to: bindings scope their data by it (KV namespaces …). */
+    readonly tenant: string = DEFAULT_TENANT,
   ) {
     const filename = artifact.header.entry;
     this.code = { filename, bytecode: artifact.bytecode, source: artifact.js };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FaasError } from '../contract/errors.ts';
 import { FunctionInstance } from './function-instance.ts';
-import { Invocation, type GuestRequest, type GuestResponse } from './invocation.ts';
+import { Invocation, type GuestRequest, type GuestResponse, type InvocationUsage } from './invocation.ts';
 import { LoadedFunction } from './loaded-function.ts';
 import { SandboxPool } from './sandbox-pool.ts';
 import { createSandboxFactory } from './engine/index.ts';
@@ -47,8 +47,20 @@ export interface RuntimeOptions {
 
 export interface InvokeOptions {
   requestId?: string;
+  /** A live version of the function (a gradual rollout keeps several); default: the newest deployed. */
+  version?: number;
   /** Absolute deadline on the performance.now() timeline; defaults to now + timeoutMs. */
   deadline?: number;
+}
+
+/** How a version goes live (see Runtime.deploy). */
+export interface DeployOptions {
+  /** Versions of the same function that stay live beside this one (a gradual rollout); the others are retired. */
+  alongside?: readonly number[];
+  /** Live beside the primary version without becoming it (a canary); primary anyway when there is none. */
+  secondary?: boolean;
+  /** The tenant the function belongs to (default "default"). */
+  tenant?: string;
 }
 
 export interface InvokeResult {
@@ -57,8 +69,13 @@ export interface InvokeResult {
   coldMs: number;
   execMs: number;
   instanceId: number;
-  /** Settles when the invocation's ctx.waitUntil work is done (never rejects). */
-  background: Promise<void>;
+  /** What the invocation had consumed when it responded. */
+  usage: InvocationUsage;
+  /**
+   * Settles when the invocation's ctx.waitUntil work is done (never rejects): with the whole
+   * invocation's usage when there was such work, else with nothing (`usage` is final).
+   */
+  background: Promise<InvocationUsage | undefined>;
 }
 
 export interface FunctionStats {
@@ -86,7 +103,10 @@ const DEFAULTS = {
 
 /** Hosts deployed functions: instantiates them on demand, reuses warm instances, evicts idle ones. */
 export class Runtime {
-  private readonly functions = new Map<string, LoadedFunction>();
+  /** Every live version of every function; a gradual rollout keeps several live at once. */
+  private readonly functions = new Map<string, Map<number, LoadedFunction>>();
+  /** The version of each function deployed last: what an invocation without a version runs. */
+  private readonly primary = new Map<string, LoadedFunction>();
   private readonly instances = new Map<LoadedFunction, Set<FunctionInstance>>();
   /** Instances being started, with how many requests already wait for each. */
   private readonly starting = new Map<LoadedFunction, { ready: Promise<FunctionInstance>; waiters: number }[]>();
@@ -150,45 +170,75 @@ export class Runtime {
     }
   }
 
-  deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig): LoadedFunction {
-    const fn = new LoadedFunction(name, version, artifact, config);
-    const previous = this.functions.get(name);
-    this.functions.set(name, fn);
-    if (previous) this.retireVersion(previous);
+  /**
+   * Makes `version` live (and the function's primary version). Versions listed in `alongside` stay
+   * live beside it (they must be live already); every other version is retired: in-flight work
+   * finishes on it, new work goes to the live ones.
+   */
+  deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig, options: DeployOptions = {}): LoadedFunction {
+    const fn = new LoadedFunction(name, version, artifact, config, options.tenant);
+    let versions = this.functions.get(name);
+    if (!versions) this.functions.set(name, (versions = new Map()));
+    const keep = new Set(options.alongside ?? []);
+    for (const [v, old] of versions) {
+      if (v === version || !keep.has(v)) {
+        versions.delete(v);
+        this.retireVersion(old);
+      }
+    }
+    versions.set(version, fn);
+    const primary = this.primary.get(name);
+    if (!options.secondary || !primary || !versions.has(primary.version) || versions.get(primary.version) !== primary) this.primary.set(name, fn);
     return fn;
   }
 
   undeploy(name: string): boolean {
-    const fn = this.functions.get(name);
-    if (!fn) return false;
+    const versions = this.functions.get(name);
+    if (!versions) return false;
     this.functions.delete(name);
-    this.retireVersion(fn);
+    this.primary.delete(name);
+    for (const fn of versions.values()) this.retireVersion(fn);
     return true;
   }
 
-  get(name: string): LoadedFunction | undefined {
-    return this.functions.get(name);
+  /** A live version of `name` (`version`), or its primary version. */
+  get(name: string, version?: number): LoadedFunction | undefined {
+    return version === undefined ? this.primary.get(name) : this.functions.get(name)?.get(version);
   }
 
+  /** The primary version of every function. */
   list(): LoadedFunction[] {
-    return [...this.functions.values()];
+    return [...this.primary.values()];
+  }
+
+  /** The live versions of `name`. */
+  versions(name: string): number[] {
+    return [...(this.functions.get(name)?.keys() ?? [])];
   }
 
   async invoke(name: string, req: GuestRequest, options: InvokeOptions = {}): Promise<InvokeResult> {
-    const fn = this.require(name);
+    const fn = this.require(name, options.version);
     const deadline = options.deadline ?? performance.now() + fn.config.timeoutMs;
     const inv = new Invocation(options.requestId ?? randomUUID(), 'fetch', fn.config.cpuMs, deadline);
     const t0 = performance.now();
     const { instance, cold } = await this.acquire(fn, deadline);
     const t1 = performance.now();
-    const { response, background } = await instance.fetch(inv, req);
+    let out;
+    try {
+      out = await instance.fetch(inv, req);
+    } catch (err) {
+      // A failed invocation is metered too: what it consumed before it failed rides on the error.
+      if (err instanceof FaasError) err.detail = { ...err.detail, usage: inv.usage() };
+      throw err;
+    }
     return {
-      response,
+      response: out.response,
       cold,
       coldMs: cold ? t1 - t0 : 0,
       execMs: performance.now() - t1,
       instanceId: instance.id,
-      background,
+      usage: inv.usage(),
+      background: out.background,
     };
   }
 
@@ -227,9 +277,9 @@ export class Runtime {
     for (const p of this.pools.values()) p.close();
   }
 
-  private require(name: string): LoadedFunction {
-    const fn = this.functions.get(name);
-    if (!fn) throw new FaasError('not_found', `function "${name}" is not deployed`);
+  private require(name: string, version?: number): LoadedFunction {
+    const fn = this.get(name, version);
+    if (!fn) throw new FaasError('not_found', version === undefined ? `function "${name}" is not deployed` : `version ${version} of function "${name}" is not live`);
     return fn;
   }
 
@@ -287,7 +337,7 @@ export class Runtime {
       }
       await inst.load();
       this.coldStarts++;
-      if (this.functions.get(fn.name) !== fn) {
+      if (this.functions.get(fn.name)?.get(fn.version) !== fn) {
         // Redeployed or deleted while starting: serve this request, then go.
         inst.retire();
       }

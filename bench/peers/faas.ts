@@ -58,7 +58,7 @@ export function faasPeer(o: FaasPeerOptions): Peer {
       const name = `${w.id}-${seq++}`;
       const artifact: Artifact = o.source ? ({ ...w.artifact, bytecode: undefined } as unknown as Artifact) : w.artifact;
       runtime.deploy(name, 1, artifact, w.functionConfig);
-      let background: Promise<void> = Promise.resolve();
+      let background: Promise<unknown> = Promise.resolve();
       const call = async (expectCold: boolean) => {
         const res: InvokeResult = await runtime.invoke(name, toGuestRequest(w.request));
         background = res.background;

@@ -4,19 +4,27 @@ import { FaasError, type ErrorCode } from '../../contract/errors.ts';
 import { exitWithError } from './shared.ts';
 import { readConfigFile } from '../../contract/config.ts';
 
-interface AdminOptions {
+export interface AdminOptions {
   url: string;
   token?: string;
 }
 
 /** Bundles locally (npm packages resolve from the entry's folder upwards) and lets the gateway compile. */
-export async function deployCommand(entry: string, opts: AdminOptions & { name: string; config?: string }): Promise<void> {
+export async function deployCommand(entry: string, opts: AdminOptions & { name: string; config?: string; percent?: string; tenant?: string }): Promise<void> {
   try {
+    const percent = opts.percent === undefined ? undefined : integer('--percent', opts.percent, 1, 99);
     const config = readConfigFile(entry, opts.config);
     const bundle = await bundleEntry(entry);
-    const res = await call(opts, 'PUT', `/admin/functions/${encodeURIComponent(opts.name)}`, { source: bundleSource(bundle), filename: bundle.fileName, config });
-    const out = (await res.json()) as { name: string; version: number; sha256: string; bytecodeBytes: number };
-    process.stdout.write(`deployed ${out.name} v${out.version} (sha256 ${out.sha256.slice(0, 12)}, ${out.bytecodeBytes} B bytecode)\n`);
+    const res = await call(opts, 'PUT', `/admin/functions/${encodeURIComponent(opts.name)}`, {
+      source: bundleSource(bundle),
+      filename: bundle.fileName,
+      config,
+      ...(percent !== undefined ? { percent } : {}),
+      ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
+    });
+    const out = (await res.json()) as { name: string; version: number; sha256: string; bytecodeBytes: number; split?: { version: number; percent: number }[] };
+    const rollout = out.split ? `; traffic ${out.split.map((s) => `v${s.version} ${s.percent}%`).join(', ')}` : '';
+    process.stdout.write(`deployed ${out.name} v${out.version} (sha256 ${out.sha256.slice(0, 12)}, ${out.bytecodeBytes} B bytecode${rollout})\n`);
   } catch (err) {
     exitWithError(err);
   }
@@ -30,9 +38,7 @@ export async function listCommand(opts: AdminOptions & { json?: boolean }): Prom
       process.stdout.write(`${JSON.stringify(list)}\n`);
       return;
     }
-    const rows = [['NAME', 'VERSION', 'SHA256', 'BYTECODE', 'DEPLOYED'], ...list.map((f) => [f.name, `v${f.version}`, f.sha256.slice(0, 12), `${f.bytecodeBytes} B`, f.deployedAt])];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) process.stdout.write(`${r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+    printTable([['NAME', 'VERSION', 'SHA256', 'BYTECODE', 'DEPLOYED'], ...list.map((f) => [f.name, `v${f.version}`, f.sha256.slice(0, 12), `${f.bytecodeBytes} B`, f.deployedAt])]);
   } catch (err) {
     exitWithError(err);
   }
@@ -47,8 +53,47 @@ export async function deleteCommand(name: string, opts: AdminOptions): Promise<v
   }
 }
 
+export async function versionsCommand(name: string, opts: AdminOptions & { json?: boolean }): Promise<void> {
+  try {
+    const res = await call(opts, 'GET', `/admin/functions/${encodeURIComponent(name)}/versions`);
+    const list = (await res.json()) as { version: number; sha256: string; bytecodeBytes: number; deployedAt: string; deployedBy: string | null; percent: number }[];
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(list)}\n`);
+      return;
+    }
+    printTable([
+      ['VERSION', 'TRAFFIC', 'SHA256', 'BYTECODE', 'DEPLOYED', 'BY'],
+      ...list.map((v) => [`v${v.version}`, v.percent ? `${v.percent}%` : '-', v.sha256.slice(0, 12), `${v.bytecodeBytes} B`, v.deployedAt, v.deployedBy ?? '-']),
+    ]);
+  } catch (err) {
+    exitWithError(err);
+  }
+}
+
+export async function rollbackCommand(name: string, version: string | undefined, opts: AdminOptions): Promise<void> {
+  try {
+    const body = version === undefined ? {} : { version: integer('version', version.replace(/^v/, ''), 1, Number.MAX_SAFE_INTEGER) };
+    const res = await call(opts, 'POST', `/admin/functions/${encodeURIComponent(name)}/rollback`, body);
+    const out = (await res.json()) as { name: string; version: number };
+    process.stdout.write(`${out.name} now serves v${out.version}\n`);
+  } catch (err) {
+    exitWithError(err);
+  }
+}
+
+export function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) process.stdout.write(`${r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+}
+
+export function integer(what: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new FaasError('bad_request', `${what} must be an integer from ${min} to ${max} (got "${value}")`);
+  return n;
+}
+
 /** An admin request; a non-2xx answer becomes the gateway's FaasError. */
-async function call(opts: AdminOptions, method: string, path: string, body?: unknown): Promise<Response> {
+export async function call(opts: AdminOptions, method: string, path: string, body?: unknown): Promise<Response> {
   const token = opts.token ?? process.env.FAAS_ADMIN_TOKEN;
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;

@@ -15,6 +15,7 @@ export interface ServeOptions {
   isolation?: Isolation;
   workers?: string;
   bodyTimeout?: string;
+  keepVersions?: string;
   watch: boolean;
 }
 
@@ -41,6 +42,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       isolation: opts.isolation,
       workers,
       bodyTimeoutMs,
+      keepVersions: opts.keepVersions === undefined ? undefined : parseInteger('--keep-versions', opts.keepVersions, 1, 1000),
       watch: opts.watch,
       onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
       onWatch: (o) => say(describe(o)),

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrate, type Migration } from '../../contract/sqlite-migrations.ts';
+import { DEFAULT_TENANT } from '../../contract/tenants.ts';
 
 export interface KvLimits {
   maxKeyBytes: number;
@@ -37,6 +38,23 @@ export class KvError extends Error {
   }
 }
 
+/** What a row costs against its tenant's kvBytes quota. */
+const ROW_BYTES = 'length(CAST(key AS BLOB)) + length(value) + COALESCE(length(CAST(metadata AS BLOB)), 0)';
+
+/**
+ * The namespace a function's binding `ns` names in the file: the default tenant's namespaces keep
+ * their bare names (as before tenants existed), every other tenant's are `<tenant>/<ns>`, so two
+ * tenants that both bind "SESSIONS" never share one.
+ */
+export function scopedNamespace(tenant: string, ns: string): string {
+  return tenant === DEFAULT_TENANT ? ns : `${tenant}/${ns}`;
+}
+
+function tenantOf(namespace: string): string {
+  const slash = namespace.indexOf('/');
+  return slash < 0 ? DEFAULT_TENANT : namespace.slice(0, slash);
+}
+
 /** The KV file's schema, one entry per version (contract/sqlite-migrations.ts). */
 export const KV_MIGRATIONS: Migration[] = [
   {
@@ -50,6 +68,20 @@ export const KV_MIGRATIONS: Migration[] = [
       PRIMARY KEY (namespace, key)
     ) WITHOUT ROWID`,
   },
+  {
+    // Bytes stored per tenant (key + value + metadata, expired-but-not-yet-purged rows included) and
+    // the tenant's kvBytes quota, kept in the KV file itself so that every thread that writes checks it.
+    name: 'bytes per tenant',
+    sql: `CREATE TABLE kv_tenants (
+      tenant TEXT PRIMARY KEY,
+      bytes INTEGER NOT NULL DEFAULT 0,
+      max_bytes INTEGER
+    ) WITHOUT ROWID;
+    INSERT INTO kv_tenants (tenant, bytes)
+      SELECT CASE WHEN instr(namespace, '/') > 0 THEN substr(namespace, 1, instr(namespace, '/') - 1) ELSE '${DEFAULT_TENANT}' END,
+             SUM(${ROW_BYTES})
+      FROM kv GROUP BY 1;`,
+  },
 ];
 
 /**
@@ -61,6 +93,9 @@ export class KvStore {
   private readonly db: Database.Database;
   private readonly stmts;
   private purgeTimer: NodeJS.Timeout | undefined;
+  private readonly putTx;
+  private readonly deleteTx;
+  private readonly purgeTx;
 
   constructor(
     path: string,
@@ -82,7 +117,44 @@ export class KvStore {
          AND (expiration IS NULL OR expiration > ?) ORDER BY key LIMIT ?`,
       ),
       purge: this.db.prepare('DELETE FROM kv WHERE expiration IS NOT NULL AND expiration <= ?'),
+      expiredBytes: this.db.prepare(`SELECT namespace, SUM(${ROW_BYTES}) AS bytes FROM kv WHERE expiration IS NOT NULL AND expiration <= ? GROUP BY namespace`),
+      rowBytes: this.db.prepare(`SELECT ${ROW_BYTES} AS bytes FROM kv WHERE namespace = ? AND key = ?`),
+      tenant: this.db.prepare('SELECT bytes, max_bytes FROM kv_tenants WHERE tenant = ?'),
+      addBytes: this.db.prepare('INSERT INTO kv_tenants (tenant, bytes) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET bytes = bytes + excluded.bytes'),
+      setMax: this.db.prepare('INSERT INTO kv_tenants (tenant, max_bytes) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET max_bytes = excluded.max_bytes'),
     };
+    // IMMEDIATE: the size check and the write it allows are one step for every connection to the file.
+    this.putTx = this.db.transaction((ns: string, key: string, value: Buffer, metadata: string | null, expiration: number | null) => {
+      const tenant = tenantOf(ns);
+      const old = (this.stmts.rowBytes.get(ns, key) as { bytes: number } | undefined)?.bytes ?? 0;
+      const delta = Buffer.byteLength(key) + value.byteLength + (metadata === null ? 0 : Buffer.byteLength(metadata)) - old;
+      if (delta > 0) {
+        const t = this.stmts.tenant.get(tenant) as { bytes: number; max_bytes: number | null } | undefined;
+        if (t && t.max_bytes !== null && t.bytes + delta > t.max_bytes) {
+          throw new KvError(
+            `KV put() failed: tenant "${tenant}" is over its KV storage quota (kvBytes: ${t.bytes} bytes used, this put adds ${delta}, ${t.max_bytes} allowed)`,
+            'RangeError',
+          );
+        }
+      }
+      this.stmts.put.run(ns, key, value, metadata, expiration);
+      if (delta !== 0) this.stmts.addBytes.run(tenant, delta);
+    });
+    this.deleteTx = this.db.transaction((ns: string, key: string) => {
+      const old = (this.stmts.rowBytes.get(ns, key) as { bytes: number } | undefined)?.bytes;
+      if (old === undefined) return;
+      this.stmts.del.run(ns, key);
+      this.stmts.addBytes.run(tenantOf(ns), -old);
+    });
+    this.purgeTx = this.db.transaction((now: number) => {
+      const freed = new Map<string, number>();
+      for (const r of this.stmts.expiredBytes.all(now) as { namespace: string; bytes: number }[]) {
+        freed.set(tenantOf(r.namespace), (freed.get(tenantOf(r.namespace)) ?? 0) + r.bytes);
+      }
+      const removed = this.stmts.purge.run(now).changes;
+      for (const [tenant, bytes] of freed) this.stmts.addBytes.run(tenant, -bytes);
+      return removed;
+    });
     this.purgeTimer = setInterval(() => this.purgeExpired(), 60_000);
     this.purgeTimer.unref();
   }
@@ -107,12 +179,22 @@ export class KvStore {
         throw new KvError(`KV put() failed: metadata exceeds ${this.limits.maxMetadataBytes} bytes when serialized`, 'RangeError');
       }
     }
-    this.stmts.put.run(ns, key, Buffer.from(value.buffer, value.byteOffset, value.byteLength), metadata, this.expirationOf(options));
+    this.putTx.immediate(ns, key, Buffer.from(value.buffer, value.byteOffset, value.byteLength), metadata, this.expirationOf(options));
   }
 
   delete(ns: string, key: string): void {
     this.checkKey(key);
-    this.stmts.del.run(ns, key);
+    this.deleteTx.immediate(ns, key);
+  }
+
+  /** Sets (or, with null, lifts) a tenant's kvBytes quota: puts that would go over it are refused. */
+  setQuota(tenant: string, maxBytes: number | null): void {
+    this.stmts.setMax.run(tenant, maxBytes);
+  }
+
+  /** Bytes a tenant's namespaces hold (expired rows count until purged, within a minute). */
+  bytesOf(tenant: string): number {
+    return (this.stmts.tenant.get(tenant) as { bytes: number } | undefined)?.bytes ?? 0;
   }
 
   list(ns: string, options: { prefix?: string; limit?: number; cursor?: string } = {}): KvListResult {
@@ -138,7 +220,7 @@ export class KvStore {
   }
 
   purgeExpired(): number {
-    return this.stmts.purge.run(this.nowSeconds()).changes;
+    return this.purgeTx.immediate(this.nowSeconds()) as number;
   }
 
   close(): void {

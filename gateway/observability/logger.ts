@@ -35,16 +35,22 @@ export function guestLogSink(
   logger: Logger,
   runtime: () => Pick<FunctionHost, 'get'> | undefined,
   onDropped?: (fn: string, records: number) => void,
+  /** Also handed every line, secrets masked (the live logs). */
+  tap?: (entry: GuestLogEntry, text: string) => void,
 ): (entry: GuestLogEntry) => void {
   return (entry) => {
     // Entries come from worker threads that run guest code: trust nothing about their shape.
     const level = Object.hasOwn(GUEST_LEVELS, entry.level) ? GUEST_LEVELS[entry.level] : 'info';
     const text = typeof entry.text === 'string' ? entry.text : String(entry.text);
-    const secrets = runtime()?.get(String(entry.fn))?.config.secrets;
+    const host = runtime();
+    const fn = String(entry.fn);
+    const secrets = (host?.get(fn, typeof entry.version === 'number' ? entry.version : undefined) ?? host?.get(fn))?.config.secrets;
+    const shown = secrets ? maskSecrets(text, Object.values(secrets)) : text;
     logger[level](
       { function: entry.fn, version: entry.version, requestId: entry.requestId, source: entry.source, guestLevel: entry.level, dropped: entry.dropped },
-      secrets ? maskSecrets(text, Object.values(secrets)) : text,
+      shown,
     );
+    tap?.(entry, shown);
     if (typeof entry.dropped === 'number' && entry.dropped > 0) onDropped?.(String(entry.fn), entry.dropped);
   };
 }

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { FETCH_OUTCOMES, type EgressCounters } from '../../runtime/index.ts';
 import type { FunctionHost } from '../../runtime/index.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { UsageFigures, UsageMeter } from '../usage/meter.ts';
 
 /** Error codes that mean the guest hit one of its limits, and the `kind` label they count under. */
 const LIMIT_KINDS: Record<string, string> = {
@@ -26,7 +27,7 @@ export class GatewayMetrics {
   private readonly deploys;
   private readonly scheduledRuns;
 
-  constructor(private readonly sources: { runtime: FunctionHost; scheduler: Scheduler; egress?: EgressCounters }) {
+  constructor(private readonly sources: { runtime: FunctionHost; scheduler: Scheduler; egress?: EgressCounters; usage?: UsageMeter }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.invocations = new Counter({
@@ -171,6 +172,29 @@ export class GatewayMetrics {
       labelNames: ['function', 'outcome'] as const,
       registers,
     });
+    this.rateLimitedTotal = new Counter({
+      name: 'faas_rate_limited_total',
+      help: 'Requests refused with 429 rate_limited, by function, tenant and the limit that refused them (function or tenant)',
+      labelNames: ['function', 'tenant', 'scope'] as const,
+      registers,
+    });
+    // What the usage meter counted since this process started, per tenant (the database keeps it per hour).
+    const usage = (field: keyof UsageFigures, scale = 1) =>
+      function (this: Counter<'tenant'>) {
+        this.reset();
+        for (const [tenant, f] of sources.usage?.sinceStart ?? []) this.inc({ tenant }, f[field] * scale);
+      };
+    const usageCounters: [string, string, keyof UsageFigures, number][] = [
+      ['faas_tenant_invocations_total', 'Function invocations per tenant', 'invocations', 1],
+      ['faas_tenant_errors_total', 'Function invocations per tenant that ended in an error', 'errors', 1],
+      ['faas_tenant_cpu_seconds_total', 'Guest CPU time per tenant', 'cpuMs', 1 / 1000],
+      ['faas_tenant_wall_seconds_total', 'Wall time of function requests per tenant', 'wallMs', 1 / 1000],
+      ['faas_tenant_egress_bytes_total', 'Bytes of guest fetch bodies sent and received per tenant', 'egressBytes', 1],
+      ['faas_tenant_kv_operations_total', 'KV operations per tenant', 'kvOps', 1],
+    ];
+    for (const [name, help, field, scale] of usageCounters) {
+      new Counter({ name, help, labelNames: ['tenant'] as const, registers, collect: usage(field, scale) });
+    }
     this.logsDropped = new Counter({
       name: 'faas_guest_log_records_dropped_total',
       help: 'Guest console records dropped by the per-invocation and per-function log caps',
@@ -180,6 +204,11 @@ export class GatewayMetrics {
   }
 
   private readonly logsDropped: Counter<'function'>;
+  private readonly rateLimitedTotal: Counter<'function' | 'tenant' | 'scope'>;
+
+  rateLimited(fn: string, tenant: string, scope: string): void {
+    this.rateLimitedTotal.inc({ function: fn, tenant, scope });
+  }
 
   guestLogsDropped(fn: string, records: number): void {
     this.logsDropped.inc({ function: fn }, records);

@@ -35,6 +35,11 @@ export class ArtifactFiles {
     return readFile(this.locate(path));
   }
 
+  /** Deletes a pruned version's file (already gone is fine). */
+  remove(path: string): void {
+    rmSync(this.locate(path), { force: true });
+  }
+
   private locate(path: string): string {
     if (!ARTIFACT_PATH.test(path)) throw new FaasError('artifact_invalid', `"${path.slice(0, 200)}" is not an artifact path of this data directory`);
     return join(this.dataDir, path);

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
 import { migrate, type Migration } from '../../contract/sqlite-migrations.ts';
 import type { FunctionConfig } from '../../contract/config.ts';
+import { DEFAULT_TENANT } from '../../contract/tenants.ts';
 
 /** One immutable deployed version of a function. */
 export interface VersionRecord {
@@ -21,7 +22,20 @@ export interface VersionRecord {
   filename: string;
   /** For 'dir' entries: hash of the bundle and config, to skip recompiling unchanged files at start. */
   sourceHash: string | null;
+  /** The tenant the function belongs to. */
+  tenant: string;
+  /** Who deployed it: "root", "dir", or the id of the tenant token used. */
+  deployedBy: string | null;
 }
+
+/** A share of a function's traffic: the live deployment is a list of these, summing to 100. */
+export interface SplitEntry {
+  version: number;
+  percent: number;
+}
+
+/** The live version of a function (its primary one: the record `functions` holds) and its traffic split. */
+export type LiveRecord = VersionRecord & { split: SplitEntry[] | null };
 
 /** The registry's schema, one entry per version (contract/sqlite-migrations.ts). */
 export const REGISTRY_MIGRATIONS: Migration[] = [
@@ -57,9 +71,57 @@ CREATE TABLE IF NOT EXISTS functions (
 );
 `,
   },
+  {
+    name: 'tenants, tokens, traffic splits, usage and the audit log',
+    sql: `
+CREATE TABLE tenants (
+  name TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  quota TEXT NOT NULL DEFAULT '{}'
+);
+INSERT INTO tenants (name, created_at) VALUES ('${DEFAULT_TENANT}', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL REFERENCES tenants (name),
+  label TEXT,
+  hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT
+);
+ALTER TABLE versions ADD COLUMN tenant TEXT NOT NULL DEFAULT '${DEFAULT_TENANT}';
+ALTER TABLE versions ADD COLUMN deployed_by TEXT;
+ALTER TABLE functions ADD COLUMN tenant TEXT NOT NULL DEFAULT '${DEFAULT_TENANT}';
+ALTER TABLE functions ADD COLUMN deployed_by TEXT;
+ALTER TABLE functions ADD COLUMN split TEXT;
+CREATE INDEX functions_tenant ON functions (tenant, name);
+CREATE TABLE usage (
+  hour TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  function TEXT NOT NULL,
+  invocations INTEGER NOT NULL DEFAULT 0,
+  errors INTEGER NOT NULL DEFAULT 0,
+  cpu_ms REAL NOT NULL DEFAULT 0,
+  wall_ms REAL NOT NULL DEFAULT 0,
+  egress_bytes INTEGER NOT NULL DEFAULT 0,
+  kv_ops INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, tenant, function)
+);
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  tenant TEXT,
+  token TEXT,
+  action TEXT NOT NULL,
+  target TEXT,
+  outcome TEXT NOT NULL,
+  detail TEXT
+);
+CREATE INDEX audit_tenant ON audit (tenant, id);
+`,
+  },
 ];
 
-interface FunctionRow {
+interface VersionRow {
   name: string;
   version: number;
   sha256: string;
@@ -70,53 +132,85 @@ interface FunctionRow {
   origin: 'api' | 'dir';
   filename: string;
   source_hash: string | null;
+  tenant: string;
+  deployed_by: string | null;
+}
+
+type FunctionRow = VersionRow & { split: string | null };
+
+/** The database behind the registry and the control plane (tenants, tokens, usage, audit): one file, WAL. */
+export function openRegistryDb(path: string): Database.Database {
+  const db = new Database(path);
+  // Config rows carry secrets, token rows their hashes.
+  chmodSync(path, 0o600);
+  db.pragma('journal_mode = WAL');
+  // FULL: a commit is on disk before the runtime swaps the new version in.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db, `registry ${path}`, REGISTRY_MIGRATIONS);
+  return db;
 }
 
 /**
- * SQLite metadata for the registry. `functions` holds the live version of each name, `versions`
- * every version ever deployed (with its source); a deploy writes both in one transaction.
+ * SQLite metadata for the registry. `functions` holds the live (primary) version of each name and
+ * its traffic split, `versions` every version kept (with its source); a deploy writes both in one
+ * transaction, a rollback or a split changes `functions` alone.
  */
 export class RegistryStore {
-  private readonly db: Database.Database;
   private readonly stmts;
 
-  constructor(path: string) {
-    this.db = new Database(path);
-    // Config rows carry secrets.
-    chmodSync(path, 0o600);
-    this.db.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before the runtime swaps the new version in.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    migrate(this.db, `registry ${path}`, REGISTRY_MIGRATIONS);
+  constructor(readonly db: Database.Database) {
     this.stmts = {
-      current: this.db.prepare<[string], FunctionRow>('SELECT * FROM functions WHERE name = ?'),
-      list: this.db.prepare<[], FunctionRow>('SELECT * FROM functions ORDER BY name'),
-      source: this.db.prepare<[string, number], { source: string | null }>('SELECT source FROM versions WHERE name = ? AND version = ?'),
-      nextVersion: this.db.prepare<[string], { next: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM versions WHERE name = ?'),
-      artifacts: this.db.prepare<[], { artifact: string }>('SELECT artifact FROM versions'),
-      insertVersion: this.db.prepare(
-        `INSERT INTO versions (name, version, sha256, bytecode_bytes, deployed_at, config, artifact, origin, filename, source, source_hash)
-         VALUES (@name, @version, @sha256, @bytecodeBytes, @deployedAt, @config, @artifact, @origin, @filename, @source, @sourceHash)`,
+      current: db.prepare<[string], FunctionRow>('SELECT * FROM functions WHERE name = ?'),
+      list: db.prepare<[], FunctionRow>('SELECT * FROM functions ORDER BY name'),
+      listTenant: db.prepare<[string], FunctionRow>('SELECT * FROM functions WHERE tenant = ? ORDER BY name'),
+      version: db.prepare<[string, number], VersionRow>('SELECT * FROM versions WHERE name = ? AND version = ?'),
+      versions: db.prepare<[string], VersionRow>('SELECT * FROM versions WHERE name = ? ORDER BY version DESC'),
+      source: db.prepare<[string, number], { source: string | null }>('SELECT source FROM versions WHERE name = ? AND version = ?'),
+      nextVersion: db.prepare<[string], { next: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM versions WHERE name = ?'),
+      artifacts: db.prepare<[], { artifact: string }>('SELECT artifact FROM versions'),
+      insertVersion: db.prepare(
+        `INSERT INTO versions (name, version, sha256, bytecode_bytes, deployed_at, config, artifact, origin, filename, source, source_hash, tenant, deployed_by)
+         VALUES (@name, @version, @sha256, @bytecodeBytes, @deployedAt, @config, @artifact, @origin, @filename, @source, @sourceHash, @tenant, @deployedBy)`,
       ),
-      upsertFunction: this.db.prepare(
-        `INSERT INTO functions (name, version, sha256, bytecode_bytes, deployed_at, config, artifact, origin, filename, source_hash)
-         VALUES (@name, @version, @sha256, @bytecodeBytes, @deployedAt, @config, @artifact, @origin, @filename, @sourceHash)
+      upsertFunction: db.prepare(
+        `INSERT INTO functions (name, version, sha256, bytecode_bytes, deployed_at, config, artifact, origin, filename, source_hash, tenant, deployed_by, split)
+         VALUES (@name, @version, @sha256, @bytecodeBytes, @deployedAt, @config, @artifact, @origin, @filename, @sourceHash, @tenant, @deployedBy, @split)
          ON CONFLICT (name) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256,
            bytecode_bytes = excluded.bytecode_bytes, deployed_at = excluded.deployed_at, config = excluded.config,
-           artifact = excluded.artifact, origin = excluded.origin, filename = excluded.filename, source_hash = excluded.source_hash`,
+           artifact = excluded.artifact, origin = excluded.origin, filename = excluded.filename, source_hash = excluded.source_hash,
+           tenant = excluded.tenant, deployed_by = excluded.deployed_by, split = excluded.split`,
       ),
-      remove: this.db.prepare<[string]>('DELETE FROM functions WHERE name = ?'),
+      setSplit: db.prepare<[string | null, string]>('UPDATE functions SET split = ? WHERE name = ?'),
+      remove: db.prepare<[string]>('DELETE FROM functions WHERE name = ?'),
+      deleteVersion: db.prepare<[string, number]>('DELETE FROM versions WHERE name = ? AND version = ?'),
+      countTenant: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM functions WHERE tenant = ?'),
     };
   }
 
-  current(name: string): VersionRecord | undefined {
+  current(name: string): LiveRecord | undefined {
     const row = this.stmts.current.get(name);
+    return row && fromFunctionRow(row);
+  }
+
+  /** Live functions, all of them or one tenant's. */
+  list(tenant?: string): LiveRecord[] {
+    return (tenant === undefined ? this.stmts.list.all() : this.stmts.listTenant.all(tenant)).map(fromFunctionRow);
+  }
+
+  countOf(tenant: string): number {
+    return this.stmts.countTenant.get(tenant)!.n;
+  }
+
+  version(name: string, version: number): VersionRecord | undefined {
+    const row = this.stmts.version.get(name, version);
     return row && fromRow(row);
   }
 
-  list(): VersionRecord[] {
-    return this.stmts.list.all().map(fromRow);
+  /** Every kept version of a function, newest first. */
+  versions(name: string): VersionRecord[] {
+    return this.stmts.versions.all(name).map(fromRow);
   }
 
   /** What a version compiled (kept so an artifact the engine no longer accepts can be rebuilt). */
@@ -134,17 +228,33 @@ export class RegistryStore {
     return new Set(this.stmts.artifacts.all().map((r) => r.artifact));
   }
 
-  /** Records the version and makes it the live one, atomically. */
-  commit(record: VersionRecord, source: string | null): void {
-    const params = { ...record, source, config: JSON.stringify(record.config) };
+  /**
+   * Records the version and makes it live, atomically: alone, or in `split` with `primary` (default:
+   * this version) as the record `functions` holds.
+   */
+  commit(record: VersionRecord, source: string | null, split: SplitEntry[] | null = null, primary: VersionRecord = record): void {
     this.db.transaction(() => {
-      this.stmts.insertVersion.run(params);
-      this.stmts.upsertFunction.run(params);
+      this.stmts.insertVersion.run({ ...record, source, config: JSON.stringify(record.config) });
+      this.stmts.upsertFunction.run({ ...primary, config: JSON.stringify(primary.config), split: split && JSON.stringify(split) });
     })();
+  }
+
+  /** Makes a kept version the live one again (a rollback), with `split` or alone: one statement, atomic. */
+  makeLive(record: VersionRecord, split: SplitEntry[] | null): void {
+    this.stmts.upsertFunction.run({ ...record, config: JSON.stringify(record.config), split: split && JSON.stringify(split) });
+  }
+
+  setSplit(name: string, split: SplitEntry[] | null): void {
+    this.stmts.setSplit.run(split && JSON.stringify(split), name);
   }
 
   remove(name: string): boolean {
     return this.stmts.remove.run(name).changes > 0;
+  }
+
+  /** Forgets a version that is no longer kept (its artifact file is the caller's to delete). */
+  deleteVersion(name: string, version: number): void {
+    this.stmts.deleteVersion.run(name, version);
   }
 
   close(): void {
@@ -152,7 +262,7 @@ export class RegistryStore {
   }
 }
 
-function fromRow(row: FunctionRow): VersionRecord {
+function fromRow(row: VersionRow): VersionRecord {
   return {
     name: row.name,
     version: row.version,
@@ -164,5 +274,11 @@ function fromRow(row: FunctionRow): VersionRecord {
     origin: row.origin,
     filename: row.filename,
     sourceHash: row.source_hash,
+    tenant: row.tenant,
+    deployedBy: row.deployed_by,
   };
+}
+
+function fromFunctionRow(row: FunctionRow): LiveRecord {
+  return { ...fromRow(row), split: row.split ? (JSON.parse(row.split) as SplitEntry[]) : null };
 }

@@ -1,14 +1,26 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Hono } from 'hono';
 import { z } from 'zod';
 import { assertFunctionName, parseFunctionConfig } from '../../contract/config.ts';
-import { FaasError } from '../../contract/errors.ts';
+
+import { FaasError, isFaasError } from '../../contract/errors.ts';
+import { DEFAULT_TENANT, TENANT_NAME } from '../../contract/tenants.ts';
+import { withQuotaDefaults } from '../tenants/quota.ts';
 import { readBody, type BodyBudget } from '../body.ts';
-import type { GatewayEnv } from '../http.ts';
+import type { ControlPlane } from '../control-plane.ts';
+import type { GatewayContext, GatewayEnv } from '../http.ts';
 import { publicView, type Registry } from '../registry/registry.ts';
+import { principalAuth, principalOf } from './auth.ts';
+import { registerLogRoutes } from './logs.ts';
+import { registerTenantRoutes } from './tenants.ts';
+import { registerUsageRoutes } from './usage.ts';
+import type { Principal } from '../tenants/store.ts';
+
+/** What an empty config gets (contract/config.ts), for lowering to a tenant's maxima. */
+const CONFIG_DEFAULTS = parseFunctionConfig({});
 
 export interface AdminDeps {
   registry: Registry;
+  plane: ControlPlane;
   adminToken: string;
   /** Cap on a deploy request (bundled sources with npm packages can be large). */
   maxDeployBytes: number;
@@ -16,86 +28,189 @@ export interface AdminDeps {
   bodyBudget: BodyBudget;
 }
 
-const DeployBody = z.object({
-  source: z.string().min(1, 'must not be empty'),
-  // Only ever a display name and a loader choice (nothing is read or written under it), but kept to
-  // a plain file name so messages and stack traces cannot be made to show a path.
-  filename: z
-    .string()
-    .max(128, 'must be at most 128 characters')
-    .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'must be a plain file name: letters, digits, ".", "_" and "-" only (no path separators, no NUL)')
-    .regex(/\.(?:ts|mts|js|mjs|tsx|jsx)$/, 'must end in .ts, .js, .mts, .mjs, .tsx or .jsx')
-    .default('index.ts'),
-  config: z.unknown().optional(),
-});
+const DeployBody = z
+  .object({
+    source: z.string().min(1, 'must not be empty'),
+    // Only ever a display name and a loader choice (nothing is read or written under it), but kept to
+    // a plain file name so messages and stack traces cannot be made to show a path.
+    filename: z
+      .string()
+      .max(128, 'must be at most 128 characters')
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'must be a plain file name: letters, digits, ".", "_" and "-" only (no path separators, no NUL)')
+      .regex(/\.(?:ts|mts|js|mjs|tsx|jsx)$/, 'must end in .ts, .js, .mts, .mjs, .tsx or .jsx')
+      .default('index.ts'),
+    config: z.unknown().optional(),
+    /** The operator only: the tenant a new function belongs to (default "default"). */
+    tenant: z.string().regex(TENANT_NAME, 'must be a tenant name').optional(),
+    /** A gradual rollout: the new version takes this share of the traffic, the live one the rest. */
+    percent: z.number().int().min(1).max(99).optional(),
+  });
+
+const RollbackBody = z.object({ version: z.number().int().positive().optional() }).strict();
+const SplitBody = z
+  .object({
+    split: z.array(z.object({ version: z.number().int().positive(), percent: z.number().int().min(1).max(100) }).strict()).min(1).max(10),
+  })
+  .strict();
+
+/** Small JSON bodies of the control routes (rollback, split, tenants, quotas, tokens). */
+export const SMALL_BODY_BYTES = 64 * 1024;
 
 export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): void {
-  app.use('/admin/*', bearerAuth(deps.adminToken));
+  const { registry, plane } = deps;
+  app.use('/admin/*', principalAuth(deps.adminToken, plane.tenants));
 
-  app.get('/admin/functions', (c) => c.json(deps.registry.list().map(publicView)));
+  app.get('/admin/functions', (c) => c.json(registry.list(principalOf(c)).map(publicView)));
 
-  app.get('/admin/functions/:name', (c) => c.json(publicView(requireFunction(deps.registry, c.req.param('name')))));
+  app.get('/admin/functions/:name', (c) => c.json(publicView(requireFunction(c, registry))));
 
   app.put('/admin/functions/:name', async (c) => {
     const name = c.req.param('name');
     assertFunctionName(name);
-    const limits = { limit: deps.maxDeployBytes, timeoutMs: deps.bodyTimeoutMs, outgoing: c.env.outgoing, budget: deps.bodyBudget };
-    const body = parseDeployBody(await readBody(c.env.incoming, limits));
-    const config = parseFunctionConfig(body.config);
-    const rec = await deps.registry.deploy(
-      name,
-      { entry: deps.registry.sourceEntry(body.source, body.filename), source: body.source, filename: body.filename, origin: 'api' },
-      config,
-    );
-    return c.json({ name: rec.name, version: rec.version, sha256: rec.sha256, bytecodeBytes: rec.bytecodeBytes, deployedAt: rec.deployedAt }, 201);
+    const principal = principalOf(c);
+    return audited(plane, principal, 'deploy', { tenant: ownTenant(principal), name }, async (target) => {
+      const limits = { limit: deps.maxDeployBytes, timeoutMs: deps.bodyTimeoutMs, outgoing: c.env.outgoing, budget: deps.bodyBudget };
+      const body = parseBody(DeployBody, await readBody(c.env.incoming, limits), 'deploy request');
+      if (body.tenant !== undefined && principal.kind === 'tenant' && body.tenant !== principal.tenant) {
+        throw new FaasError('forbidden', `this token belongs to tenant "${principal.tenant}", not "${body.tenant}"`);
+      }
+      const tenant = principal.kind === 'tenant' ? principal.tenant : (body.tenant ?? registry.get(name)?.tenant ?? DEFAULT_TENANT);
+      const quota = plane.tenants.get(tenant)?.quota ?? {};
+      const config = parseFunctionConfig(withQuotaDefaults(body.config, quota, CONFIG_DEFAULTS));
+      const rec = await registry.deploy(
+        name,
+        { entry: registry.sourceEntry(body.source, body.filename), source: body.source, filename: body.filename, origin: 'api' },
+        config,
+        { principal, tenant: body.tenant, percent: body.percent },
+      );
+      target.tenant = rec.tenant;
+      target.detail = { version: rec.version, sha256: rec.sha256, ...(body.percent !== undefined ? { percent: body.percent } : {}) };
+      const live = registry.get(name);
+      return c.json(
+        {
+          name: rec.name,
+          version: rec.version,
+          sha256: rec.sha256,
+          bytecodeBytes: rec.bytecodeBytes,
+          deployedAt: rec.deployedAt,
+          tenant: rec.tenant,
+          ...(live?.split ? { split: live.split } : {}),
+        },
+        201,
+      );
+    });
   });
 
-  app.delete('/admin/functions/:name', async (c) => {
+  /** An audited change to an existing function, recorded under the function's tenant. */
+  const change = (c: GatewayContext, action: string, run: (name: string, principal: Principal, target: AuditTarget) => Promise<Response>) => {
+    const name = c.req.param('name')!;
+    assertFunctionName(name);
+    const principal = principalOf(c);
+    const owner = registry.get(name, principal)?.tenant ?? ownTenant(principal);
+    return audited(plane, principal, action, { tenant: owner, name }, (target) => run(name, principal, target));
+  };
+
+  app.delete('/admin/functions/:name', (c) =>
+    change(c, 'delete', async (name, principal) => {
+      if (!(await registry.remove(name, principal))) throw notDeployed(name);
+      return c.body(null, 204);
+    }),
+  );
+
+  app.get('/admin/functions/:name/versions', (c) => {
     const name = c.req.param('name');
     assertFunctionName(name);
-    if (!(await deps.registry.remove(name))) throw notDeployed(name);
-    return c.body(null, 204);
+    return c.json(registry.versions(name, principalOf(c)));
   });
+
+  app.post('/admin/functions/:name/rollback', (c) =>
+    change(c, 'rollback', async (name, principal, target) => {
+      const body = parseBody(RollbackBody, await readSmallBody(c, deps, true), 'rollback request');
+      const live = await registry.rollback(name, body.version, principal);
+      target.detail = { version: live.version };
+      return c.json(publicView(live));
+    }),
+  );
+
+  app.get('/admin/functions/:name/deployment', (c) => {
+    const rec = requireFunction(c, registry);
+    return c.json({ name: rec.name, split: rec.split ?? [{ version: rec.version, percent: 100 }] });
+  });
+
+  app.put('/admin/functions/:name/deployment', (c) =>
+    change(c, 'split', async (name, principal, target) => {
+      const body = parseBody(SplitBody, await readSmallBody(c, deps), 'deployment');
+      target.detail = { split: body.split };
+      const live = await registry.setSplit(name, body.split, principal);
+      return c.json({ name: live.name, split: live.split ?? [{ version: live.version, percent: 100 }] });
+    }),
+  );
 
   app.all('/admin/functions/:name', (c) => {
     throw new FaasError('method_not_allowed', `${c.req.method} is not supported on ${c.req.path} (use GET, PUT or DELETE)`);
   });
+
+  registerLogRoutes(app, { registry, plane });
+  registerTenantRoutes(app, { ...deps });
+  registerUsageRoutes(app, { plane });
 }
 
-function bearerAuth(token: string): MiddlewareHandler<GatewayEnv> {
-  const expected = digest(token);
-  return async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw new FaasError('unauthorized', 'missing bearer token: send Authorization: Bearer <token>');
-    // Comparing digests keeps the comparison constant-time whatever the presented length.
-    if (!timingSafeEqual(digest(match[1]!), expected)) throw new FaasError('unauthorized', 'invalid admin token');
-    await next();
-  };
+export interface AuditTarget {
+  tenant: string | null;
+  name?: string | null;
+  detail?: Record<string, unknown>;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+/** Runs an admin action and records it in the audit log with its outcome (ok or the error code). */
+export async function audited<T>(
+  plane: ControlPlane,
+  principal: Principal,
+  action: string,
+  target: AuditTarget,
+  run: (target: AuditTarget) => Promise<T> | T,
+): Promise<T> {
+  try {
+    const out = await run(target);
+    plane.audit.record(principal, action, target, 'ok', target.detail);
+    return out;
+  } catch (err) {
+    plane.audit.record(principal, action, target, isFaasError(err) ? err.code : 'internal_error', {
+      ...target.detail,
+      message: err instanceof Error ? err.message.slice(0, 500) : 'error',
+    });
+    throw err;
+  }
 }
 
-function parseDeployBody(bytes: Uint8Array): z.output<typeof DeployBody> {
+/** The tenant a principal acts as ("default" for the operator unless told otherwise). */
+function ownTenant(p: Principal): string | null {
+  return p.kind === 'tenant' ? p.tenant : null;
+}
+
+export async function readSmallBody(c: GatewayContext, deps: { bodyTimeoutMs: number; bodyBudget: BodyBudget }, optional = false): Promise<Uint8Array> {
+  const bytes = await readBody(c.env.incoming, { limit: SMALL_BODY_BYTES, timeoutMs: deps.bodyTimeoutMs, outgoing: c.env.outgoing, budget: deps.bodyBudget });
+  return optional && bytes.byteLength === 0 ? new TextEncoder().encode('{}') : bytes;
+}
+
+export function parseBody<S extends z.ZodType>(schema: S, bytes: Uint8Array, what: string): z.output<S> {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
     throw new FaasError('bad_request', `request body is not valid JSON: ${(err as Error).message}`);
   }
-  const parsed = DeployBody.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new FaasError('bad_request', `invalid deploy request: ${issue.path.join('.') || 'body'}: ${issue.message}`);
+    throw new FaasError('bad_request', `invalid ${what}: ${issue.path.join('.') || 'body'}: ${issue.message}`);
   }
   return parsed.data;
 }
 
-function requireFunction(registry: Registry, name: string) {
+export function requireFunction(c: GatewayContext, registry: Registry) {
+  const name = c.req.param('name')!;
   assertFunctionName(name);
-  const rec = registry.get(name);
+  const rec = registry.get(name, principalOf(c));
   if (!rec) throw notDeployed(name);
   return rec;
 }

@@ -25,10 +25,22 @@ describe('invoking functions', () => {
     expect(res.status).toBe(200);
     const seen = await res.json();
     expect(seen.method).toBe('POST');
-    expect(seen.url).toBe(`${t.url}/fn/echo/a/b?x=1&y=two`);
+    // the function owns its path space: /fn/echo is the gateway's, named in x-forwarded-prefix
+    expect(seen.url).toBe(`${t.url}/a/b?x=1&y=two`);
     expect(seen.body).toBe('payload');
     expect(seen.headers).toContainEqual(['x-custom', 'yes']);
-    expect((await (await t.fn('echo')).json()).url).toBe(`${t.url}/fn/echo`);
+    expect(seen.headers).toContainEqual(['x-forwarded-prefix', '/fn/echo']);
+    expect((await (await t.fn('echo')).json()).url).toBe(`${t.url}/`);
+    expect((await (await t.fn('echo', '/?q=1')).json()).url).toBe(`${t.url}/?q=1`);
+    expect((await (await t.fn('echo', '?q=1')).json()).url).toBe(`${t.url}/?q=1`);
+  });
+
+  it('keeps the /fn/<name> prefix for a function that asks (stripPrefix: false), and a client cannot forge x-forwarded-prefix', async () => {
+    expect((await t.deploy('echo-full', SOURCES.echo, { stripPrefix: false })).status).toBe(201);
+    const seen = await (await t.fn('echo-full', '/a?x=1')).json();
+    expect(seen.url).toBe(`${t.url}/fn/echo-full/a?x=1`);
+    const forged = await (await t.fn('echo', '/a', { headers: { 'x-forwarded-prefix': '/evil' } })).json();
+    expect(forged.headers.filter(([k]: [string]) => k === 'x-forwarded-prefix')).toEqual([['x-forwarded-prefix', '/fn/echo']]);
   });
 
   it('sets x-request-id (honouring a sane incoming one) and server-timing', async () => {

@@ -1,10 +1,12 @@
-import type { Hono, Handler } from 'hono';
+import type { Hono, Handler, MiddlewareHandler } from 'hono';
 import { assertFunctionName } from '../../contract/config.ts';
-import { FaasError } from '../../contract/errors.ts';
-import type { GuestRequest, GuestResponse } from '../../runtime/index.ts';
+import { ERROR_STATUS, FaasError, type ErrorCode } from '../../contract/errors.ts';
+import type { DeployedFunction, GuestRequest, GuestResponse, InvocationUsage } from '../../runtime/index.ts';
 import type { FunctionHost } from '../../runtime/index.ts';
 import { readBody, type BodyBudget } from '../body.ts';
-import { serverTiming, asHttpError, type GatewayEnv } from '../http.ts';
+import type { ControlPlane } from '../control-plane.ts';
+import { serverTiming, asHttpError, type GatewayContext, type GatewayEnv } from '../http.ts';
+import { ROLLOUT_KEY, rolloutKey } from '../routing/split.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
@@ -14,6 +16,7 @@ export interface FunctionRouteDeps {
   scheduler: Scheduler;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
+  plane: ControlPlane;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   bodyBudget: BodyBudget;
@@ -23,81 +26,177 @@ export interface FunctionRouteDeps {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
-export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDeps): void {
-  const handler = invokeHandler(deps);
-  app.all('/fn/:name', handler);
-  app.all('/fn/:name/*', handler);
-}
+/** Paths that are the gateway's own on every host: a host route never takes them. */
+const GATEWAY_PATH = /^\/(?:admin|fn)(?:\/|$)|^\/(?:healthz|readyz|metrics)$/;
 
-function invokeHandler({ runtime, scheduler, metrics, lifecycle, maxBodyBytes, bodyTimeoutMs, bodyBudget }: FunctionRouteDeps): Handler<GatewayEnv> {
-  return async (c) => {
+export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDeps): void {
+  const invoke = invoker(deps);
+  const byName: Handler<GatewayEnv> = (c) => {
     const name = c.req.param('name')!;
     assertFunctionName(name);
+    return invoke(c, name, PREFIX_LENGTH + name.length);
+  };
+  app.all('/fn/:name', byName);
+  app.all('/fn/:name/*', byName);
+}
+
+/**
+ * Requests for a host and path that a function claims in its `routes`: registered last, so every
+ * gateway route is matched first; the function sees the request's path as it is.
+ */
+export function registerHostRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDeps, admission: MiddlewareHandler<GatewayEnv>): void {
+  const invoke = invoker(deps);
+  app.all('*', async (c, next) => {
+    const target = c.env.incoming.url ?? '/';
+    const q = target.indexOf('?');
+    const path = q < 0 ? target : target.slice(0, q);
+    const name = GATEWAY_PATH.test(path) ? undefined : deps.plane.routes.match(c.req.header('host'), path);
+    if (!name) return next();
+    let response: Response | undefined;
+    await admission(c, async () => {
+      response = await invoke(c, name, 0);
+    });
+    return response!;
+  });
+}
+
+/** "/fn/" */
+const PREFIX_LENGTH = 4;
+
+/**
+ * Runs one request through a function: rate limits, version choice (traffic split), body, slot,
+ * invocation, response; then usage, metrics and the live-log record. `strip` characters of the
+ * path are the gateway's (`/fn/<name>`) and, unless the function keeps them (`stripPrefix: false`),
+ * are not part of the URL the guest sees.
+ */
+function invoker({ runtime, scheduler, metrics, lifecycle, plane, maxBodyBytes, bodyTimeoutMs, bodyBudget }: FunctionRouteDeps) {
+  return async (c: GatewayContext, name: string, strip: number): Promise<Response> => {
     const timing: NonNullable<GatewayEnv['Variables']['invocation']> = { function: name };
     c.set('invocation', timing);
-    const fn = runtime.get(name);
-    if (!fn) throw new FaasError('not_found', `function "${name}" is not deployed`);
-
+    const primary = runtime.get(name);
+    if (!primary) throw new FaasError('not_found', `function "${name}" is not deployed`);
+    const tenant = primary.tenant;
+    const received = performance.now();
     const incoming = c.env.incoming;
-    const method = c.req.method;
-    const body =
-      method === 'GET' || method === 'HEAD'
-        ? null
-        : await readBody(incoming, { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget });
-    const request: GuestRequest = {
-      method,
-      url: c.req.url,
-      headers: headerPairs(incoming.rawHeaders),
-      body: body && body.byteLength > 0 ? ownBuffer(body) : null,
-    };
+    let status = 500;
+    let outcome = 'ok';
+    let usage: InvocationUsage | undefined;
+    let fn: DeployedFunction = primary;
+    try {
+      plane.limits.admit(name, tenant);
+      const split = plane.splits.get(name);
+      if (split) {
+        const version = split.pick(rolloutKey(c.req.header(ROLLOUT_KEY), c.req.header('cookie')));
+        fn = runtime.get(name, version) ?? primary;
+      }
+      timing.version = fn.version;
 
-    // The wall-time budget starts once the request is fully received; queueing spends from it.
-    const deadline = performance.now() + fn.config.timeoutMs;
-    const fail = (err: unknown) => {
+      const method = c.req.method;
+      const body =
+        method === 'GET' || method === 'HEAD'
+          ? null
+          : await readBody(incoming, { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget });
+      const stripping = strip > 0 && fn.config.stripPrefix;
+      const headers = headerPairs(incoming.rawHeaders, stripping ? 'x-forwarded-prefix' : undefined);
+      let url = c.req.url;
+      if (stripping) {
+        url = stripped(url, strip);
+        // what the client sent under this name is replaced, not joined: the guest can trust it
+        headers.push(['x-forwarded-prefix', `/fn/${name}`]);
+      }
+      const request: GuestRequest = { method, url, headers, body: body && body.byteLength > 0 ? ownBuffer(body) : null };
+
+      // The wall-time budget starts once the request is fully received; queueing spends from it.
+      const deadline = performance.now() + fn.config.timeoutMs;
+      const slot = await scheduler.acquire({ name, priority: fn.config.priority, maxConcurrency: fn.config.maxConcurrency }, deadline);
+      timing.queueMs = slot.waitedMs;
+      metrics.queued(slot.waitedMs / 1000);
+
+      const started = performance.now();
+      let result;
+      try {
+        result = await runtime.invoke(name, request, { requestId: c.get('requestId'), deadline, version: split ? fn.version : undefined });
+      } catch (err) {
+        slot.release();
+        timing.execMs = performance.now() - started;
+        throw err;
+      }
+      // ctx.waitUntil work runs on after the response: it keeps the slot (and shows as in flight) until
+      // it settles, bounded by the invocation's deadline, so the scheduler still sees what it admits.
+      slot.releaseAfter(result.background, deadline + BACKGROUND_GRACE_MS);
+      lifecycle.trackBackground(result.background);
+      usage = result.usage;
+      const atResponse = usage;
+      void result.background.then((final) => final && meterLater(plane, tenant, name, atResponse, final));
+      timing.coldMs = result.coldMs;
+      timing.execMs = result.execMs;
+      timing.worker = result.worker;
+      const extra: Record<string, string> = { 'x-request-id': c.get('requestId'), 'server-timing': serverTiming(timing) };
+      if (split) extra['faas-version'] = String(fn.version);
+      const response = toHttpResponse(result.response, extra);
+      timing.headersSet = true;
+      status = response.status;
+      metrics.invocation(name, 'ok', { seconds: (performance.now() - started) / 1000, cold: result.cold });
+      return response;
+    } catch (err) {
       const e = asHttpError(err);
-      timing.error = e.code;
-      metrics.invocation(name, e.code);
-      return e;
-    };
-    let slot;
-    try {
-      slot = await scheduler.acquire({ name, priority: fn.config.priority, maxConcurrency: fn.config.maxConcurrency }, deadline);
-    } catch (err) {
-      throw fail(err);
-    }
-    timing.queueMs = slot.waitedMs;
-    metrics.queued(slot.waitedMs / 1000);
-
-    const started = performance.now();
-    let result;
-    try {
-      result = await runtime.invoke(name, request, { requestId: c.get('requestId'), deadline });
-    } catch (err) {
-      slot.release();
-      timing.execMs = performance.now() - started;
-      throw fail(err);
-    }
-    // ctx.waitUntil work runs on after the response: it keeps the slot (and shows as in flight) until
-    // it settles, bounded by the invocation's deadline, so the scheduler still sees what it admits.
-    slot.releaseAfter(result.background, deadline + BACKGROUND_GRACE_MS);
-    lifecycle.trackBackground(result.background);
-    timing.coldMs = result.coldMs;
-    timing.execMs = result.execMs;
-    timing.worker = result.worker;
-    let response: Response;
-    try {
-      response = toHttpResponse(result.response, {
-        'x-request-id': c.get('requestId'),
-        'server-timing': serverTiming(timing),
+      timing.error = outcome = e.code;
+      status = ERROR_STATUS[e.code as ErrorCode] ?? 500;
+      usage ??= e.detail?.usage as InvocationUsage | undefined;
+      if (e.code !== 'rate_limited') metrics.invocation(name, e.code);
+      throw e;
+    } finally {
+      const wallMs = performance.now() - received;
+      plane.usage.add(tenant, name, {
+        invocations: 1,
+        errors: outcome === 'ok' ? 0 : 1,
+        wallMs,
+        cpuMs: usage?.cpuMs ?? 0,
+        egressBytes: usage?.egressBytes ?? 0,
+        kvOps: usage?.bindingOps ?? 0,
       });
-    } catch (err) {
-      throw fail(err);
+      plane.logs.invocation({
+        function: name,
+        version: fn.version,
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        path: pathOf(incoming.url),
+        status,
+        outcome,
+        ms: round(wallMs)!,
+        queueMs: round(timing.queueMs),
+        execMs: round(timing.execMs),
+        cpuMs: usage ? round(usage.cpuMs) : undefined,
+        cold: timing.coldMs !== undefined ? timing.coldMs > 0 : undefined,
+      });
     }
-    timing.headersSet = true;
-    metrics.invocation(name, 'ok', { seconds: (performance.now() - started) / 1000, cold: result.cold });
-    return response;
   };
 }
+
+/** What the invocation's ctx.waitUntil work added after the response. */
+function meterLater(plane: ControlPlane, tenant: string, name: string, before: InvocationUsage, after: InvocationUsage): void {
+  plane.usage.add(tenant, name, {
+    cpuMs: Math.max(0, after.cpuMs - before.cpuMs),
+    egressBytes: Math.max(0, after.egressBytes - before.egressBytes),
+    kvOps: Math.max(0, after.bindingOps - before.bindingOps),
+  });
+}
+
+/** `url` without the `strip` path characters after its origin ("/fn/hello/x?y" → "/x?y"; "/fn/hello" → "/"). */
+function stripped(url: string, strip: number): string {
+  const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+  if (pathStart < 0) return url;
+  const rest = url.slice(pathStart + strip);
+  return url.slice(0, pathStart) + (rest.startsWith('/') ? rest : `/${rest}`);
+}
+
+function pathOf(target: string | undefined): string {
+  const t = target ?? '/';
+  const q = t.indexOf('?');
+  return (q < 0 ? t : t.slice(0, q)).slice(0, 512);
+}
+
+const round = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * 100) / 100);
 
 /** How long past its deadline an invocation's background work may hold its slot before the gateway takes it back. */
 const BACKGROUND_GRACE_MS = 1000;
@@ -162,9 +261,12 @@ function trimHttpWhitespace(v: string): string {
 
 const isHttpWhitespace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
-function headerPairs(raw: string[]): [string, string][] {
+function headerPairs(raw: string[], drop?: string): [string, string][] {
   const out: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name !== drop) out.push([name, raw[i + 1]!]);
+  }
   return out;
 }
 

@@ -106,6 +106,7 @@ export function fetchOp(limits: Partial<FetchLimits> = {}, counters: EgressCount
       release = await gate.acquire(Math.min(base.queueTimeoutMs, timeoutMs));
       const result = await send(request, policy, { ...perFetch, timeoutMs: deadline - Date.now() });
       counters.count('ok');
+      invocation.egressBytes += (request.body?.byteLength ?? 0) + result.body.byteLength;
       return result;
     } catch (err) {
       counters.count(err instanceof FetchRefused ? err.reason : 'failed');

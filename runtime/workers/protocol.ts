@@ -5,9 +5,9 @@
 import type { Artifact } from '../../contract/artifact.ts';
 import type { FunctionConfig } from '../../contract/config.ts';
 import type { WireError } from '../../contract/errors.ts';
-import type { GuestRequest, GuestResponse } from '../invocation.ts';
+import type { GuestRequest, GuestResponse, InvocationUsage } from '../invocation.ts';
 import type { BoundOp, GuestLogEntry } from '../host/services.ts';
-import type { FunctionStats, RuntimeOptions } from '../runtime.ts';
+import type { DeployOptions, FunctionStats, RuntimeOptions } from '../runtime.ts';
 import type { SandboxPoolStats } from '../function-host.ts';
 
 /**
@@ -38,9 +38,9 @@ export const toEpoch = (deadline: number): number => performance.timeOrigin + de
 export const fromEpoch = (epoch: number): number => epoch - performance.timeOrigin;
 
 export type ToWorker =
-  | { t: 'deploy'; id: number; name: string; version: number; artifact: Artifact; config: FunctionConfig }
+  | { t: 'deploy'; id: number; name: string; version: number; artifact: Artifact; config: FunctionConfig; options?: DeployOptions }
   | { t: 'undeploy'; id: number; name: string }
-  | { t: 'invoke'; id: number; name: string; req: GuestRequest; requestId?: string; deadline: number }
+  | { t: 'invoke'; id: number; name: string; version?: number; req: GuestRequest; requestId?: string; deadline: number }
   | { t: 'scheduled'; id: number; name: string; controller: { cron: string; scheduledTime: number }; requestId?: string; deadline: number }
   | { t: 'stats'; id: number }
   | { t: 'close'; id: number }
@@ -65,10 +65,12 @@ export type FromWorker =
       execMs: number;
       instanceId: number;
       coldStarts: number;
+      usage: InvocationUsage;
       /** False when the invocation's waitUntil work already settled; else a `background` message follows. */
       background: boolean;
     }
-  | { t: 'background'; id: number }
+  /** The invocation's waitUntil work is done; `usage` is the whole invocation's. */
+  | { t: 'background'; id: number; usage?: InvocationUsage }
   /** Completion of a deploy, undeploy, scheduled or close; `error` when it failed. */
   | { t: 'done'; id: number; error?: WireError; value?: unknown }
   | ({ t: 'report'; id?: number } & WorkerReport);

@@ -59,7 +59,7 @@ port.on('message', (msg: ToWorker) => {
       return;
     case 'deploy':
       try {
-        runtime.deploy(msg.name, msg.version, msg.artifact, msg.config);
+        runtime.deploy(msg.name, msg.version, msg.artifact, msg.config, msg.options);
         post({ t: 'done', id: msg.id });
       } catch (err) {
         post({ t: 'done', id: msg.id, error: toWire(err) });
@@ -94,14 +94,16 @@ post({ t: 'report', ...report() });
 async function invoke(msg: Extract<ToWorker, { t: 'invoke' }>): Promise<void> {
   let result;
   try {
-    result = await runtime.invoke(msg.name, msg.req, { requestId: msg.requestId, deadline: fromEpoch(msg.deadline) });
+    result = await runtime.invoke(msg.name, msg.req, { requestId: msg.requestId, version: msg.version, deadline: fromEpoch(msg.deadline) });
   } catch (err) {
     post({ t: 'done', id: msg.id, error: toWire(err) });
     return;
   }
   let settled = false;
-  const background = result.background.then(() => {
+  let finalUsage = result.usage;
+  const background = result.background.then((usage) => {
     settled = true;
+    if (usage) finalUsage = usage;
   });
   // Most invocations have no waitUntil work: give it a turn to settle so no second message is needed.
   await Promise.resolve();
@@ -117,11 +119,12 @@ async function invoke(msg: Extract<ToWorker, { t: 'invoke' }>): Promise<void> {
       execMs: result.execMs,
       instanceId: result.instanceId,
       coldStarts: runtime.coldStarts,
+      usage: finalUsage,
       background: pending,
     },
     response.body instanceof ArrayBuffer ? [response.body] : undefined,
   );
-  if (pending) void background.then(() => post({ t: 'background', id: msg.id }));
+  if (pending) void background.then(() => post({ t: 'background', id: msg.id, usage: finalUsage }));
 }
 
 async function close(id: number): Promise<void> {

@@ -3,9 +3,9 @@ import type { Artifact } from '../../contract/artifact.ts';
 import type { FunctionConfig } from '../../contract/config.ts';
 import { FaasError } from '../../contract/errors.ts';
 import type { GuestLogEntry } from '../host/services.ts';
-import type { GuestRequest } from '../invocation.ts';
+import type { GuestRequest, InvocationUsage } from '../invocation.ts';
 import { LoadedFunction } from '../loaded-function.ts';
-import type { FunctionStats, InvokeOptions, RuntimeOptions } from '../runtime.ts';
+import type { DeployOptions, FunctionStats, InvokeOptions, RuntimeOptions } from '../runtime.ts';
 import { pickWorker } from './affinity.ts';
 import type { FunctionHost, HostInvokeResult, SandboxPoolStats, ThreadLoad } from '../function-host.ts';
 import { toEpoch, type FromWorker, type OpsModule, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
@@ -77,7 +77,7 @@ class Slot {
   restarts = 0;
   coldStarts = 0;
   readonly pending = new Map<number, Pending>();
-  readonly backgrounds = new Map<number, () => void>();
+  readonly backgrounds = new Map<number, (usage: InvocationUsage | undefined) => void>();
   /** Function versions (name@version) with a resident instance on this thread, or one starting. */
   warm = new Set<string>();
   report: WorkerReport | undefined;
@@ -86,7 +86,7 @@ class Slot {
   constructor(readonly index: number) {}
 }
 
-const SETTLED: Promise<void> = Promise.resolve();
+const SETTLED: Promise<undefined> = Promise.resolve(undefined);
 /** Built, a thread runs worker-main.js itself; from source it needs the tsx loader first (worker.js). */
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.js' : './worker-main.js', import.meta.url);
 /** Never handed to workers: guests cannot read process.env, but a thread has no need for them either. */
@@ -101,7 +101,9 @@ const keyOf = (name: string, version: number) => `${name}@${version}`;
  * serves every function. A thread that dies is replaced; only the invocations it was running fail.
  */
 export class WorkerPool implements FunctionHost {
-  private readonly functions = new Map<string, LoadedFunction>();
+  /** Every live version of every function, as the workers have them; the primary (last deployed) separately. */
+  private readonly functions = new Map<string, Map<number, { fn: LoadedFunction; options: DeployOptions }>>();
+  private readonly primary = new Map<string, LoadedFunction>();
   private readonly slots: Slot[];
   private readonly inflightByFunction = new Map<string, InflightEntry>();
   private readonly opts: Required<Omit<WorkerPoolOptions, 'log' | 'onEvent' | 'resourceLimits'>> & WorkerPoolOptions;
@@ -150,30 +152,41 @@ export class WorkerPool implements FunctionHost {
   }
 
   /** Every worker gets the version before the promise resolves; invocations issued after this call already see it. */
-  async deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig): Promise<LoadedFunction> {
-    const fn = new LoadedFunction(name, version, artifact, config);
-    this.functions.set(name, fn);
-    await this.broadcast({ t: 'deploy', id: 0, name, version, artifact, config });
+  async deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig, options: DeployOptions = {}): Promise<LoadedFunction> {
+    const fn = new LoadedFunction(name, version, artifact, config, options.tenant);
+    let versions = this.functions.get(name);
+    if (!versions) this.functions.set(name, (versions = new Map()));
+    const keep = new Set(options.alongside ?? []);
+    for (const v of [...versions.keys()]) if (v === version || !keep.has(v)) versions.delete(v);
+    versions.set(version, { fn, options });
+    const primary = this.primary.get(name);
+    if (!options.secondary || !primary || versions.get(primary.version)?.fn !== primary) this.primary.set(name, fn);
+    await this.broadcast({ t: 'deploy', id: 0, name, version, artifact, config, options });
     return fn;
   }
 
   async undeploy(name: string): Promise<boolean> {
     if (!this.functions.delete(name)) return false;
+    this.primary.delete(name);
     await this.broadcast({ t: 'undeploy', id: 0, name });
     return true;
   }
 
-  get(name: string): LoadedFunction | undefined {
-    return this.functions.get(name);
+  get(name: string, version?: number): LoadedFunction | undefined {
+    return version === undefined ? this.primary.get(name) : this.functions.get(name)?.get(version)?.fn;
   }
 
   list(): LoadedFunction[] {
-    return [...this.functions.values()];
+    return [...this.primary.values()];
+  }
+
+  versions(name: string): number[] {
+    return [...(this.functions.get(name)?.keys() ?? [])];
   }
 
   invoke(name: string, req: GuestRequest, options: InvokeOptions = {}): Promise<HostInvokeResult> {
     return this.dispatch('invoke', name, options, (id, deadline) => ({
-      msg: { t: 'invoke', id, name, req, requestId: options.requestId, deadline },
+      msg: { t: 'invoke', id, name, version: options.version, req, requestId: options.requestId, deadline },
       transfer: req.body ? [req.body] : [],
     }));
   }
@@ -272,7 +285,7 @@ export class WorkerPool implements FunctionHost {
     options: InvokeOptions,
     build: (id: number, deadline: number) => { msg: ToWorker; transfer: ArrayBuffer[] },
   ): Promise<T> {
-    const fn = this.functions.get(name);
+    const fn = this.get(name, options.version);
     if (!fn) return Promise.reject(new FaasError('not_found', `function "${name}" is not deployed`));
     if (this.closing) return Promise.reject(new FaasError('unavailable', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
     const key = keyOf(name, fn.version);
@@ -326,8 +339,16 @@ export class WorkerPool implements FunctionHost {
     slot.report = undefined;
     slot.warm = new Set();
     // A replacement starts with every live function; later deploys queue behind these.
-    for (const fn of this.functions.values()) {
-      post(worker, { t: 'deploy', id: 0, name: fn.name, version: fn.version, artifact: fn.artifact, config: fn.config });
+    for (const versions of this.functions.values()) {
+      // older versions first, the primary last: each deploy keeps the ones already sent alive
+      const entries = [...versions.values()];
+      const primary = this.primary.get(entries[0]!.fn.name);
+      entries.sort((a, b) => (a.fn === primary ? 1 : b.fn === primary ? -1 : a.fn.version - b.fn.version));
+      const sent: number[] = [];
+      for (const { fn, options } of entries) {
+        post(worker, { t: 'deploy', id: 0, name: fn.name, version: fn.version, artifact: fn.artifact, config: fn.config, options: { ...options, alongside: [...sent] } });
+        sent.push(fn.version);
+      }
     }
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -375,21 +396,22 @@ export class WorkerPool implements FunctionHost {
         const p = this.settle(slot, msg.id);
         if (!p) return;
         slot.coldStarts = msg.coldStarts;
-        let background = SETTLED;
-        if (msg.background) background = new Promise<void>((resolve) => slot.backgrounds.set(msg.id, resolve));
+        let background: Promise<InvocationUsage | undefined> = SETTLED;
+        if (msg.background) background = new Promise((resolve) => slot.backgrounds.set(msg.id, resolve));
         p.resolve({
           response: msg.response,
           cold: msg.cold,
           coldMs: msg.coldMs,
           execMs: msg.execMs,
           instanceId: msg.instanceId,
+          usage: msg.usage,
           background,
           worker: slot.index,
         } satisfies HostInvokeResult);
         return;
       }
       case 'background':
-        slot.backgrounds.get(msg.id)?.();
+        slot.backgrounds.get(msg.id)?.(msg.usage);
         slot.backgrounds.delete(msg.id);
         return;
       case 'done': {
@@ -462,7 +484,7 @@ export class WorkerPool implements FunctionHost {
         p.reject(err);
       }
     }
-    for (const resolve of slot.backgrounds.values()) resolve();
+    for (const resolve of slot.backgrounds.values()) resolve(undefined);
     slot.backgrounds.clear();
     // A thread that fails while starting is handled by whoever started it (create() or respawn()).
     if (this.closing || !wasReady) return;

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { compileEntry } from '../../compiler/index.ts';
 import { verifyArtifact } from '../../contract/artifact.ts';
 import { pureOps } from '../../runtime/host/pure-ops.ts';
 import { opDeclaration, parseJsonArgs } from '../../runtime/host/op-table.ts';
-import type { GuestCode, Sandbox, SandboxFactory, SandboxHooks } from '../../runtime/engine/types.ts';
+import { GuestFault, type GuestCode, type Sandbox, type SandboxFactory, type SandboxHooks } from '../../runtime/engine/types.ts';
 import { signingKey } from './sandbox.ts';
 
 /**
@@ -108,7 +109,7 @@ export async function invokeBox(d: DrivenBox, path = '/', env: { kv?: string[] }
     url: `http://localhost${path}`,
     headers: null,
     body: null,
-    env: JSON.stringify({ vars: {}, secrets: {}, kv: env.kv ?? [] }),
+    env: JSON.stringify({ vars: {}, secrets: {}, bindings: (env.kv ?? []).map((n) => [n, 'kv']) }),
     id: `req-${++counter}`,
   });
   d.box.runJobs();
@@ -119,3 +120,19 @@ export async function invokeBox(d: DrivenBox, path = '/', env: { kv?: string[] }
 export const echoSource = (tag: string) => `
   let n = 0;
   export default { fetch(req) { n++; return new Response('${tag}:' + n + ':' + String(globalThis.leak)); } };`;
+
+/** The neighbours a fault test loaded (echoSource('b'), echoSource('c')) still answer. */
+export async function neighboursAnswer(b: DrivenBox, c: DrivenBox): Promise<void> {
+  expect((await invokeBox(b)).text).toMatch(/^b:\d+:undefined$/);
+  expect((await invokeBox(c)).text).toMatch(/^c:\d+:undefined$/);
+}
+
+/** The GuestFault a promise rejects with (failing the test if it resolves or rejects otherwise). */
+export async function faultOf(p: Promise<unknown>): Promise<GuestFault> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(GuestFault);
+  return err as GuestFault;
+}

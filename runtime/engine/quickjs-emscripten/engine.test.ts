@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { QuickJSEmscriptenFactory } from './factory.ts';
 import { GuestFault } from '../types.ts';
 import { buildPreludeSources } from '../../prelude/build.ts';
-import { createBox, echoSource, invokeBox, load, type DrivenBox } from '../../../test/helpers/engine-driver.ts';
+import { createBox, echoSource, faultOf, invokeBox, load, neighboursAnswer, type DrivenBox } from '../../../test/helpers/engine-driver.ts';
 
 /**
  * Engine "emscripten" (stock quickjs-emscripten, Bellard's QuickJS, source only). With isolation
@@ -20,19 +20,7 @@ async function trio(f: QuickJSEmscriptenFactory): Promise<[DrivenBox, DrivenBox,
   return boxes;
 }
 
-async function neighboursAnswer(b: DrivenBox, c: DrivenBox): Promise<void> {
-  expect((await invokeBox(b)).text).toMatch(/^b:\d+:undefined$/);
-  expect((await invokeBox(c)).text).toMatch(/^c:\d+:undefined$/);
-}
 
-async function faultOf(p: Promise<unknown>): Promise<GuestFault> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GuestFault);
-  return err as GuestFault;
-}
 
 describe('engine "emscripten"', () => {
   it('runs the bundled source with the prelude, and says it cannot run bytecode', async () => {

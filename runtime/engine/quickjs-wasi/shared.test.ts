@@ -3,7 +3,7 @@ import { QuickJSWasiFactory } from './factory.ts';
 import type { WasiSandbox } from './sandbox.ts';
 import { GuestFault } from '../types.ts';
 import { buildPrelude } from '../../prelude/build.ts';
-import { createBox, echoSource, invokeBox, load, type DrivenBox } from '../../../test/helpers/engine-driver.ts';
+import { createBox, echoSource, faultOf, invokeBox, load, neighboursAnswer, type DrivenBox } from '../../../test/helpers/engine-driver.ts';
 
 /**
  * Isolation "shared": tenants side by side in ONE WASM instance. Every fault test puts the culprit
@@ -22,20 +22,7 @@ async function trio(f: QuickJSWasiFactory): Promise<[DrivenBox, DrivenBox, Drive
   return [...boxes];
 }
 
-async function neighboursAnswer(b: DrivenBox, c: DrivenBox): Promise<void> {
-  const before = [(await invokeBox(b)).text, (await invokeBox(c)).text];
-  expect(before[0]).toMatch(/^b:\d+:undefined$/);
-  expect(before[1]).toMatch(/^c:\d+:undefined$/);
-}
 
-async function faultOf(p: Promise<unknown>): Promise<GuestFault> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GuestFault);
-  return err as GuestFault;
-}
 
 describe('isolation "shared" (many runtimes in one WASM instance)', () => {
   it('runs functions side by side in one instance, with module state of their own', async () => {

@@ -1,0 +1,86 @@
+/**
+ * The multi-tenant control plane's state, kept beside the registry in its database: tenants and
+ * their tokens and quotas, the audit log, usage metering, live logs, and what the request path reads
+ * on every request (host routes, traffic splits, rate limits), rebuilt whenever the live functions
+ * or a tenant's quota change so that the request path only does map lookups.
+ */
+import type Database from 'better-sqlite3';
+import { join } from 'node:path';
+import type { KvStore } from '../bindings/kv/store.ts';
+import { AuditLog } from './audit/log.ts';
+import { RateLimits, type RateScope } from './limits/rate-limits.ts';
+import { LogHub } from './logs/hub.ts';
+import { openRegistryDb, type LiveRecord } from './registry/store.ts';
+import { RouteTable } from './routing/routes.ts';
+import { TrafficSplit } from './routing/split.ts';
+import { TenantStore, type Tenant } from './tenants/store.ts';
+import { UsageMeter } from './usage/meter.ts';
+
+export class ControlPlane {
+  readonly db: Database.Database;
+  readonly tenants: TenantStore;
+  readonly audit: AuditLog;
+  readonly usage: UsageMeter;
+  readonly logs = new LogHub();
+  readonly limits: RateLimits;
+  /** Host-and-path routes of the live functions. */
+  routes = new RouteTable([]);
+  /** Traffic splits of the functions in a gradual rollout. */
+  splits = new Map<string, TrafficSplit>();
+
+  constructor(
+    dataDir: string,
+    private readonly kv: KvStore,
+    onLimited: (fn: string, tenant: string, scope: RateScope) => void,
+  ) {
+    this.db = openRegistryDb(join(dataDir, 'faas.db'));
+    this.tenants = new TenantStore(this.db);
+    this.audit = new AuditLog(this.db);
+    this.usage = new UsageMeter(this.db);
+    this.limits = new RateLimits(onLimited);
+    for (const t of this.tenants.list()) this.applyQuota(t);
+  }
+
+  /** After any change to the live functions (deploy, rollback, split, delete, load). */
+  sync(live: readonly LiveRecord[]): void {
+    this.routes = new RouteTable(live);
+    const splits = new Map<string, TrafficSplit>();
+    const names = new Set<string>();
+    for (const f of live) {
+      names.add(f.name);
+      if (f.split && f.split.length > 1) splits.set(f.name, new TrafficSplit(f.split));
+      this.limits.setFunction(f.name, f.config.rateLimit);
+    }
+    this.splits = splits;
+    this.limits.retainFunctions(names);
+    this.logs.retain(names);
+  }
+
+  /** After a tenant was created or its quota set: its request rate and its KV bytes. */
+  applyQuota(t: Tenant): void {
+    const q = t.quota;
+    this.limits.setTenant(t.name, q.requestsPerSecond === undefined ? undefined : { requestsPerSecond: q.requestsPerSecond, burst: q.burst });
+    this.kv.setQuota(t.name, q.kvBytes ?? null);
+  }
+
+  /** Bytes the tenant's KV namespaces hold. */
+  kvBytes(tenant: string): number {
+    return this.kv.bytesOf(tenant);
+  }
+
+  forgetTenant(name: string): void {
+    this.limits.setTenant(name, undefined);
+    this.kv.setQuota(name, null);
+  }
+
+  /** Ends live log streams (a drain must not wait for followers). */
+  stopStreams(): void {
+    this.logs.close();
+  }
+
+  close(): void {
+    this.logs.close();
+    this.usage.close();
+    if (this.db.open) this.db.close();
+  }
+}
