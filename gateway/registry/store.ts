@@ -119,6 +119,16 @@ CREATE TABLE audit (
 CREATE INDEX audit_tenant ON audit (tenant, id);
 `,
   },
+  {
+    name: 'functions directory fingerprints',
+    sql: `
+CREATE TABLE dir_entries (
+  name TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  source_hash TEXT NOT NULL
+);
+`,
+  },
 ];
 
 interface VersionRow {
@@ -167,6 +177,7 @@ export class RegistryStore {
       listTenant: db.prepare<[string], FunctionRow>('SELECT * FROM functions WHERE tenant = ? ORDER BY name'),
       version: db.prepare<[string, number], VersionRow>('SELECT * FROM versions WHERE name = ? AND version = ?'),
       versions: db.prepare<[string], VersionRow>('SELECT * FROM versions WHERE name = ? ORDER BY version DESC'),
+      tenant: db.prepare<[string, number], { tenant: string }>('SELECT tenant FROM versions WHERE name = ? AND version = ?'),
       source: db.prepare<[string, number], { source: string | null }>('SELECT source FROM versions WHERE name = ? AND version = ?'),
       nextVersion: db.prepare<[string], { next: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM versions WHERE name = ?'),
       artifacts: db.prepare<[], { artifact: string }>('SELECT artifact FROM versions'),
@@ -186,6 +197,17 @@ export class RegistryStore {
       remove: db.prepare<[string]>('DELETE FROM functions WHERE name = ?'),
       deleteVersion: db.prepare<[string, number]>('DELETE FROM versions WHERE name = ? AND version = ?'),
       countTenant: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM functions WHERE tenant = ?'),
+      countAll: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM functions'),
+      page: db.prepare<[{ cursor: string; prefix: string; tenant: string | null; limit: number }], FunctionRow>(
+        `SELECT * FROM functions WHERE name > @cursor AND name >= @prefix AND substr(name, 1, length(@prefix)) = @prefix
+           AND (@tenant IS NULL OR tenant = @tenant) ORDER BY name LIMIT @limit`,
+      ),
+      withList: db.prepare<[string], FunctionRow>(`SELECT * FROM functions WHERE json_array_length(config, ?) > 0 ORDER BY name`),
+      referenced: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM versions WHERE artifact = ?'),
+      dirEntry: db.prepare<[string], { fingerprint: string; source_hash: string }>('SELECT fingerprint, source_hash FROM dir_entries WHERE name = ?'),
+      setDirEntry: db.prepare<[string, string, string]>(
+        'INSERT INTO dir_entries (name, fingerprint, source_hash) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, source_hash = excluded.source_hash',
+      ),
     };
   }
 
@@ -199,8 +221,34 @@ export class RegistryStore {
     return (tenant === undefined ? this.stmts.list.all() : this.stmts.listTenant.all(tenant)).map(fromFunctionRow);
   }
 
-  countOf(tenant: string): number {
-    return this.stmts.countTenant.get(tenant)!.n;
+  count(tenant?: string): number {
+    return (tenant === undefined ? this.stmts.countAll.get() : this.stmts.countTenant.get(tenant))!.n;
+  }
+
+  /** Live functions by name after `cursor`, at most `limit`, optionally by name prefix and tenant. */
+  page(options: { cursor?: string; limit: number; prefix?: string; tenant?: string }): LiveRecord[] {
+    const prefix = options.prefix ?? '';
+    return this.stmts.page.all({ cursor: options.cursor ?? '', prefix, tenant: options.tenant ?? null, limit: options.limit }).map(fromFunctionRow);
+  }
+
+  /** Live functions whose config has a non-empty list under `key` (e.g. "routes", "crons"). */
+  withList(key: string): LiveRecord[] {
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(key)) throw new Error(`not a config key: ${key}`);
+    return this.stmts.withList.all(`$.${key}`).map(fromFunctionRow);
+  }
+
+  /** What the functions directory's files of `name` looked like (stat fingerprint) when it last built it, and the bundle's hash. */
+  dirEntry(name: string): { fingerprint: string; sourceHash: string } | undefined {
+    const row = this.stmts.dirEntry.get(name);
+    return row && { fingerprint: row.fingerprint, sourceHash: row.source_hash };
+  }
+
+  setDirEntry(name: string, fingerprint: string, sourceHash: string): void {
+    this.stmts.setDirEntry.run(name, fingerprint, sourceHash);
+  }
+
+  isReferenced(artifact: string): boolean {
+    return this.stmts.referenced.get(artifact)!.n > 0;
   }
 
   version(name: string, version: number): VersionRecord | undefined {
@@ -211,6 +259,10 @@ export class RegistryStore {
   /** Every kept version of a function, newest first. */
   versions(name: string): VersionRecord[] {
     return this.stmts.versions.all(name).map(fromRow);
+  }
+
+  tenantOf(name: string, version: number): string | undefined {
+    return this.stmts.tenant.get(name, version)?.tenant;
   }
 
   /** What a version compiled (kept so an artifact the engine no longer accepts can be rebuilt). */
@@ -269,7 +321,7 @@ function fromRow(row: VersionRow): VersionRecord {
     sha256: row.sha256,
     bytecodeBytes: row.bytecode_bytes,
     deployedAt: row.deployed_at,
-    config: JSON.parse(row.config) as FunctionConfig,
+    config: storedConfig(row.config),
     artifact: row.artifact,
     origin: row.origin,
     filename: row.filename,
@@ -277,6 +329,16 @@ function fromRow(row: VersionRow): VersionRecord {
     tenant: row.tenant,
     deployedBy: row.deployed_by,
   };
+}
+
+/**
+ * A version's config as stored. One stored before `stripPrefix` existed ran seeing the whole
+ * `/fn/<name>/…` path, so it keeps doing so (a gateway upgrade must not change what a deployed
+ * version sees); every config stored since names `stripPrefix` (the schema's default fills it in).
+ */
+function storedConfig(json: string): FunctionConfig {
+  const config = JSON.parse(json) as FunctionConfig;
+  return (config as Partial<FunctionConfig>).stripPrefix === undefined ? { ...config, stripPrefix: false } : config;
 }
 
 function fromFunctionRow(row: FunctionRow): LiveRecord {
