@@ -8,6 +8,9 @@ import { pureOps } from './host/pure-ops.ts';
 import { headersJson } from './engine/dispatch-codec.ts';
 import type { LogLimits, LogRateLimiter } from './log-limits.ts';
 import type { BackgroundCpuBudget } from './background-budget.ts';
+import { KeyTable } from './host/webcrypto/keys.ts';
+import { cryptoOp } from './host/webcrypto/ops.ts';
+import { cryptoJob, guestClock } from './host/webcrypto/jobs.ts';
 
 type InstanceState = 'ready' | 'retiring' | 'dead';
 
@@ -47,6 +50,8 @@ export class FunctionInstance {
   private readonly timers = new Map<number, { handle: NodeJS.Timeout; owner: Invocation }>();
   private readonly asyncOwners = new WeakMap<Promise<unknown>, Invocation>();
   private readonly wallTimers = new Map<Invocation, NodeJS.Timeout>();
+  /** The CryptoKeys this instance's guest made: it holds only their ids. */
+  private readonly keys = new KeyTable();
 
   constructor(
     readonly fn: LoadedFunction,
@@ -127,6 +132,7 @@ export class FunctionInstance {
     this.timers.clear();
     for (const t of this.wallTimers.values()) clearTimeout(t);
     this.wallTimers.clear();
+    this.keys.clear();
     this.sandbox.dispose();
     this.onDrained(this);
   }
@@ -239,7 +245,9 @@ export class FunctionInstance {
     } finally {
       this.depth--;
       if (outermost) {
-        inv.cpuUsedMs += performance.now() - this.enteredAt;
+        const spent = performance.now() - this.enteredAt;
+        inv.cpuUsedMs += spent;
+        guestClock.busyMs += spent;
         this.current = null;
       }
     }
@@ -298,15 +306,43 @@ export class FunctionInstance {
         this.timers.delete(args[0] as number);
         return undefined;
       }
+      case 'cryptoFreeKey':
+        this.keys.free(args[0] as number);
+        return undefined;
     }
     let values: unknown[] = args;
     parseJsonArgs(op, decl, values);
     // fetch's request travels as JSON plus the body bytes; its implementation takes one FetchInit
     if (op === 'fetch') values = [{ ...(values[0] as object), body: values[1] ?? null }];
+    const crypto = cryptoOp(op);
+    if (crypto) return this.track(this.cryptoCall(inv, () => crypto(this.keys, values)), inv);
     if (decl.kind === 'pure') return (pureOps as Record<string, (...a: unknown[]) => unknown>)[op]!(...values);
     const bound = this.services.ops[op];
     if (!bound) throw new TypeError(`${op} is not available here`);
     return this.track(bound(values, { fn: this.fn, invocation: inv }), inv);
+  }
+
+  /**
+   * A crypto.subtle operation: a job on the host whose time is charged to `inv` when it settles
+   * (runtime/host/webcrypto/jobs.ts). A job cannot be interrupted, so one that took the invocation
+   * over its CPU budget ends the invocation there, before the guest continues, with the error the
+   * interrupt gives; the instance is retired (the guest keeps a promise that will never settle). So
+   * is an instance whose key table is nearly full (runtime/host/webcrypto/keys.ts).
+   */
+  private cryptoCall(inv: Invocation, work: () => Promise<unknown>): Promise<unknown> {
+    const job = cryptoJob(inv, work, (ms) => {
+      if (inv.responded) this.env.background.charge(this.fn.name, ms);
+    });
+    const check = () => {
+      // keys the guest dropped may wait for a collection that does not come: recycle the instance first
+      if (this.keys.nearlyFull) this.retire();
+      if (inv.finished || inv.cpuUsedMs <= inv.cpuLimitMs) return;
+      inv.fail(this.faultToError(new GuestFault('interrupted', 'InternalError', 'interrupted'), inv));
+      this.finish(inv);
+      this.retire();
+    };
+    job.then(check, check);
+    return job;
   }
 
   /** Guest console output under the volume caps: per invocation, then per function (LogLimits). */
