@@ -176,7 +176,8 @@ export const cryptoOps = {
       if (name === 'HMAC' && typeof length === 'number' && length > CRYPTO_LIMITS.keyDataBytes * 8) {
         throw notSupported(`HMAC keys longer than ${CRYPTO_LIMITS.keyDataBytes * 8} bits are not supported (asked for ${length})`);
       }
-      keys.reserve(2);
+      // a key pair takes two entries
+      keys.reserve(name === 'HMAC' || name?.startsWith('AES') ? 1 : 2);
       const made = await subtle.generateKey(alg, bool(req.extractable), usages(req.usages));
       if ('privateKey' in made && 'publicKey' in made) {
         const publicKey = keys.add(made.publicKey);
