@@ -338,6 +338,8 @@ export class FunctionInstance {
       if (this.keys.nearlyFull) this.retire();
       if (inv.finished || inv.cpuUsedMs <= inv.cpuLimitMs) return;
       inv.fail(this.faultToError(new GuestFault('interrupted', 'InternalError', 'interrupted'), inv));
+      // a module load that fails disposes the instance itself (see load)
+      if (inv.kind === 'load') return;
       this.finish(inv);
       this.retire();
     };

@@ -528,6 +528,23 @@ describe('CryptoKey', () => {
   }, 120_000);
 });
 
+describe('module top level', () => {
+  test('a key imported by top-level await serves every request; a top-level job over cpuMs fails the load', async () => {
+    const name = await deploySource(
+      `const key = await crypto.subtle.importKey('raw', new TextEncoder().encode('k'), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      export default { async fetch() { return new Response(String((await crypto.subtle.sign('HMAC', key, new Uint8Array(1))).byteLength)); } };`,
+    );
+    for (let i = 0; i < 3; i++) expect((await invoke(name)).text).toBe('32');
+    const slow = await deploySource(
+      `const pw = await crypto.subtle.importKey('raw', new Uint8Array(8), 'PBKDF2', false, ['deriveBits']);
+      await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-512', salt: new Uint8Array(8), iterations: 1000000 }, pw, 512);
+      export default { fetch() { return new Response('never'); } };`,
+      { cpuMs: 50 },
+    );
+    await expect(invoke(slow)).rejects.toMatchObject({ code: 'cpu_limit_exceeded' });
+  }, 30_000);
+});
+
 describe('jose', () => {
   test('jose (bundled by faas compile) signs and verifies ES256, RS256 and EdDSA JWTs and round-trips JWEs in the sandbox', async () => {
     const source = `import * as jose from 'jose';
