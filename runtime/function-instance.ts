@@ -334,6 +334,7 @@ export class FunctionInstance {
       if (inv.responded) this.env.background.charge(this.fn.name, ms);
     });
     const check = () => {
+      if (this.state === 'dead') return;
       // keys the guest dropped may wait for a collection that does not come: recycle the instance first
       if (this.keys.nearlyFull) this.retire();
       if (inv.finished || inv.cpuUsedMs <= inv.cpuLimitMs) return;

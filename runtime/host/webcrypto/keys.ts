@@ -1,4 +1,5 @@
 import type { webcrypto } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
 import { CRYPTO_LIMITS } from './limits.ts';
 import { cryptoError } from './errors.ts';
 
@@ -14,10 +15,11 @@ export interface KeyDescriptor {
 }
 
 /**
- * Ids are never reused on a thread, so an id that another instance holds (or held) is in no
- * other table: a stolen or forged id is refused rather than resolving to somebody's key.
+ * Ids are never reused in the process (each thread counts in its own range), so an id that another
+ * instance holds or held is in no other table: a stolen or forged id is refused rather than
+ * resolving to somebody's key.
  */
-let nextId = 1;
+let nextId = threadId * 2 ** 32 + 1;
 
 /** Bookkeeping of one key on the host besides its material (the KeyObject, the CryptoKey, the map entry). */
 const OVERHEAD_BYTES = 1024;

@@ -80,12 +80,22 @@ function decodeValue(v: unknown, ctx: Ctx, depth: number): unknown {
   return depth === 0 && !Array.isArray(v) && !Object.hasOwn(v, '$x') ? decodeAlgorithm(v, ctx, 1) : {};
 }
 
+/** Members Web IDL converts to numbers: converted here as Node would, so a limit sees what Node will use. */
+const NUMERIC = new Set<string>(['length', 'tagLength', 'iterations', 'saltLength', 'modulusLength']);
+
+/** Web IDL's ToNumber of a decoded value (a string "1e9" is 1e9); null stays null where a member may be null. */
+function toNumber(v: unknown): unknown {
+  return v === null ? null : Number(v);
+}
+
 function decodeAlgorithm(v: unknown, ctx: Ctx, depth = 0): Algorithm {
   if (!isObject(v) || Array.isArray(v)) return typeof v === 'string' ? v : String(v);
   const out: Record<string, unknown> = {};
   for (const m of depth === 0 ? MEMBERS : (['name'] as const)) {
     const x = own(v, m);
-    if (x !== undefined) out[m] = m === 'hash' ? decodeValue(x, ctx, 0) : decodeValue(x, ctx, 1);
+    if (x === undefined) continue;
+    const value = m === 'hash' ? decodeValue(x, ctx, 0) : decodeValue(x, ctx, 1);
+    out[m] = NUMERIC.has(m) ? toNumber(value) : value;
   }
   return out;
 }
@@ -110,11 +120,16 @@ function notSupported(message: string): Error {
   return cryptoError('NotSupportedError', message);
 }
 
+/** A finite number over `max` (anything else is Node's to refuse, with the spec's TypeError). */
+function over(v: unknown, max: number): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v > max;
+}
+
 function checkPbkdf2(iterations: unknown, bits: unknown): void {
-  if (typeof iterations === 'number' && iterations > CRYPTO_LIMITS.pbkdf2Iterations) {
+  if (over(iterations, CRYPTO_LIMITS.pbkdf2Iterations)) {
     throw notSupported(`PBKDF2 with more than ${CRYPTO_LIMITS.pbkdf2Iterations} iterations is not supported (asked for ${iterations})`);
   }
-  if (typeof bits === 'number' && bits > CRYPTO_LIMITS.pbkdf2Bits) {
+  if (over(bits, CRYPTO_LIMITS.pbkdf2Bits)) {
     throw notSupported(`PBKDF2 output longer than ${CRYPTO_LIMITS.pbkdf2Bits} bits is not supported (asked for ${bits})`);
   }
 }
@@ -169,11 +184,11 @@ export const cryptoOps = {
       const req = request(json);
       const { alg, name, member } = algorithm(req.algorithm, { keys, params: params as Uint8Array });
       const bits = member('modulusLength');
-      if (name?.startsWith('RSA') && typeof bits === 'number' && bits > CRYPTO_LIMITS.rsaGenerateBits) {
+      if (name?.startsWith('RSA') && over(bits, CRYPTO_LIMITS.rsaGenerateBits)) {
         throw notSupported(`RSA keys longer than ${CRYPTO_LIMITS.rsaGenerateBits} bits cannot be generated here (asked for ${bits})`);
       }
       const length = member('length');
-      if (name === 'HMAC' && typeof length === 'number' && length > CRYPTO_LIMITS.keyDataBytes * 8) {
+      if (name === 'HMAC' && over(length, CRYPTO_LIMITS.keyDataBytes * 8)) {
         throw notSupported(`HMAC keys longer than ${CRYPTO_LIMITS.keyDataBytes * 8} bits are not supported (asked for ${length})`);
       }
       // a key pair takes two entries
@@ -226,8 +241,9 @@ export const cryptoOps = {
     guarded(async () => {
       const req = request(json);
       const { alg, name, member } = algorithm(req.algorithm, { keys, params: params as Uint8Array });
-      if (name === 'PBKDF2') checkPbkdf2(member('iterations'), req.length);
-      return subtle.deriveBits(alg, keys.get(req.key), req.length as number);
+      const length = req.length === undefined ? undefined : toNumber(decodeValue(req.length, { keys, params: params as Uint8Array }, 1));
+      if (name === 'PBKDF2') checkPbkdf2(member('iterations'), length);
+      return subtle.deriveBits(alg, keys.get(req.key), length);
     }),
 
   cryptoDeriveKey: (keys: KeyTable, [json, params]: unknown[]) =>

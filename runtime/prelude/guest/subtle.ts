@@ -17,6 +17,7 @@ import { isBufferSource, named, viewBytes } from './util.ts';
 
 /** Every member of every WebCrypto algorithm dictionary (the host reads no others). */
 const MEMBERS = ['name', 'hash', 'length', 'namedCurve', 'public', 'iv', 'counter', 'additionalData', 'tagLength', 'salt', 'info', 'iterations', 'label', 'saltLength', 'modulusLength', 'publicExponent'];
+const NUMERIC = ['length', 'tagLength', 'iterations', 'saltLength', 'modulusLength'];
 const JWK_STRINGS = ['kty', 'use', 'alg', 'crv', 'x', 'y', 'd', 'n', 'e', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 const ILLEGAL = {};
 
@@ -149,8 +150,10 @@ function algorithm(alg: unknown, p: Pack): unknown {
   const out = ObjectCreate(null);
   for (let i = 0; i < MEMBERS.length; i++) {
     const m = MEMBERS[i]!;
-    const v = (alg as any)[m];
+    let v = (alg as any)[m];
     if (v === undefined) continue;
+    // a number member is converted here as Web IDL does (valueOf is user code, run in the guest)
+    if (isObject(v) && callWith(ArrayPrototypeIncludes, NUMERIC, m)) v = +(v as any);
     out[m] = m === 'hash' && isObject(v) ? { __proto__: null, name: member((v as any).name, p) } : member(v, p);
   }
   return out;
