@@ -50,8 +50,8 @@ export class FunctionInstance {
   private readonly timers = new Map<number, { handle: NodeJS.Timeout; owner: Invocation }>();
   private readonly asyncOwners = new WeakMap<Promise<unknown>, Invocation>();
   private readonly wallTimers = new Map<Invocation, NodeJS.Timeout>();
-  /** The CryptoKeys this instance's guest made: it holds only their ids. */
-  private readonly keys = new KeyTable();
+  /** The CryptoKeys this instance's guest made (it holds only their ids); made on first use. */
+  private keyTable: KeyTable | undefined;
 
   constructor(
     readonly fn: LoadedFunction,
@@ -61,6 +61,10 @@ export class FunctionInstance {
   ) {
     sandbox.setHooks(this.hooks());
     sandbox.setMemoryLimit(fn.memoryLimitBytes);
+  }
+
+  private get keys(): KeyTable {
+    return (this.keyTable ??= new KeyTable());
   }
 
   private get services(): HostServices {
@@ -132,7 +136,7 @@ export class FunctionInstance {
     this.timers.clear();
     for (const t of this.wallTimers.values()) clearTimeout(t);
     this.wallTimers.clear();
-    this.keys.clear();
+    this.keyTable?.clear();
     this.sandbox.dispose();
     this.onDrained(this);
   }
@@ -307,7 +311,7 @@ export class FunctionInstance {
         return undefined;
       }
       case 'cryptoFreeKey':
-        this.keys.free(args[0] as number);
+        this.keyTable?.free(args[0] as number);
         return undefined;
     }
     let values: unknown[] = args;
@@ -336,7 +340,7 @@ export class FunctionInstance {
     const check = () => {
       if (this.state === 'dead') return;
       // keys the guest dropped may wait for a collection that does not come: recycle the instance first
-      if (this.keys.nearlyFull) this.retire();
+      if (this.keyTable?.nearlyFull) this.retire();
       if (inv.finished || inv.cpuUsedMs <= inv.cpuLimitMs) return;
       inv.fail(this.faultToError(new GuestFault('interrupted', 'InternalError', 'interrupted'), inv));
       // a module load that fails disposes the instance itself (see load)

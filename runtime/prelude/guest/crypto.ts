@@ -14,7 +14,10 @@ const ILLEGAL = {};
 
 const domError = (message: string, name: string) => new internals.DOMException(message, name);
 const byteLength = (u8: Uint8Array) => callWith(TypedArrayPrototypeGetLength, u8);
-/** The operations on keys (guest/subtle.ts): each takes the number of arguments it was given first. */
+/**
+ * The operations on keys (guest/subtle.ts): each takes the number of arguments it was given first,
+ * and is async there (its errors reject), so the methods below only forward.
+ */
 const ops = (): any => internals.need('subtle').operations;
 
 function hashName(alg: unknown): string {
@@ -37,39 +40,39 @@ export class SubtleCrypto {
     return await call('digest', hashName(alg), viewBytes(data));
   }
 
-  async generateKey(algorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
-    return await ops().generateKey(arguments.length, algorithm, extractable, keyUsages);
+  generateKey(algorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
+    return ops().generateKey(arguments.length, algorithm, extractable, keyUsages);
   }
-  async importKey(format: unknown, keyData: unknown, algorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
-    return await ops().importKey(arguments.length, format, keyData, algorithm, extractable, keyUsages);
+  importKey(format: unknown, keyData: unknown, algorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
+    return ops().importKey(arguments.length, format, keyData, algorithm, extractable, keyUsages);
   }
-  async exportKey(format: unknown, key: unknown): Promise<any> {
-    return await ops().exportKey(arguments.length, format, key);
+  exportKey(format: unknown, key: unknown): Promise<any> {
+    return ops().exportKey(arguments.length, format, key);
   }
-  async encrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
-    return await ops().encrypt(arguments.length, algorithm, key, data);
+  encrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
+    return ops().encrypt(arguments.length, algorithm, key, data);
   }
-  async decrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
-    return await ops().decrypt(arguments.length, algorithm, key, data);
+  decrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
+    return ops().decrypt(arguments.length, algorithm, key, data);
   }
-  async sign(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
-    return await ops().sign(arguments.length, algorithm, key, data);
+  sign(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
+    return ops().sign(arguments.length, algorithm, key, data);
   }
-  async verify(algorithm: unknown, key: unknown, signature: unknown, data: unknown): Promise<boolean> {
-    return await ops().verify(arguments.length, algorithm, key, signature, data);
+  verify(algorithm: unknown, key: unknown, signature: unknown, data: unknown): Promise<boolean> {
+    return ops().verify(arguments.length, algorithm, key, signature, data);
   }
-  async deriveBits(algorithm: unknown, baseKey: unknown, length: unknown): Promise<ArrayBuffer> {
-    return await ops().deriveBits(arguments.length, algorithm, baseKey, length);
+  deriveBits(algorithm: unknown, baseKey: unknown, length: unknown): Promise<ArrayBuffer> {
+    return ops().deriveBits(arguments.length, algorithm, baseKey, length);
   }
-  async deriveKey(algorithm: unknown, baseKey: unknown, derivedKeyType: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
-    return await ops().deriveKey(arguments.length, algorithm, baseKey, derivedKeyType, extractable, keyUsages);
+  deriveKey(algorithm: unknown, baseKey: unknown, derivedKeyType: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
+    return ops().deriveKey(arguments.length, algorithm, baseKey, derivedKeyType, extractable, keyUsages);
   }
-  async wrapKey(format: unknown, key: unknown, wrappingKey: unknown, wrapAlgorithm: unknown): Promise<ArrayBuffer> {
-    return await ops().wrapKey(arguments.length, format, key, wrappingKey, wrapAlgorithm);
+  wrapKey(format: unknown, key: unknown, wrappingKey: unknown, wrapAlgorithm: unknown): Promise<ArrayBuffer> {
+    return ops().wrapKey(arguments.length, format, key, wrappingKey, wrapAlgorithm);
   }
   // prettier-ignore
-  async unwrapKey(format: unknown, wrappedKey: unknown, unwrappingKey: unknown, unwrapAlgorithm: unknown, unwrappedKeyAlgorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
-    return await ops().unwrapKey(arguments.length, format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages);
+  unwrapKey(format: unknown, wrappedKey: unknown, unwrappingKey: unknown, unwrapAlgorithm: unknown, unwrappedKeyAlgorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
+    return ops().unwrapKey(arguments.length, format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages);
   }
 
   /** A Workers extension; constant time in the lengths' common prefix. */
