@@ -339,8 +339,9 @@ export class FunctionInstance {
     });
     const check = () => {
       if (this.state === 'dead') return;
-      // keys the guest dropped may wait for a collection that does not come: recycle the instance first
-      if (this.keyTable?.nearlyFull) this.retire();
+      // keys the guest dropped may wait for a collection that does not come: recycle the instance
+      // (not while its module loads: nothing else holds it yet, and retiring it would dispose it)
+      if (this.keyTable?.nearlyFull && inv.kind !== 'load') this.retire();
       if (inv.finished || inv.cpuUsedMs <= inv.cpuLimitMs) return;
       inv.fail(this.faultToError(new GuestFault('interrupted', 'InternalError', 'interrupted'), inv));
       // a module load that fails disposes the instance itself (see load)
