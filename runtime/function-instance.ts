@@ -11,6 +11,9 @@ import { trackEnd, type ByteSource } from './body-stream.ts';
 import { ZLIB_FORMATS, type ZlibFormat } from './host/compression.ts';
 import type { LogLimits, LogRateLimiter } from './log-limits.ts';
 import type { BackgroundCpuBudget } from './background-budget.ts';
+import { KeyTable } from './host/webcrypto/keys.ts';
+import { cryptoOp } from './host/webcrypto/ops.ts';
+import { cryptoJob, guestClock } from './host/webcrypto/jobs.ts';
 
 /** An invocation without ctx.waitUntil work or a streamed response body: its usage at response time is final. */
 const NOTHING_MORE: Promise<undefined> = Promise.resolve(undefined);
@@ -53,6 +56,8 @@ export class FunctionInstance {
   private readonly timers = new Map<number, { handle: NodeJS.Timeout; owner: Invocation }>();
   private readonly asyncOwners = new WeakMap<Promise<unknown>, Invocation>();
   private readonly wallTimers = new Map<Invocation, NodeJS.Timeout>();
+  /** The CryptoKeys this instance's guest made (it holds only their ids); made on first use. */
+  private keyTable: KeyTable | undefined;
 
   /** Held by the instance: the function's artifact may be dropped from memory while the instance lives. */
   private readonly stackMapper: StackMapper;
@@ -66,6 +71,10 @@ export class FunctionInstance {
     this.stackMapper = fn.stackMapper;
     sandbox.setHooks(this.hooks());
     sandbox.setMemoryLimit(fn.memoryLimitBytes);
+  }
+
+  private get keys(): KeyTable {
+    return (this.keyTable ??= new KeyTable());
   }
 
   private get services(): HostServices {
@@ -225,6 +234,7 @@ export class FunctionInstance {
     this.timers.clear();
     for (const t of this.wallTimers.values()) clearTimeout(t);
     this.wallTimers.clear();
+    this.keyTable?.clear();
     this.sandbox.dispose();
     this.onDrained(this);
   }
@@ -350,7 +360,9 @@ export class FunctionInstance {
     } finally {
       this.depth--;
       if (outermost) {
-        inv.cpuUsedMs += performance.now() - this.enteredAt;
+        const spent = performance.now() - this.enteredAt;
+        inv.cpuUsedMs += spent;
+        guestClock.busyMs += spent;
         this.current = null;
       }
     }
@@ -427,16 +439,48 @@ export class FunctionInstance {
         this.timers.delete(args[0] as number);
         return undefined;
       }
+      case 'cryptoFreeKey':
+        this.keyTable?.free(args[0] as number);
+        return undefined;
     }
     let values: unknown[] = args;
     parseJsonArgs(op, decl, values);
     // fetch's request travels as JSON plus the body bytes; its implementation takes one FetchInit
     if (op === 'fetch') values = [{ ...(values[0] as object), body: values[1] ?? null }];
+    const crypto = cryptoOp(op);
+    if (crypto) return this.track(this.cryptoCall(inv, () => crypto(this.keys, values)), inv);
     if (decl.kind === 'pure') return (pureOps as Record<string, (...a: unknown[]) => unknown>)[op]!(...values);
     const bound = this.services.ops[op];
     if (!bound) throw new TypeError(`${op} is not available here`);
     if (op !== 'fetch') inv.bindingOps++;
     return this.track(bound(values, { fn: this.fn, invocation: inv }), inv);
+  }
+
+  /**
+   * A crypto.subtle operation: a job on the host whose time is charged to `inv` when it settles
+   * (runtime/host/webcrypto/jobs.ts). A job cannot be interrupted, so one that took the invocation
+   * over its CPU budget ends the invocation there, before the guest continues, with the error the
+   * interrupt gives; the instance is retired (the guest keeps a promise that will never settle). So
+   * is an instance whose key table is nearly full (runtime/host/webcrypto/keys.ts).
+   */
+  private cryptoCall(inv: Invocation, work: () => Promise<unknown>): Promise<unknown> {
+    const job = cryptoJob(inv, work, (ms) => {
+      if (inv.responded) this.env.background.charge(this.fn.name, ms);
+    });
+    const check = () => {
+      if (this.state === 'dead') return;
+      // keys the guest dropped may wait for a collection that does not come: recycle the instance
+      // (not while its module loads: nothing else holds it yet, and retiring it would dispose it)
+      if (this.keyTable?.nearlyFull && inv.kind !== 'load') this.retire();
+      if (inv.finished || inv.cpuUsedMs <= inv.cpuLimitMs) return;
+      inv.fail(this.faultToError(new GuestFault('interrupted', 'InternalError', 'interrupted'), inv));
+      // a module load that fails disposes the instance itself (see load)
+      if (inv.kind === 'load') return;
+      this.finish(inv);
+      this.retire();
+    };
+    job.then(check, check);
+    return job;
   }
 
   /** Guest console output under the volume caps: per invocation, then per function (LogLimits). */

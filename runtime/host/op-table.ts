@@ -13,6 +13,7 @@ import { GUEST_MAX, KiB, MiB, bool, bytes, json, optBytes, optStr, parseJsonArgs
 
 import { BINDING_OPS } from '../../bindings/index.ts';
 import { ZLIB_FORMATS } from './compression.ts';
+import { CRYPTO_LIMITS as C } from './webcrypto/limits.ts';
 
 export { parseJsonArgs, type OpDeclaration } from '../../contract/host-ops.ts';
 
@@ -41,8 +42,6 @@ export const HOST_OPS = {
   randomFill: { kind: 'pure', args: [{ type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER }] },
   randomUUID: { kind: 'pure', args: [] },
   digest: { kind: 'pure', args: [str(32), bytes(GUEST_MAX)] },
-  hmacSign: { kind: 'pure', args: [str(32), bytes(64 * KiB), bytes(GUEST_MAX)] },
-  hmacVerify: { kind: 'pure', args: [str(32), bytes(64 * KiB), bytes(64 * KiB), bytes(GUEST_MAX)] },
   urlParse: { kind: 'pure', args: [str(MAX_URL), optStr(MAX_URL)] },
   urlSet: { kind: 'pure', args: [str(MAX_URL), { type: 'string', max: 16, oneOf: URL_SETTERS }, str(MAX_URL)] },
   utf8Encode: { kind: 'pure', args: [str(GUEST_MAX)] },
@@ -52,6 +51,23 @@ export const HOST_OPS = {
   formDecode: { kind: 'pure', args: [str(GUEST_MAX)] },
   /** A multipart/form-data body and its boundary (RFC 2046: at most 70 characters). */
   multipartParse: { kind: 'pure', args: [bytes(MAX_MULTIPART), str(70)] },
+
+  // crypto.subtle (runtime/host/webcrypto/): a request the guest serialised as JSON (algorithm, key
+  // ids, usages …), the algorithm's BufferSource members in one buffer, then the data. Served by the
+  // function instance, which holds the keys; all but cryptoFreeKey answer with a promise.
+  cryptoGenerateKey: { kind: 'runtime', args: [json(C.requestChars), optBytes(C.paramBytes)] },
+  cryptoImportKey: { kind: 'runtime', args: [json(C.requestChars), optBytes(C.paramBytes), optBytes(C.keyDataBytes)] },
+  cryptoExportKey: { kind: 'runtime', args: [json(C.requestChars)] },
+  cryptoEncrypt: { kind: 'runtime', args: [json(C.requestChars), optBytes(C.paramBytes), bytes(GUEST_MAX)] },
+  cryptoDecrypt: { kind: 'runtime', args: [json(C.requestChars), optBytes(C.paramBytes), bytes(GUEST_MAX)] },
+  cryptoSign: { kind: 'runtime', args: [json(C.requestChars), optBytes(C.paramBytes), bytes(GUEST_MAX)] },
+  cryptoVerify: { kind: 'runtime', args: [json(C.requestChars), optBytes(C.paramBytes), bytes(C.signatureBytes), bytes(GUEST_MAX)] },
+  cryptoDeriveBits: { kind: 'runtime', args: [json(C.requestChars), optBytes(C.paramBytes)] },
+  cryptoDeriveKey: { kind: 'runtime', args: [json(C.requestChars), optBytes(C.paramBytes)] },
+  cryptoWrapKey: { kind: 'runtime', args: [json(C.requestChars), optBytes(C.paramBytes)] },
+  cryptoUnwrapKey: { kind: 'runtime', args: [json(C.requestChars), optBytes(C.paramBytes), bytes(C.keyDataBytes + KiB)] },
+  /** A guest CryptoKey was collected: its host key goes. */
+  cryptoFreeKey: { kind: 'runtime', args: [{ type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER }] },
 
   /** `{ method, url, headers, redirect }` as JSON, and the body. */
   fetch: { kind: 'bound', args: [json(4 * MiB), optBytes(GUEST_MAX)] },

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { parseMultipart } from './multipart.ts';
 import type { HOST_OPS, OpArgs } from './op-table.ts';
 
@@ -100,15 +100,6 @@ export const pureOps: { [N in PureOpName]: (...args: OpArgs<N>) => unknown } = {
   randomUUID: () => randomUUID(),
 
   digest: (alg: unknown, data: Bytes) => toArrayBuffer(createHash(nodeHash(alg)).update(bytes(data, 'data')).digest()),
-
-  hmacSign: (hash: unknown, key: Bytes, data: Bytes) =>
-    toArrayBuffer(createHmac(nodeHash(hash), bytes(key, 'key')).update(bytes(data, 'data')).digest()),
-
-  hmacVerify(hash: unknown, key: Bytes, signature: Bytes, data: Bytes): boolean {
-    const expected = createHmac(nodeHash(hash), bytes(key, 'key')).update(bytes(data, 'data')).digest();
-    const given = bytes(signature, 'signature');
-    return given.byteLength === expected.byteLength && timingSafeEqual(given, expected);
-  },
 
   urlParse(input: unknown, base?: unknown): UrlParts | null {
     // (typed by the table, still checked: tests and tools call these directly too)

@@ -152,4 +152,5 @@ export const PRIMORDIALS: Record<string, string> = {
   ErrorPrototypeGetStack: "Object.getOwnPropertyDescriptor(Error.prototype, 'stack')?.get",
   EncodeURIComponent: 'encodeURIComponent',
   DecodeURIComponent: 'decodeURIComponent',
+  FinalizationRegistryPrototypeRegister: 'FinalizationRegistry.prototype.register',
 };

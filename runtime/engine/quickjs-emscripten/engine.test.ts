@@ -59,6 +59,17 @@ describe('engine "emscripten"', () => {
     expect(rb.text).toBe('v-k2');
   });
 
+  it('host strings with a NUL reach the guest whole (a C-string copy would end them there)', async () => {
+    const f = shared();
+    const a = await createBox(f);
+    await load(a, `export default { fetch() {
+      const decoded = new TextDecoder().decode(new Uint8Array([0x61, 0, 0x62]));
+      const binary = atob('AP8A');
+      return Response.json([decoded.length, decoded.charCodeAt(1), binary.length, binary.charCodeAt(1), new URL('http://h/\\u{1F600}').pathname]);
+    } };`);
+    expect(JSON.parse((await invokeBox(a)).text)).toEqual([3, 0, 3, 255, '/%F0%9F%98%80']);
+  });
+
   it('a global set in one runtime is invisible to a neighbour in the same module', async () => {
     const f = shared();
     const [a, b] = await trio(f);

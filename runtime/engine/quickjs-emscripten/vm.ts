@@ -16,6 +16,9 @@ interface ContextInternals {
   memory: { heapValueHandle(ptr: unknown): QuickJSHandle };
 }
 
+/** A NUL, or a lone surrogate: what a C-string copy cannot carry. */
+const NEEDS_JSON = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export class EmscriptenVm implements GuestVm<QuickJSHandle> {
   readonly undefined: QuickJSHandle;
   readonly null: QuickJSHandle;
@@ -24,7 +27,7 @@ export class EmscriptenVm implements GuestVm<QuickJSHandle> {
   byteLengthFn: QuickJSHandle | undefined;
   /** The prelude's JSON.stringify of a string: read when the plain copy shows U+FFFD (a lone surrogate, mangled by the copy). */
   quoteFn: QuickJSHandle | undefined;
-  /** The prelude's JSON.parse: builds a string with a NUL in it, which the plain copy would cut. */
+  /** The prelude's JSON.parse: builds a string the plain copy would cut at a NUL or mangle (a lone surrogate). */
   parseJsonFn: QuickJSHandle | undefined;
 
   constructor(
@@ -45,18 +48,13 @@ export class EmscriptenVm implements GuestVm<QuickJSHandle> {
   }
 
   newString(s: string): QuickJSHandle {
-    // the library's copy goes through a C string too: a NUL would end it, so such a string travels as
-    // JSON text (which escapes it) and is parsed by the prelude's captured JSON.parse
-    if (!s.includes('\0') || !this.parseJsonFn) return this.ctx.newString(s);
+    // The library's copy goes through a C string: a NUL would end the string there (atob of bytes with
+    // a zero, a TextDecoder result) and a lone surrogate would become U+FFFD. Such a string crosses as
+    // its JSON text (NUL and lone surrogates escaped), parsed in the guest by the prelude's JSON.parse.
+    if (!this.parseJsonFn || !NEEDS_JSON.test(s)) return this.ctx.newString(s);
     const text = this.ctx.newString(JSON.stringify(s));
     try {
-      const r = this.ctx.callFunction(this.parseJsonFn, this.undefined, text);
-      if ('error' in r && r.error) {
-        const info = this.errorInfo(r.error);
-        r.error.dispose();
-        throw new GuestThrow(info);
-      }
-      return (r as { value: QuickJSHandle }).value;
+      return this.call(this.parseJsonFn, this.undefined, [text]);
     } finally {
       text.dispose();
     }

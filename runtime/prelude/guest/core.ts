@@ -92,7 +92,8 @@ export default function boot(host: HostFn): object {
   lazyGlobals('headers', ['Headers']);
   lazyGlobals('url', ['URL', 'URLSearchParams']);
   lazyGlobals('encoding', ['TextEncoder', 'TextDecoder']);
-  lazyGlobals('crypto', ['crypto', 'Crypto', 'CryptoKey', 'SubtleCrypto']);
+  lazyGlobals('crypto', ['crypto', 'Crypto', 'SubtleCrypto']);
+  lazyGlobals('subtle', ['CryptoKey']);
   lazyGlobals('clone', ['structuredClone']);
   lazyGlobals('abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget']);
   lazyGlobals('fetch', ['fetch']);

@@ -1,107 +1,32 @@
 import { call, internals } from './host.ts';
-import { dataDescriptor, hardenRegExp, listFrom, regexReplace, typedArrayKind } from './safe.ts';
-import { exactBuffer, named, viewBytes } from './util.ts';
+import { typedArrayKind } from './safe.ts';
+import { isBufferSource, named, viewBytes } from './util.ts';
 
 /**
- * Web Crypto, host-backed: random bytes, digests and HMAC are computed by node:crypto; the guest
- * does the WebCrypto argument rules (algorithm names, usages, error types). A key's bytes never
- * meet a getter or method user code could have replaced (a non-extractable key stays unreadable).
+ * Web Crypto, host-backed. Random values and digests are computed by node:crypto (synchronous host
+ * operations, so what most functions use stays small); every operation on keys is in the `subtle`
+ * chunk (guest/subtle.ts), loaded on the first call of one.
  */
 
 const HASHES = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];
-/** HMAC's default key length is the hash's block size. */
-const BLOCK_BITS: Record<string, number> = { __proto__: null, 'SHA-1': 512, 'SHA-256': 512, 'SHA-384': 1024, 'SHA-512': 1024 } as any;
 const INTEGER_ARRAYS = ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array'];
 const ILLEGAL = {};
-const DASH = hardenRegExp(/-/g);
-const UNDERSCORE = hardenRegExp(/_/g);
 
 const domError = (message: string, name: string) => new internals.DOMException(message, name);
 const byteLength = (u8: Uint8Array) => callWith(TypedArrayPrototypeGetLength, u8);
-
-function algorithmName(alg: unknown): string {
-  const name = typeof alg === 'string' ? alg : (alg as any)?.name;
-  if (typeof name !== 'string') throw new TypeError('Algorithm: name is required');
-  return callWith(StringPrototypeToUpperCase, name);
-}
+/**
+ * The operations on keys (guest/subtle.ts): each takes the number of arguments it was given first,
+ * and is async there (its errors reject), so the methods below only forward.
+ */
+const ops = (): any => internals.need('subtle').operations;
 
 function hashName(alg: unknown): string {
-  const name = algorithmName(alg);
-  if (!callWith(ArrayPrototypeIncludes, HASHES, name)) throw domError('Unrecognized hash algorithm: ' + name, 'NotSupportedError');
-  return name;
-}
-
-/** A CryptoKey's bytes, hash and usages, or undefined for anything else. */
-let keyParts: (key: unknown) => { bytes: Uint8Array; hash: string; usages: string[]; extractable: boolean } | undefined;
-
-export class CryptoKey {
-  #bytes: Uint8Array;
-  #extractable: boolean;
-  #algorithm: { name: string; hash: { name: string }; length: number };
-  #usages: string[];
-
-  constructor(key: unknown, bytes: Uint8Array, hash: string, extractable: boolean, usages: string[]) {
-    if (key !== ILLEGAL) throw new TypeError('Illegal constructor');
-    this.#bytes = bytes;
-    this.#extractable = extractable;
-    this.#algorithm = { name: 'HMAC', hash: { name: hash }, length: byteLength(bytes) * 8 };
-    this.#usages = usages;
-  }
-
-  get type(): string {
-    return 'secret';
-  }
-  get extractable(): boolean {
-    return this.#extractable;
-  }
-  get algorithm(): object {
-    return { ...this.#algorithm, hash: { ...this.#algorithm.hash } };
-  }
-  get usages(): string[] {
-    const u = this.#usages;
-    const out: string[] = [];
-    for (let i = 0; i < u.length; i++) out[i] = u[i]!;
-    return out;
-  }
-
-  static {
-    keyParts = (k) =>
-      typeof k === 'object' && k !== null && #bytes in k
-        ? { bytes: k.#bytes, hash: k.#algorithm.hash.name, usages: k.#usages, extractable: k.#extractable }
-        : undefined;
-  }
-}
-
-function hmacKey(alg: any, bytes: Uint8Array, extractable: unknown, usages: unknown): CryptoKey {
-  if (algorithmName(alg) !== 'HMAC') throw domError('Unsupported algorithm: ' + algorithmName(alg), 'NotSupportedError');
-  const hash = hashName(alg.hash);
-  const given = listFrom(usages);
-  if (!given) throw new TypeError('usages must be a sequence');
-  const list: string[] = [];
-  for (let i = 0; i < given.length; i++) {
-    const u = String(given[i]);
-    if (u !== 'sign' && u !== 'verify') throw domError('Unsupported key usage for an HMAC key: ' + u, 'SyntaxError');
-    if (!callWith(ArrayPrototypeIncludes, list, u)) list[list.length] = u;
-  }
-  if (!list.length) throw domError('Usages cannot be empty when creating a key.', 'SyntaxError');
-  if (!byteLength(bytes)) throw domError('HMAC key data must not be empty', 'DataError');
-  return new CryptoKey(ILLEGAL, bytes, hash, !!extractable, list);
-}
-
-function usableKey(key: unknown, alg: unknown, usage: string): { bytes: Uint8Array; hash: string } {
-  const parts = keyParts(key);
-  if (!parts) throw new TypeError('key must be a CryptoKey');
-  if (algorithmName(alg) !== 'HMAC') throw domError('Unsupported algorithm: ' + algorithmName(alg), 'NotSupportedError');
-  if (!callWith(ArrayPrototypeIncludes, parts.usages, usage)) throw domError('Key usages do not permit this operation (' + usage + ')', 'InvalidAccessError');
-  return parts;
-}
-
-/** The bytes of a JWK's base64url `k`. */
-function base64url(s: string): Uint8Array {
-  const binary: string = call('base64Decode', regexReplace(UNDERSCORE, regexReplace(DASH, s, '+'), '/'));
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = callWith(StringPrototypeCharCodeAt, binary, i);
-  return out;
+  const name = (typeof alg === 'object' && alg !== null) || typeof alg === 'function' ? (alg as { name?: unknown }).name : alg;
+  if (name === undefined) throw new TypeError('Algorithm: name is required');
+  if (typeof name === 'symbol') throw new TypeError('Cannot convert a Symbol value to a string');
+  const upper = callWith(StringPrototypeToUpperCase, String(name));
+  if (!callWith(ArrayPrototypeIncludes, HASHES, upper)) throw domError('Unrecognized hash algorithm: ' + String(name), 'NotSupportedError');
+  return upper;
 }
 
 export class SubtleCrypto {
@@ -110,38 +35,44 @@ export class SubtleCrypto {
   }
 
   async digest(alg: unknown, data: unknown): Promise<ArrayBuffer> {
-    return await call('digest', hashName(alg), viewBytes(data, 'data'));
+    if (arguments.length < 2) throw new TypeError("Failed to execute 'digest' on 'SubtleCrypto': 2 arguments required, but only " + arguments.length + ' present.');
+    if (!isBufferSource(data)) throw new TypeError('data is not of type BufferSource');
+    return await call('digest', hashName(alg), viewBytes(data));
   }
 
-  async importKey(format: string, keyData: unknown, alg: any, extractable: boolean, usages: string[]): Promise<CryptoKey> {
-    let bytes: Uint8Array;
-    if (format === 'raw') bytes = new Uint8Array(viewBytes(keyData, 'keyData'));
-    else if (format === 'jwk' && (keyData as any)?.kty === 'oct') bytes = base64url(String((keyData as any).k));
-    else throw domError('Unsupported key format: ' + String(format), 'NotSupportedError');
-    return hmacKey(alg, bytes, extractable, usages);
+  generateKey(algorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
+    return ops().generateKey(arguments.length, algorithm, extractable, keyUsages);
   }
-
-  async exportKey(format: string, key: CryptoKey): Promise<ArrayBuffer> {
-    const parts = keyParts(key);
-    if (!parts) throw new TypeError('key must be a CryptoKey');
-    if (!parts.extractable) throw domError('key is not extractable', 'InvalidAccessError');
-    if (format !== 'raw') throw domError('Unsupported key format: ' + String(format), 'NotSupportedError');
-    return exactBuffer(new Uint8Array(parts.bytes));
+  importKey(format: unknown, keyData: unknown, algorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
+    return ops().importKey(arguments.length, format, keyData, algorithm, extractable, keyUsages);
   }
-
-  async generateKey(alg: any, extractable: boolean, usages: string[]): Promise<CryptoKey> {
-    const bits = alg?.length ?? BLOCK_BITS[hashName(alg?.hash)];
-    return hmacKey(alg, new Uint8Array(call('randomFill', MathCeil(bits / 8))), extractable, usages);
+  exportKey(format: unknown, key: unknown): Promise<any> {
+    return ops().exportKey(arguments.length, format, key);
   }
-
-  async sign(alg: unknown, key: CryptoKey, data: unknown): Promise<ArrayBuffer> {
-    const k = usableKey(key, alg, 'sign');
-    return await call('hmacSign', k.hash, k.bytes, viewBytes(data, 'data'));
+  encrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
+    return ops().encrypt(arguments.length, algorithm, key, data);
   }
-
-  async verify(alg: unknown, key: CryptoKey, signature: unknown, data: unknown): Promise<boolean> {
-    const k = usableKey(key, alg, 'verify');
-    return await call('hmacVerify', k.hash, k.bytes, viewBytes(signature, 'signature'), viewBytes(data, 'data'));
+  decrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
+    return ops().decrypt(arguments.length, algorithm, key, data);
+  }
+  sign(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
+    return ops().sign(arguments.length, algorithm, key, data);
+  }
+  verify(algorithm: unknown, key: unknown, signature: unknown, data: unknown): Promise<boolean> {
+    return ops().verify(arguments.length, algorithm, key, signature, data);
+  }
+  deriveBits(algorithm: unknown, baseKey: unknown, length: unknown): Promise<ArrayBuffer> {
+    return ops().deriveBits(arguments.length, algorithm, baseKey, length);
+  }
+  deriveKey(algorithm: unknown, baseKey: unknown, derivedKeyType: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
+    return ops().deriveKey(arguments.length, algorithm, baseKey, derivedKeyType, extractable, keyUsages);
+  }
+  wrapKey(format: unknown, key: unknown, wrappingKey: unknown, wrapAlgorithm: unknown): Promise<ArrayBuffer> {
+    return ops().wrapKey(arguments.length, format, key, wrappingKey, wrapAlgorithm);
+  }
+  // prettier-ignore
+  unwrapKey(format: unknown, wrappedKey: unknown, unwrappingKey: unknown, unwrapAlgorithm: unknown, unwrappedKeyAlgorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<any> {
+    return ops().unwrapKey(arguments.length, format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages);
   }
 
   /** A Workers extension; constant time in the lengths' common prefix. */
@@ -154,18 +85,6 @@ export class SubtleCrypto {
     for (let i = 0; i < n; i++) diff |= x[i]! ^ y[i]!;
     return diff === 0;
   }
-}
-
-const UNSUPPORTED = ['encrypt', 'decrypt', 'deriveBits', 'deriveKey', 'wrapKey', 'unwrapKey'];
-for (let i = 0; i < UNSUPPORTED.length; i++) {
-  const op = UNSUPPORTED[i]!;
-  ObjectDefineProperty(
-    SubtleCrypto.prototype,
-    op,
-    dataDescriptor(async () => {
-      throw domError('crypto.subtle.' + op + ' is not supported', 'NotSupportedError');
-    }),
-  );
 }
 
 export class Crypto {
@@ -199,6 +118,5 @@ export class Crypto {
 
 export const crypto = new Crypto(ILLEGAL);
 
-named(CryptoKey, 'CryptoKey');
 named(SubtleCrypto, 'SubtleCrypto');
 named(Crypto, 'Crypto');

@@ -148,3 +148,4 @@ declare const Float16ArrayConstructor: (new (b: ArrayBuffer, offset: number, len
 declare const ErrorPrototypeGetStack: ((this: object) => unknown) | undefined;
 declare const EncodeURIComponent: typeof encodeURIComponent;
 declare const DecodeURIComponent: typeof decodeURIComponent;
+declare const FinalizationRegistryPrototypeRegister: (this: FinalizationRegistry<any>, target: object, held: unknown) => void;

@@ -1,4 +1,4 @@
-import { Crypto, CryptoKey, SubtleCrypto, crypto } from '../crypto.ts';
+import { Crypto, SubtleCrypto, crypto } from '../crypto.ts';
 import { bindHost, type Internals } from '../host.ts';
 
-export default (shared: Internals) => (bindHost(shared.host, shared), { crypto, Crypto, CryptoKey, SubtleCrypto });
+export default (shared: Internals) => (bindHost(shared.host, shared), { crypto, Crypto, SubtleCrypto });
