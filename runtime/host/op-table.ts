@@ -22,6 +22,18 @@ export const MAX_LOG_CHARS = 16 * KiB;
 export const URL_SETTERS = ['href', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash'] as const;
 /** Longest URL the host parses. */
 const MAX_URL = 2 * MiB;
+/** The Intl formatters the host builds for the guest (runtime/host/intl.ts); `DateTimeFormat:<required>` are Date's toLocale*String. */
+export const INTL_KINDS = [
+  'DateTimeFormat', 'NumberFormat', 'Collator', 'PluralRules', 'RelativeTimeFormat', 'ListFormat', 'Segmenter', 'DisplayNames', 'Locale',
+  'DateTimeFormat:any', 'DateTimeFormat:date', 'DateTimeFormat:time',
+] as const;
+export const INTL_METHODS = [
+  'open', 'format', 'formatToParts', 'formatRange', 'formatRangeToParts', 'compare', 'select', 'selectRange', 'of', 'segment',
+  'maximize', 'minimize', 'supportedLocalesOf', 'canonicalLocales', 'supportedValuesOf', 'toLocaleUpperCase', 'toLocaleLowerCase',
+] as const;
+export type IntlMethod = (typeof INTL_METHODS)[number];
+/** A formatter's key: `[kind, locales, options]` as JSON, ≤ 32 locales and ≤ 32 options of ≤ 128 characters each. */
+const MAX_INTL_KEY = 16 * KiB;
 
 export const HOST_OPS = {
   log: { kind: 'runtime', args: [{ type: 'string', max: 8, oneOf: LOG_LEVELS }, str(MAX_LOG_CHARS + 64)] },
@@ -41,6 +53,8 @@ export const HOST_OPS = {
   base64Encode: { kind: 'pure', args: [str(GUEST_MAX)] },
   base64Decode: { kind: 'pure', args: [str(GUEST_MAX)] },
   formDecode: { kind: 'pure', args: [str(GUEST_MAX)] },
+  /** An Intl method on the formatter a key names, its arguments as a JSON array. */
+  intl: { kind: 'pure', args: [{ type: 'string', max: 24, oneOf: INTL_METHODS }, str(MAX_INTL_KEY), json(GUEST_MAX, true)] },
 
   /** `{ method, url, headers, redirect }` as JSON, and the body. */
   fetch: { kind: 'bound', args: [json(4 * MiB), optBytes(GUEST_MAX)] },

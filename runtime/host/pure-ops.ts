@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { HOST_OPS, OpArgs } from './op-table.ts';
+import { intlCall } from './intl.ts';
 
 /**
  * Host operations that need no invocation context: what the guest prelude delegates because Node does
@@ -146,4 +147,6 @@ export const pureOps: { [N in PureOpName]: (...args: OpArgs<N>) => unknown } = {
   base64Decode: (s: unknown) => forgivingBase64(String(s)),
 
   formDecode: (s: unknown) => [...new URLSearchParams(String(s))],
+
+  intl: (method, key, input) => intlCall(method, key, input),
 };

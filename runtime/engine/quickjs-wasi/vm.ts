@@ -15,7 +15,8 @@ const PROP_CW = 3;
 const JS_EVAL_TYPE_MODULE = 1;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** A leading U+FEFF is a character of the guest's string, not a byte order mark to drop. */
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** quickjs writes a lone surrogate as its 3-byte WTF-8 form: ED A0..BF xx. */
 function hasSurrogate(bytes: Uint8Array): boolean {
@@ -33,7 +34,7 @@ export class WasiVm implements GuestVm<number> {
   private readonly e: WasiExports;
   /** Four bytes of scratch in linear memory for out-parameters. */
   private readonly scratch: number;
-  /** Results handed back from host callbacks: the engine dups them on return; freed when the outermost entry ends. */
+  /** Results handed back from host callbacks: the engine dups them on return; freed at the next callback or when the outermost entry ends. */
   private returned: number[] = [];
   /** Host-callback names registered by this VM, so close() can drop the ones still registered. */
   private readonly callbacks = new Set<string>();
@@ -57,12 +58,14 @@ export class WasiVm implements GuestVm<number> {
     try {
       return fn();
     } finally {
-      if (--this.depth === 0 && this.returned.length > 0) {
-        const list = this.returned;
-        this.returned = [];
-        for (const p of list) this.free(p);
-      }
+      if (--this.depth === 0 && this.returned.length > 0) this.releaseReturned();
     }
+  }
+
+  private releaseReturned(): void {
+    const list = this.returned;
+    this.returned = [];
+    for (const p of list) this.free(p);
   }
 
   free(h: number): void {
@@ -176,6 +179,9 @@ export class WasiVm implements GuestVm<number> {
   private register(fn: (args: number[]) => number): { h: number; key: string } {
     const key = `${this.prefix}:${nextCallback++}`;
     this.qjs.registerHostCallback(key, (...args: JSValueHandle[]) => {
+      // every result already in the list belongs to a callback that has returned, and the package
+      // dup'd it then: free them now, or a loop of host calls in one entry holds all their results
+      if (this.returned.length > 0) this.releaseReturned();
       const result = fn(args.map((a) => a.ptr));
       this.returned.push(result);
       // the package only reads `.ptr` (and dups it) from what a callback returns

@@ -13,6 +13,7 @@ import { Response, fetchedResponse } from './response.ts';
 import { bodyStream, bodyUsed, extractBody, hasBody, takeBody, toBytes } from './body.ts';
 import { setIterate } from './headers.ts';
 import { guardStackTraces } from './stack-guard.ts';
+import { installLocaleStubs } from './intl-stubs.ts';
 import { dropTimers, fireTimer, pendingTimers, timerGlobals } from './timers.ts';
 import { defineGlobal, g } from './util.ts';
 
@@ -89,6 +90,8 @@ export default function boot(host: HostFn): object {
   lazyGlobals('clone', ['structuredClone']);
   lazyGlobals('abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget']);
   lazyGlobals('fetch', ['fetch']);
+  lazyGlobals('intl', ['Intl']);
+  installLocaleStubs();
   if (typeof g.atob !== 'function' || typeof g.btoa !== 'function') lazyGlobals('base64', ['atob', 'btoa']);
 
   const api = ObjectCreate(null);
