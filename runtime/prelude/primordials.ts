@@ -124,6 +124,7 @@ export const PRIMORDIALS: Record<string, string> = {
   WeakMapPrototypeHas: 'WeakMap.prototype.has',
   WeakMapPrototypeDelete: 'WeakMap.prototype.delete',
   WeakSetPrototypeAdd: 'WeakSet.prototype.add',
+  WeakRefPrototypeDeref: 'WeakRef.prototype.deref',
   WeakSetPrototypeHas: 'WeakSet.prototype.has',
   PromiseResolve: 'Promise.resolve.bind(Promise)',
   PromiseReject: 'Promise.reject.bind(Promise)',

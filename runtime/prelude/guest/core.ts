@@ -88,7 +88,7 @@ export default function boot(host: HostFn): object {
   lazyGlobals('encoding', ['TextEncoder', 'TextDecoder']);
   lazyGlobals('crypto', ['crypto', 'Crypto', 'CryptoKey', 'SubtleCrypto']);
   lazyGlobals('clone', ['structuredClone']);
-  lazyGlobals('abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget']);
+  lazyGlobals('abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget', 'CustomEvent']);
   lazyGlobals('fetch', ['fetch']);
   lazyGlobals('intl', ['Intl']);
   installLocaleStubs();

@@ -121,6 +121,7 @@ declare const WeakMapPrototypeGet: typeof WeakMap.prototype.get;
 declare const WeakMapPrototypeSet: typeof WeakMap.prototype.set;
 declare const WeakMapPrototypeHas: typeof WeakMap.prototype.has;
 declare const WeakMapPrototypeDelete: typeof WeakMap.prototype.delete;
+declare const WeakRefPrototypeDeref: typeof WeakRef.prototype.deref;
 declare const WeakSetPrototypeAdd: typeof WeakSet.prototype.add;
 declare const WeakSetPrototypeHas: typeof WeakSet.prototype.has;
 declare const PromiseResolve: <T>(v: T) => Promise<Awaited<T>>;
