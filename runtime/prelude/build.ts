@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CompileFlags, QuickJS } from 'quickjs-wasi';
 import { ENGINE_VERSION, quickjsWasmModule } from '../../contract/engine.ts';
+import { FAAS_VERSION } from '../../contract/version.ts';
 import { PRIMORDIALS } from './primordials.ts';
 import { BINDING_CHUNKS } from '../../bindings/index.ts';
 
@@ -19,7 +20,7 @@ import type { Prelude, PreludeSources } from '../engine/types.ts';
 export type { Prelude, PreludeSources } from '../engine/types.ts';
 
 /** Chunk name → the global(s) it provides are declared in guest/core.ts; entries are guest/chunks/<name>.ts. */
-export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception', 'intl'] as const;
+export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception', 'intl', 'navigator', 'urlpattern'] as const;
 
 /** Every chunk: the prelude's own, then the bindings' (bindings/<name>/guest/). */
 export const CHUNK_NAMES: readonly string[] = [...CORE_CHUNKS, ...BINDING_CHUNKS.map((c) => c.chunk)];
@@ -39,8 +40,11 @@ function chunkEntry(name: string): string {
  */
 const COMPILE_FLAGS = CompileFlags.STRIP_SOURCE | CompileFlags.STRIP_DEBUG;
 
-/** Every primordial name becomes `__p.<name>` in the bundles; numbered slots replace those afterwards. */
-const DEFINE = Object.fromEntries(Object.keys(PRIMORDIALS).map((name) => [name, `__p.${name}`]));
+/**
+ * Every primordial name becomes `__p.<name>` in the bundles; numbered slots replace those afterwards.
+ * `__FAAS_VERSION__` is the version navigator.userAgent names.
+ */
+const DEFINE = { ...Object.fromEntries(Object.keys(PRIMORDIALS).map((name) => [name, `__p.${name}`])), __FAAS_VERSION__: JSON.stringify(FAAS_VERSION) };
 
 async function bundle(entry: string, format: 'esm'): Promise<string> {
   // imported here: a built runtime loads the prebuilt prelude and never needs esbuild

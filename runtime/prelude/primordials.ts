@@ -133,6 +133,8 @@ export const PRIMORDIALS: Record<string, string> = {
   ArrayBufferIsView: 'ArrayBuffer.isView',
   ArrayBufferPrototypeSlice: 'ArrayBuffer.prototype.slice',
   ArrayBufferPrototypeGetByteLength: "Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get",
+  ArrayBufferPrototypeGetDetached: "Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached').get",
+  ArrayBufferPrototypeTransfer: 'ArrayBuffer.prototype.transfer',
   TypedArrayPrototypeGetBuffer: "Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer').get",
   TypedArrayPrototypeGetByteOffset: "Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteOffset').get",
   TypedArrayPrototypeGetByteLength: "Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength').get",

@@ -131,6 +131,8 @@ declare const PromisePrototypeCatch: typeof Promise.prototype.catch;
 declare const ArrayBufferIsView: typeof ArrayBuffer.isView;
 declare const ArrayBufferPrototypeSlice: typeof ArrayBuffer.prototype.slice;
 declare const ArrayBufferPrototypeGetByteLength: (this: ArrayBuffer) => number;
+declare const ArrayBufferPrototypeGetDetached: (this: ArrayBuffer) => boolean;
+declare const ArrayBufferPrototypeTransfer: (this: ArrayBuffer, newLength?: number) => ArrayBuffer;
 declare const TypedArrayPrototypeGetBuffer: (this: ArrayBufferView) => ArrayBuffer;
 declare const TypedArrayPrototypeGetByteOffset: (this: ArrayBufferView) => number;
 declare const TypedArrayPrototypeGetByteLength: (this: ArrayBufferView) => number;
