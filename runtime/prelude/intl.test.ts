@@ -208,8 +208,14 @@ test('Intl.Segmenter: graphemes, words, sentences, containing(), long texts in w
     longContaining: `(() => { const text = ${JSON.stringify(long)}; const s = new Intl.Segmenter('en', { granularity: 'sentence' }).segment(text); return [30000, 100, 20000, 36000].map((i) => [s.containing(i).index, s.containing(i).segment]); })()`,
     longSentence: `(() => { const text = 'word '.repeat(5000) + 'end. Next.'; return Array.from(new Intl.Segmenter('en', { granularity: 'sentence' }).segment(text), (s) => s.segment.length); })()`,
     longWord: `(() => { const text = 'x'.repeat(20000) + ' y'; return Array.from(new Intl.Segmenter('en', { granularity: 'word' }).segment(text), (s) => s.segment.length); })()`,
+    longThenShort: `(() => { const text = 'x'.repeat(40000) + ' a'.repeat(500); const out = []; for (const s of new Intl.Segmenter('en', { granularity: 'word' }).segment(text)) out.push(s.segment.length); return [out.length, out.slice(0, 3), out.reduce((a, b) => a + b)]; })()`,
     surrogateEdge: `(() => { const text = 'a'.repeat(2047) + '😀' + 'b'; const out = []; for (const s of new Intl.Segmenter().segment(text)) if (s.index > 2044) out.push([s.segment, s.index]); return out; })()`,
   });
+});
+
+test('Intl.Segmenter cuts a segment longer than 128 Ki characters (the largest window it sends the host)', async () => {
+  const out = await guest(`const out = []; for (const s of new Intl.Segmenter('en', { granularity: 'word' }).segment('x'.repeat(140000) + ' y')) out.push([s.index, s.segment.length]); return Response.json(out);`);
+  expect(out).toEqual([[0, 131072], [131072, 8928], [140000, 1], [140001, 1]]);
 });
 
 test('Intl objects have the spec shape: tags, names, lengths, legacy calls, brands, subclassing, fresh resolvedOptions', async () => {

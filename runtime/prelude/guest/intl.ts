@@ -24,7 +24,7 @@ const MAX_LOCALES = 32;
 const MAX_TAG = 128;
 /** How many UTF-16 units one Segmenter host call looks at first (grown for a longer segment). */
 const WINDOW = 2048;
-const MAX_WINDOW = 256 * 1024;
+const MAX_WINDOW = 128 * 1024;
 
 /**
  * Each kind's options in the order its constructor reads them (ECMA-402), with how each is coerced:
@@ -385,21 +385,29 @@ interface Window {
 const SEGMENTS = new WeakMap<object, Segmented>();
 const ITERATORS = new WeakMap<object, { st: Segmented; w: Window; i: number }>();
 
-/** The segments that start at `pos` (a boundary), as far as one window goes; none at the end of the text. */
+/**
+ * The segments that start at `pos` (a boundary), as far as one window goes; none at the end of the
+ * text. The host may stop before the window's end (its work per call is bounded: see
+ * runtime/host/intl.ts): then, as when the window cuts a segment, the last one is asked again.
+ */
 function windowAt(st: Segmented, pos: number): Window {
   const s = st.s;
   const len = s.length;
   const ends: number[] = [];
-  for (let size = WINDOW; pos < len; size *= 4) {
+  for (let size = WINDOW; pos < len; size = MathMin(size * 4, MAX_WINDOW)) {
     let to = MathMin(len, pos + size);
     const c = callWith(StringPrototypeCharCodeAt, s, to - 1);
     if (to < len && c >= 0xd800 && c <= 0xdbff) to++;
     const got: number[] = host('segment', st.slot.key, [callWith(StringPrototypeSlice, s, pos, to)]);
-    // the last segment may go on past the window: kept only at the end of the text, or when it is the only one
-    const keep = to === len ? got.length : got.length - 1;
-    if (keep < 1 && size < MAX_WINDOW) continue;
-    const n = MathMax(keep, 1);
-    for (let i = 0; i < n; i++) ends[i] = pos * 2 + got[i]!;
+    const n = got.length;
+    const whole = n > 0 && got[n - 1]! >> 1 === to - pos;
+    let keep = whole && to === len ? n : n - 1;
+    if (keep < 1) {
+      // one segment fills the window: look further, up to the largest window (a longer segment is cut there)
+      if (size < MAX_WINDOW) continue;
+      keep = n;
+    }
+    for (let i = 0; i < keep; i++) ends[i] = pos * 2 + got[i]!;
     break;
   }
   return { start: pos, ends };
