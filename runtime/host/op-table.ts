@@ -34,6 +34,8 @@ export const INTL_METHODS = [
 export type IntlMethod = (typeof INTL_METHODS)[number];
 /** A formatter's key: `[kind, locales, options]` as JSON, ≤ 32 locales and ≤ 32 options of ≤ 128 characters each. */
 const MAX_INTL_KEY = 16 * KiB;
+/** One Intl call's arguments as JSON: ICU's work on them stays within tens of milliseconds (the guest cuts long case mappings). */
+export const MAX_INTL_INPUT = 4 * MiB;
 
 export const HOST_OPS = {
   log: { kind: 'runtime', args: [{ type: 'string', max: 8, oneOf: LOG_LEVELS }, str(MAX_LOG_CHARS + 64)] },
@@ -50,11 +52,13 @@ export const HOST_OPS = {
   urlSet: { kind: 'pure', args: [str(MAX_URL), { type: 'string', max: 16, oneOf: URL_SETTERS }, str(MAX_URL)] },
   utf8Encode: { kind: 'pure', args: [str(GUEST_MAX)] },
   utf8Decode: { kind: 'pure', args: [bytes(GUEST_MAX), bool, bool] },
+  /** The TextDecoder encodings besides UTF-8 (no BOM handling: the guest does it, and keeps the stream state). */
+  textDecode: { kind: 'pure', args: [{ type: 'string', max: 16, oneOf: ['utf-16le', 'utf-16be', 'windows-1252'] }, bytes(GUEST_MAX), bool] },
   base64Encode: { kind: 'pure', args: [str(GUEST_MAX)] },
   base64Decode: { kind: 'pure', args: [str(GUEST_MAX)] },
   formDecode: { kind: 'pure', args: [str(GUEST_MAX)] },
   /** An Intl method on the formatter a key names, its arguments as a JSON array. */
-  intl: { kind: 'pure', args: [{ type: 'string', max: 24, oneOf: INTL_METHODS }, str(MAX_INTL_KEY), json(GUEST_MAX, true)] },
+  intl: { kind: 'pure', args: [{ type: 'string', max: 24, oneOf: INTL_METHODS }, str(MAX_INTL_KEY), json(MAX_INTL_INPUT, true)] },
 
   /** `{ method, url, headers, redirect }` as JSON, and the body. */
   fetch: { kind: 'bound', args: [json(4 * MiB), optBytes(GUEST_MAX)] },

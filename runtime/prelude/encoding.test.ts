@@ -233,3 +233,16 @@ test('TextEncoder keeps a leading U+FEFF (only decoders strip a BOM), and ignore
     length: 1,
   });
 });
+
+test('text the host decodes reaches the guest whole, NUL characters included (every engine)', async () => {
+  const out = await guest(`
+    const bytes = new Uint8Array([0x61, 0x00, 0x62]);
+    return Response.json([
+      escape(new TextDecoder().decode(bytes)),
+      escape(new TextDecoder('utf-16le').decode(new Uint8Array([0x00, 0x00, 0x41, 0x00]))),
+      escape(new TextDecoder('latin1').decode(bytes)),
+      escape(atob('AGEA')),
+    ]);
+  `);
+  expect(out).toEqual(['a%00b', '%00A', 'a%00b', '%00a%00']);
+});

@@ -240,6 +240,16 @@ test('Intl objects have the spec shape: tags, names, lengths, legacy calls, bran
   });
 });
 
+test('long case mappings in special-casing languages go to the host in pieces and come back as Node maps them', async () => {
+  const text = 'istanbul İzmir ıi ΆΣ Iı\u0307 '.repeat(110_000);
+  const r = await invokeSource(`export default { fetch() {
+    const text = ${JSON.stringify(text)};
+    return new Response(text.toLocaleUpperCase('tr') + '|' + text.toLocaleLowerCase('tr-TR') + '|' + text.toLocaleUpperCase('el'));
+  } }`, {}, { memoryMb: 64 });
+  expect(r.status).toBe(200);
+  expect(r.text === `${text.toLocaleUpperCase('tr')}|${text.toLocaleLowerCase('tr-TR')}|${text.toLocaleUpperCase('el')}`).toBe(true);
+});
+
 test('the guest defaults to en-US whatever the host locale is', async () => {
   const out = await guest(`return Response.json([new Intl.NumberFormat().resolvedOptions().locale, new Intl.Collator().resolvedOptions().locale, (1234.5).toLocaleString(), new Date(0).toLocaleDateString('en-US', { timeZone: 'UTC' }) === new Date(0).toLocaleDateString(undefined, { timeZone: 'UTC' })]);`);
   expect(out).toEqual(['en-US', 'en-US', '1,234.5', true]);

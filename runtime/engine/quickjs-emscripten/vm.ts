@@ -16,6 +16,9 @@ interface ContextInternals {
   memory: { heapValueHandle(ptr: unknown): QuickJSHandle };
 }
 
+/** What a copy through a C string loses: a NUL, and a surrogate without its pair. */
+const C_STRING_UNSAFE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 export class EmscriptenVm implements GuestVm<QuickJSHandle> {
   readonly undefined: QuickJSHandle;
   readonly null: QuickJSHandle;
@@ -24,6 +27,8 @@ export class EmscriptenVm implements GuestVm<QuickJSHandle> {
   byteLengthFn: QuickJSHandle | undefined;
   /** The prelude's JSON.stringify of a string: read when the plain copy shows U+FFFD (a lone surrogate, mangled by the copy). */
   quoteFn: QuickJSHandle | undefined;
+  /** The prelude's JSON.parse: how a host string with a NUL or a lone surrogate reaches the guest intact. */
+  parseFn: QuickJSHandle | undefined;
 
   constructor(
     private readonly ctx: QuickJSContext,
@@ -43,7 +48,20 @@ export class EmscriptenVm implements GuestVm<QuickJSHandle> {
   }
 
   newString(s: string): QuickJSHandle {
-    return this.ctx.newString(s);
+    if (!C_STRING_UNSAFE.test(s) || !this.parseFn) return this.ctx.newString(s);
+    // the library's copy goes through a C string (it would stop at a NUL, and mangle a lone
+    // surrogate): such a string goes in as JSON text, which escapes both, and the prelude parses it
+    const text = this.ctx.newString(JSON.stringify(s));
+    try {
+      const r = this.ctx.callFunction(this.parseFn, this.undefined, text);
+      if ('error' in r && r.error) {
+        r.error.dispose();
+        return this.ctx.newString(s);
+      }
+      return (r as { value: QuickJSHandle }).value;
+    } finally {
+      text.dispose();
+    }
   }
 
   newNumber(n: number): QuickJSHandle {

@@ -3,8 +3,8 @@ import { isUint8Array } from './safe.ts';
 import { named, subBytes, viewBytes } from './util.ts';
 
 /**
- * TextEncoder (UTF-8) and TextDecoder for UTF-8 (the host does the byte work), UTF-16LE/BE and
- * windows-1252 (decoded here); the guest keeps the stream state.
+ * TextEncoder (UTF-8) and TextDecoder for UTF-8, UTF-16LE/BE and windows-1252: the host does the
+ * byte work, the guest keeps the stream state and drops the BOM.
  */
 
 const lengthOf = (u8: Uint8Array) => callWith(TypedArrayPrototypeGetLength, u8);
@@ -55,12 +55,6 @@ const LABELS: Record<string, string> = {
   'windows-1252': 'windows-1252', 'x-cp1252': 'windows-1252',
 } as any;
 
-/** windows-1252 bytes 0x80–0x9F (the rest map to the code point of the same number). */
-const CP1252 = [
-  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
-  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
-];
-
 const isAsciiSpace = (c: number) => c === 9 || c === 10 || c === 12 || c === 13 || c === 32;
 
 /** get an encoding: the label without leading and trailing ASCII whitespace, ASCII case-insensitively. */
@@ -94,71 +88,16 @@ function incompleteTail(b: Uint8Array, n: number): number {
   return 0;
 }
 
-/** Code units to a string, a slice at a time (a function's arguments are bounded). */
-function fromUnits(units: number[]): string {
-  let out = '';
-  for (let i = 0; i < units.length; i += 8192) {
-    const part: number[] = [];
-    const end = MathMin(units.length, i + 8192);
-    for (let j = i; j < end; j++) part[j - i] = units[j]!;
-    out += ReflectApply(StringFromCharCode, undefined, part);
-  }
-  return out;
-}
-
-function decodeError(encoding: string): never {
-  throw new TypeError('The encoded data was not valid ' + encoding);
-}
-
 /**
- * The WHATWG UTF-16 decoder over `n` bytes: returns the text and how many bytes it left undecoded
- * (an odd byte, or a lead surrogate whose trail may come with the next chunk) when streaming.
+ * How many bytes at the end of `n` bytes of UTF-16 to keep back while streaming: an odd byte, and a
+ * lead surrogate whose trail may come with the next chunk.
  */
-function utf16(b: Uint8Array, n: number, be: boolean, fatal: boolean, stream: boolean): [string, number] {
-  const units: number[] = [];
-  const bad = () => (fatal ? decodeError(be ? 'utf-16be' : 'utf-16le') : (units[units.length] = 0xfffd));
-  let i = 0;
-  while (i + 1 < n) {
-    const cu = be ? (b[i]! << 8) | b[i + 1]! : (b[i + 1]! << 8) | b[i]!;
-    if (cu >= 0xd800 && cu <= 0xdbff) {
-      if (i + 3 >= n) {
-        // no trail yet: wait for it, or (at the end) one error for the lead and any odd byte after it
-        if (!stream) {
-          bad();
-          i = n;
-        }
-        break;
-      }
-      const next = be ? (b[i + 2]! << 8) | b[i + 3]! : (b[i + 3]! << 8) | b[i + 2]!;
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        units[units.length] = cu;
-        units[units.length] = next;
-        i += 4;
-      } else {
-        // the lone lead is an error; the unit after it is read again on its own
-        bad();
-        i += 2;
-      }
-      continue;
-    }
-    if (cu >= 0xdc00 && cu <= 0xdfff) bad();
-    else units[units.length] = cu;
-    i += 2;
-  }
-  if (i < n && !stream) {
-    bad();
-    i = n;
-  }
-  return [fromUnits(units), n - i];
-}
-
-function cp1252(b: Uint8Array, n: number): string {
-  const units: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = b[i]!;
-    units[i] = x >= 0x80 && x < 0xa0 ? CP1252[x - 0x80]! : x;
-  }
-  return fromUnits(units);
+function utf16Tail(b: Uint8Array, n: number, be: boolean): number {
+  const odd = n & 1;
+  const m = n - odd;
+  if (m < 2) return odd;
+  const unit = be ? (b[m - 2]! << 8) | b[m - 1]! : (b[m - 1]! << 8) | b[m - 2]!;
+  return unit >= 0xd800 && unit <= 0xdbff ? odd + 2 : odd;
 }
 
 export class TextDecoder {
@@ -208,17 +147,11 @@ export class TextDecoder {
       this.#pending = null;
     }
     const encoding = this.#encoding;
-    let text: string;
-    let left = 0;
-    if (encoding === 'windows-1252') return cp1252(bytes, n);
-    if (encoding === 'utf-8') {
-      left = stream ? incompleteTail(bytes, n) : 0;
-      text = n - left ? call('utf8Decode', subBytes(bytes, 0, n - left), this.#fatal, true) : '';
-    } else {
-      const r = utf16(bytes, n, encoding === 'utf-16be', this.#fatal, stream);
-      text = r[0];
-      left = r[1];
-    }
+    // the host decodes (UTF-8 and UTF-16 by Node, windows-1252 by its index); a BOM is handled here
+    if (encoding === 'windows-1252') return n ? call('textDecode', encoding, subBytes(bytes, 0, n), false) : '';
+    const left = !stream ? 0 : encoding === 'utf-8' ? incompleteTail(bytes, n) : utf16Tail(bytes, n, encoding === 'utf-16be');
+    const body = subBytes(bytes, 0, n - left);
+    let text: string = n - left === 0 ? '' : encoding === 'utf-8' ? call('utf8Decode', body, this.#fatal, true) : call('textDecode', encoding, body, this.#fatal);
     if (left) this.#pending = new Uint8Array(subBytes(bytes, n - left, n));
     // a BOM is dropped once, at the start of a stream, and only before any text
     if (!this.#ignoreBOM && !this.#bomSeen && text.length) {

@@ -25,6 +25,13 @@ const MAX_TAG = 128;
 /** How many UTF-16 units one Segmenter host call looks at first (grown for a longer segment). */
 const WINDOW = 2048;
 const MAX_WINDOW = 128 * 1024;
+/** ICU formats a list in time proportional to its length: 65,536 elements take tens of milliseconds. */
+const MAX_LIST = 65536;
+/**
+ * Case mapping for the languages ICU treats specially goes to the host in pieces of this many
+ * characters, cut after a whitespace character (where no casing context reaches across).
+ */
+const CASE_PIECE = 1 << 20;
 
 /**
  * Each kind's options in the order its constructor reads them (ECMA-402), with how each is coerced:
@@ -339,6 +346,7 @@ function stringList(list: unknown): string[] {
   if (list === undefined) return [];
   const values = isObject(list) || typeof list === 'string' ? listFrom(list) : undefined;
   if (!values) throw new TypeError('ListFormat: the list must be iterable');
+  if (values.length > MAX_LIST) throw new RangeError('Intl.ListFormat: at most ' + MAX_LIST + ' elements');
   for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'string') throw new TypeError('Iterable yielded ' + String(values[i]) + ' which is not a string');
   return values as string[];
 }
@@ -396,8 +404,7 @@ function windowAt(st: Segmented, pos: number): Window {
   const ends: number[] = [];
   for (let size = WINDOW; pos < len; size = MathMin(size * 4, MAX_WINDOW)) {
     let to = MathMin(len, pos + size);
-    const c = callWith(StringPrototypeCharCodeAt, s, to - 1);
-    if (to < len && c >= 0xd800 && c <= 0xdbff) to++;
+    if (to < len && isHighSurrogate(callWith(StringPrototypeCharCodeAt, s, to - 1))) to++;
     const got: number[] = host('segment', st.slot.key, [callWith(StringPrototypeSlice, s, pos, to)]);
     const n = got.length;
     const whole = n > 0 && got[n - 1]! >> 1 === to - pos;
@@ -544,6 +551,9 @@ function dateString(kind: string, self: unknown, locales: unknown, options: unkn
   return host('format', keyOf(kind, locales, options), [t]);
 }
 
+const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+
 /** Languages whose case mapping differs from the default one (V8 asks ICU for exactly these). */
 const SPECIAL_CASING = ['tr', 'az', 'lt', 'el'];
 
@@ -555,7 +565,21 @@ function caseMap(self: unknown, locales: unknown, upper: boolean): string {
     const first: string = host('canonicalLocales', '', list)[0];
     const dash = callWith(StringPrototypeIndexOf, first, '-');
     if (callWith(ArrayPrototypeIncludes, SPECIAL_CASING, dash < 0 ? first : callWith(StringPrototypeSlice, first, 0, dash))) {
-      return host(upper ? 'toLocaleUpperCase' : 'toLocaleLowerCase', JSONStringify([first]), [s]);
+      const method = upper ? 'toLocaleUpperCase' : 'toLocaleLowerCase';
+      const key = JSONStringify([first]);
+      let out = '';
+      for (let at = 0; at < s.length;) {
+        let end = MathMin(s.length, at + CASE_PIECE);
+        if (end < s.length) {
+          let cut = end;
+          while (cut > at && !isSpace(callWith(StringPrototypeCharCodeAt, s, cut - 1))) cut--;
+          if (cut > at) end = cut;
+          else if (isHighSurrogate(callWith(StringPrototypeCharCodeAt, s, end - 1))) end--;
+        }
+        out += host(method, key, [callWith(StringPrototypeSlice, s, at, end)]);
+        at = end;
+      }
+      return out;
     }
   }
   return callWith(upper ? StringPrototypeToUpperCase : StringPrototypeToLowerCase, s);
