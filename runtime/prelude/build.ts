@@ -22,6 +22,13 @@ export type { Prelude, PreludeSources } from '../engine/types.ts';
 /** Chunk name → the global(s) it provides are declared in guest/core.ts; entries are guest/chunks/<name>.ts. */
 export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception', 'intl', 'navigator', 'urlpattern'] as const;
 
+/**
+ * Chunks that bundle a third-party implementation as it is (urlpattern: urlpattern-polyfill). They are
+ * exempt from the primordials rules: they handle only the guest's own data and reach the host through
+ * nothing but the guest's public globals, so a built-in the guest patched changes only its own results.
+ */
+export const VENDORED_CHUNKS: readonly string[] = ['urlpattern'];
+
 /** Every chunk: the prelude's own, then the bindings' (bindings/<name>/guest/). */
 export const CHUNK_NAMES: readonly string[] = [...CORE_CHUNKS, ...BINDING_CHUNKS.map((c) => c.chunk)];
 

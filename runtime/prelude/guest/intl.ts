@@ -19,7 +19,36 @@ interface Slot {
   bound?: Function;
 }
 
-const SLOTS = new WeakMap<object, Slot>();
+/** `return o` from a base constructor lets a subclass put its private field on any object. */
+class Stamp {
+  constructor(o: object) {
+    return o;
+  }
+}
+
+/**
+ * Internal state kept in a private field of the object itself, not in a WeakMap: it goes when the
+ * object goes (Bellard's QuickJS clears WeakMap entries only in a cycle collection, which a small
+ * heap may not reach before its limit when a function makes formatters in a loop).
+ */
+function privateState<T>(): { set: (o: object, v: T) => void; get: (o: unknown) => T | undefined } {
+  let read!: (o: unknown) => T | undefined;
+  class Holder extends Stamp {
+    #v: T;
+    constructor(o: object, v: T) {
+      super(o);
+      this.#v = v;
+    }
+    static {
+      read = (o) => (isObject(o) && #v in o ? (o as Holder).#v : undefined);
+    }
+  }
+  return { set: (o, v) => void new Holder(o, v), get: read };
+}
+
+const slots = privateState<Slot>();
+const setSlot = slots.set;
+const getSlot = slots.get;
 const MAX_LOCALES = 32;
 const MAX_TAG = 128;
 /** How many UTF-16 units one Segmenter host call looks at first (grown for a longer segment). */
@@ -69,7 +98,7 @@ function isObject(x: unknown): x is object {
 }
 
 function slotOf(x: unknown, kind: string, what: string): Slot {
-  const s = isObject(x) ? callWith(WeakMapPrototypeGet, SLOTS, x) : undefined;
+  const s = getSlot(x);
   if (!s || s.kind !== kind) throw new TypeError('Method Intl.' + kind + '.prototype.' + what + ' called on incompatible receiver');
   return s;
 }
@@ -100,7 +129,7 @@ function localeList(locales: unknown): string[] {
 }
 
 function localeTag(x: unknown): string | undefined {
-  const s = isObject(x) ? callWith(WeakMapPrototypeGet, SLOTS, x) : undefined;
+  const s = getSlot(x);
   return s && s.kind === 'Locale' ? s.data.tag : undefined;
 }
 
@@ -191,34 +220,25 @@ function create(kind: string, newTarget: any, locales: unknown, options: unknown
   const json: string = host('open', key);
   const slot: Slot = { kind, key, json };
   if (kind === 'Segmenter') slot.data = JSONParse(json).granularity;
-  callWith(WeakMapPrototypeSet, SLOTS, self, slot);
+  setSlot(self, slot);
   return self;
 }
 
-function DateTimeFormat(this: unknown, locales?: unknown, options?: unknown) {
-  return create('DateTimeFormat', new.target, locales, options, true);
+/** A constructor of `kind`; the legacy ones (ECMA-402's first three) may be called without `new`. */
+function constructor(kind: string, legacy: boolean): Function {
+  return function (this: unknown, locales?: unknown, options?: unknown) {
+    return create(kind, new.target, locales, options, legacy);
+  };
 }
-function NumberFormat(this: unknown, locales?: unknown, options?: unknown) {
-  return create('NumberFormat', new.target, locales, options, true);
-}
-function Collator(this: unknown, locales?: unknown, options?: unknown) {
-  return create('Collator', new.target, locales, options, true);
-}
-function PluralRules(this: unknown, locales?: unknown, options?: unknown) {
-  return create('PluralRules', new.target, locales, options, false);
-}
-function RelativeTimeFormat(this: unknown, locales?: unknown, options?: unknown) {
-  return create('RelativeTimeFormat', new.target, locales, options, false);
-}
-function ListFormat(this: unknown, locales?: unknown, options?: unknown) {
-  return create('ListFormat', new.target, locales, options, false);
-}
-function Segmenter(this: unknown, locales?: unknown, options?: unknown) {
-  return create('Segmenter', new.target, locales, options, false);
-}
-function DisplayNames(this: unknown, locales?: unknown, options?: unknown) {
-  return create('DisplayNames', new.target, locales, options, false);
-}
+
+const DateTimeFormat = constructor('DateTimeFormat', true);
+const NumberFormat = constructor('NumberFormat', true);
+const Collator = constructor('Collator', true);
+const PluralRules = constructor('PluralRules', false);
+const RelativeTimeFormat = constructor('RelativeTimeFormat', false);
+const ListFormat = constructor('ListFormat', false);
+const Segmenter = constructor('Segmenter', false);
+const DisplayNames = constructor('DisplayNames', false);
 function Locale(this: unknown, tag?: unknown, options?: unknown) {
   if (new.target === undefined) throw new TypeError("Constructor Intl.Locale requires 'new'");
   if (typeof tag !== 'string' && !isObject(tag)) throw new TypeError('First argument to Intl.Locale constructor can\'t be empty or missing');
@@ -227,7 +247,7 @@ function Locale(this: unknown, tag?: unknown, options?: unknown) {
   const self = ObjectCreate(proto);
   const key = JSONStringify(['Locale', [localeTag(tag) ?? String(tag)], readOptions('Locale', options)]);
   const json: string = host('open', key);
-  callWith(WeakMapPrototypeSet, SLOTS, self, { kind: 'Locale', key, json, data: JSONParse(json) });
+  setSlot(self, { kind: 'Locale', key, json, data: JSONParse(json) });
   return self;
 }
 
@@ -390,8 +410,12 @@ interface Window {
   ends: number[];
 }
 
-const SEGMENTS = new WeakMap<object, Segmented>();
-const ITERATORS = new WeakMap<object, { st: Segmented; w: Window; i: number }>();
+const segmentsState = privateState<Segmented>();
+const iteratorState = privateState<{ st: Segmented; w: Window; i: number }>();
+const setSegments = segmentsState.set;
+const getSegments = segmentsState.get;
+const setIterator = iteratorState.set;
+const getIterator = iteratorState.get;
 
 /**
  * The segments that start at `pos` (a boundary), as far as one window goes; none at the end of the
@@ -436,7 +460,7 @@ const ITERATOR_PROTOTYPE = ObjectGetPrototypeOf(ObjectGetPrototypeOf(callWith(Ar
 const SEGMENT_ITERATOR = ObjectCreate(ITERATOR_PROTOTYPE);
 defineOn(SEGMENT_ITERATOR, {
   next() {
-    const it = isObject(this) ? callWith(WeakMapPrototypeGet, ITERATORS, this) : undefined;
+    const it = getIterator(this);
     if (!it) throw new TypeError('next method called on incompatible receiver');
     if (it.i >= it.w.ends.length) {
       const w = windowAt(it.st, windowEnd(it.w));
@@ -452,7 +476,7 @@ ObjectDefineProperty(SEGMENT_ITERATOR, Symbol.toStringTag, dataDescriptor('Segme
 const SEGMENTS_PROTOTYPE = ObjectCreate(Object.prototype);
 defineOn(SEGMENTS_PROTOTYPE, {
   containing(index?: unknown) {
-    const st = isObject(this) ? callWith(WeakMapPrototypeGet, SEGMENTS, this) : undefined;
+    const st = getSegments(this);
     if (!st) throw new TypeError('containing method called on incompatible receiver');
     const n = MathTrunc(Number(index)) || 0;
     if (n < 0 || n >= st.s.length) return undefined;
@@ -470,10 +494,10 @@ defineOn(SEGMENTS_PROTOTYPE, {
     return segmentData(st, w, lo);
   },
   [Symbol.iterator]() {
-    const st = isObject(this) ? callWith(WeakMapPrototypeGet, SEGMENTS, this) : undefined;
+    const st = getSegments(this);
     if (!st) throw new TypeError('Symbol.iterator method called on incompatible receiver');
     const it = ObjectCreate(SEGMENT_ITERATOR);
-    callWith(WeakMapPrototypeSet, ITERATORS, it, { st, w: { start: 0, ends: [] }, i: 0 });
+    setIterator(it, { st, w: { start: 0, ends: [] }, i: 0 });
     return it;
   },
 });
@@ -492,7 +516,7 @@ defineMethods(Segmenter, 'Segmenter', 0, {
   segment(string: unknown) {
     const slot = slotOf(this, 'Segmenter', 'segment');
     const segments = ObjectCreate(SEGMENTS_PROTOTYPE);
-    callWith(WeakMapPrototypeSet, SEGMENTS, segments, { slot, s: String(string) });
+    setSegments(segments, { slot, s: String(string) });
     return segments;
   },
   resolvedOptions: resolvedOptions('Segmenter'),
