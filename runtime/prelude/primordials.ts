@@ -133,7 +133,8 @@ export const PRIMORDIALS: Record<string, string> = {
   ArrayBufferIsView: 'ArrayBuffer.isView',
   ArrayBufferPrototypeSlice: 'ArrayBuffer.prototype.slice',
   ArrayBufferPrototypeGetByteLength: "Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get",
-  ArrayBufferPrototypeGetDetached: "Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached').get",
+  /** ES2024: every engine here has it (Node 20, where tests evaluate these too, does not). */
+  ArrayBufferPrototypeGetDetached: "Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached')?.get",
   ArrayBufferPrototypeTransfer: 'ArrayBuffer.prototype.transfer',
   TypedArrayPrototypeGetBuffer: "Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer').get",
   TypedArrayPrototypeGetByteOffset: "Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteOffset').get",

@@ -31,7 +31,7 @@ function absoluteUrl(input: unknown): string {
   const s = String(input);
   if (fastUrlParts(s)) return s;
   const parsed = call('urlParse', s);
-  if (!parsed) throw new TypeError('Failed to parse URL from ' + s);
+  if (!parsed) throw new TypeError('Invalid URL: ' + s);
   if (parsed.username !== '' || parsed.password !== '') throw new TypeError('Request cannot be constructed from a URL that includes credentials: ' + s);
   return parsed.href;
 }
