@@ -136,7 +136,11 @@ function nameOf(job: Job): string {
 function idle(t: Thread): void {
   t.worker.unref();
   idleTimer = setTimeout(() => {
-    if (thread === t && !t.job) void t.worker.terminate();
+    if (thread !== t || t.job) return;
+    // forgotten at once: a job that comes before the thread has exited must start a new one, not
+    // be sent to this one as it goes
+    thread = undefined;
+    void t.worker.terminate();
   }, IDLE_MS);
   idleTimer.unref();
 }

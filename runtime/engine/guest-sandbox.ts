@@ -350,14 +350,13 @@ export abstract class GuestSandbox<H> implements Sandbox {
     if (op === LOAD_CHUNK) return this.loadChunk(args);
     const specs = this.hooks.argSpecs(op);
     if (!specs) throw guestError('TypeError', `unknown host operation "${op}"`);
-    const values = readArgs(vm, op, specs, args);
-    let result: unknown;
     try {
-      result = this.hooks.hostCall(op, values);
+      // reading and answering can fail in the engine too (no memory left for a copy): name and message only
+      const result = this.hooks.hostCall(op, readArgs(vm, op, specs, args));
+      return result instanceof Promise ? this.deferred(result) : this.toGuest(result as HostValue);
     } catch (err) {
       throw toGuestSafeError(err);
     }
-    return result instanceof Promise ? this.deferred(result) : this.toGuest(result as HostValue);
   }
 
   /** Evaluates a prelude chunk and hands its completion value (a function) straight back to the prelude. */

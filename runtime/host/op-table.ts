@@ -32,6 +32,20 @@ const MAX_URL = 2 * MiB;
  * thread.
  */
 export const MAX_MULTIPART = 32 * MiB;
+/** The Intl formatters the host builds for the guest (runtime/host/intl.ts); `DateTimeFormat:<required>` are Date's toLocale*String. */
+export const INTL_KINDS = [
+  'DateTimeFormat', 'NumberFormat', 'Collator', 'PluralRules', 'RelativeTimeFormat', 'ListFormat', 'Segmenter', 'DisplayNames', 'Locale',
+  'DateTimeFormat:any', 'DateTimeFormat:date', 'DateTimeFormat:time',
+] as const;
+export const INTL_METHODS = [
+  'open', 'format', 'formatToParts', 'formatRange', 'formatRangeToParts', 'compare', 'select', 'selectRange', 'of', 'segment',
+  'maximize', 'minimize', 'supportedLocalesOf', 'canonicalLocales', 'supportedValuesOf', 'toLocaleUpperCase', 'toLocaleLowerCase',
+] as const;
+export type IntlMethod = (typeof INTL_METHODS)[number];
+/** A formatter's key: `[kind, locales, options]` as JSON, ≤ 32 locales and ≤ 32 options of ≤ 128 characters each. */
+const MAX_INTL_KEY = 16 * KiB;
+/** One Intl call's arguments as JSON: ICU's work on them stays within tens of milliseconds (the guest cuts long case mappings). */
+export const MAX_INTL_INPUT = 4 * MiB;
 
 export const HOST_OPS = {
   log: { kind: 'runtime', args: [{ type: 'string', max: 8, oneOf: LOG_LEVELS }, str(MAX_LOG_CHARS + 64)] },
@@ -46,6 +60,8 @@ export const HOST_OPS = {
   urlSet: { kind: 'pure', args: [str(MAX_URL), { type: 'string', max: 16, oneOf: URL_SETTERS }, str(MAX_URL)] },
   utf8Encode: { kind: 'pure', args: [str(GUEST_MAX)] },
   utf8Decode: { kind: 'pure', args: [bytes(GUEST_MAX), bool, bool] },
+  /** The TextDecoder encodings besides UTF-8 (no BOM handling: the guest does it, and keeps the stream state). */
+  textDecode: { kind: 'pure', args: [{ type: 'string', max: 16, oneOf: ['utf-16le', 'utf-16be', 'windows-1252'] }, bytes(GUEST_MAX), bool] },
   base64Encode: { kind: 'pure', args: [str(GUEST_MAX)] },
   base64Decode: { kind: 'pure', args: [str(GUEST_MAX)] },
   formDecode: { kind: 'pure', args: [str(GUEST_MAX)] },
@@ -68,6 +84,8 @@ export const HOST_OPS = {
   cryptoUnwrapKey: { kind: 'runtime', args: [json(C.requestChars), optBytes(C.paramBytes), bytes(C.keyDataBytes + KiB)] },
   /** A guest CryptoKey was collected: its host key goes. */
   cryptoFreeKey: { kind: 'runtime', args: [{ type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER }] },
+  /** An Intl method on the formatter a key names, its arguments as a JSON array. */
+  intl: { kind: 'pure', args: [{ type: 'string', max: 24, oneOf: INTL_METHODS }, str(MAX_INTL_KEY), json(MAX_INTL_INPUT, true)] },
 
   /** `{ method, url, headers, redirect }` as JSON, and the body. */
   fetch: { kind: 'bound', args: [json(4 * MiB), optBytes(GUEST_MAX)] },

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { parseMultipart } from './multipart.ts';
 import type { HOST_OPS, OpArgs } from './op-table.ts';
+import { intlCall } from './intl.ts';
 
 /**
  * Host operations that need no invocation context: what the guest prelude delegates because Node does
@@ -62,11 +63,25 @@ function urlParts(u: URL): UrlParts {
 const encoder = new TextEncoder();
 const decoders = new Map<string, TextDecoder>();
 
-function decoder(fatal: boolean, ignoreBOM: boolean): TextDecoder {
-  const key = `${fatal}:${ignoreBOM}`;
+function decoder(fatal: boolean, ignoreBOM: boolean, encoding = 'utf-8'): TextDecoder {
+  const key = `${encoding}:${fatal}:${ignoreBOM}`;
   let d = decoders.get(key);
-  if (!d) decoders.set(key, (d = new TextDecoder('utf-8', { fatal, ignoreBOM })));
+  if (!d) decoders.set(key, (d = new TextDecoder(encoding, { fatal, ignoreBOM })));
   return d;
+}
+
+/**
+ * windows-1252 by the WHATWG index: bytes 0x80–0x9F are the code points below, the others their own
+ * (Node 20's TextDecoder decodes every label of windows-1252 as ISO-8859-1).
+ */
+const CP1252 = new Uint16Array(256).map((_, i) => i);
+[0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
+  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178].forEach((c, i) => (CP1252[0x80 + i] = c));
+
+function cp1252(input: Uint8Array): string {
+  const units = new Uint16Array(input.length);
+  for (let i = 0; i < input.length; i++) units[i] = CP1252[input[i]!]!;
+  return Buffer.from(units.buffer, 0, units.byteLength).toString('utf16le');
 }
 
 /** The HTML spec's forgiving-base64 decode, which Buffer.from(…, 'base64') is too lenient to be. */
@@ -130,6 +145,17 @@ export const pureOps: { [N in PureOpName]: (...args: OpArgs<N>) => unknown } = {
     }
   },
 
+  textDecode(encoding: string, data: Bytes, fatal?: unknown): string {
+    const input = bytes(data, 'data');
+    if (encoding === 'windows-1252') return cp1252(input);
+    if (encoding !== 'utf-16le' && encoding !== 'utf-16be') throw new RangeError(`textDecode: unsupported encoding ${encoding}`);
+    try {
+      return decoder(!!fatal, true, encoding).decode(input);
+    } catch {
+      throw new TypeError(`The encoded data was not valid ${encoding}`);
+    }
+  },
+
   base64Encode(binary: unknown): string {
     const s = String(binary);
     if (/[^\u0000-\u00ff]/.test(s)) throw named('InvalidCharacterError', 'Invalid character: the string contains characters outside of the Latin1 range.');
@@ -141,4 +167,5 @@ export const pureOps: { [N in PureOpName]: (...args: OpArgs<N>) => unknown } = {
   formDecode: (s: unknown) => [...new URLSearchParams(String(s))],
 
   multipartParse: (body: Bytes, boundary: unknown) => parseMultipart(bytes(body, 'body'), String(boundary)),
+  intl: (method, key, input) => intlCall(method, key, input),
 };

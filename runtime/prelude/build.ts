@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CompileFlags, QuickJS } from 'quickjs-wasi';
 import { ENGINE_VERSION, quickjsWasmModule } from '../../contract/engine.ts';
+import { FAAS_VERSION } from '../../contract/version.ts';
 import { PRIMORDIALS } from './primordials.ts';
 import { BINDING_CHUNKS } from '../../bindings/index.ts';
 
@@ -19,7 +20,14 @@ import type { Prelude, PreludeSources } from '../engine/types.ts';
 export type { Prelude, PreludeSources } from '../engine/types.ts';
 
 /** Chunk name → the global(s) it provides are declared in guest/core.ts; entries are guest/chunks/<name>.ts. */
-export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception', 'compression', 'blob', 'form-data', 'subtle'] as const;
+export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception', 'compression', 'blob', 'form-data', 'subtle', 'intl', 'navigator', 'urlpattern'] as const;
+
+/**
+ * Chunks that bundle a third-party implementation as it is (urlpattern: urlpattern-polyfill). They are
+ * exempt from the primordials rules: they handle only the guest's own data and reach the host through
+ * nothing but the guest's public globals, so a built-in the guest patched changes only its own results.
+ */
+export const VENDORED_CHUNKS: readonly string[] = ['urlpattern'];
 
 /** Every chunk: the prelude's own, then the bindings' (bindings/<name>/guest/). */
 export const CHUNK_NAMES: readonly string[] = [...CORE_CHUNKS, ...BINDING_CHUNKS.map((c) => c.chunk)];
@@ -39,12 +47,16 @@ function chunkEntry(name: string): string {
  */
 const COMPILE_FLAGS = CompileFlags.STRIP_SOURCE | CompileFlags.STRIP_DEBUG;
 
-/** Every primordial name becomes `__p.<name>` in the bundles; numbered slots replace those afterwards. */
+/**
+ * Every primordial name becomes `__p.<name>` in the bundles; numbered slots replace those afterwards.
+ * `__FAAS_VERSION__` is the version navigator.userAgent names.
+ */
 const DEFINE: Record<string, string> = {
   ...Object.fromEntries(Object.keys(PRIMORDIALS).map((name) => [name, `__p.${name}`])),
   // vendored code (the prelude's own never names these) gets descriptors read safely (vendor-shims.ts)
   'Object.defineProperty': 'vendorDefineProperty',
   'Object.defineProperties': 'vendorDefineProperties',
+  __FAAS_VERSION__: JSON.stringify(FAAS_VERSION),
 };
 
 async function bundle(entry: string, format: 'esm'): Promise<string> {

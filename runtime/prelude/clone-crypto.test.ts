@@ -45,6 +45,49 @@ test('structuredClone copies deep structures, keeps cycles and shared references
   });
 });
 
+test('structuredClone transfer: ArrayBuffers move (the originals detach), views follow them, bad lists are errors (HTML)', async () => {
+  const out = await guest(`
+    const buffer = new Uint8Array([1, 2, 3, 4]).buffer;
+    const view = new Uint8Array(buffer, 1, 2);
+    const dv = new DataView(buffer, 2);
+    const copy = structuredClone({ buffer, view, dv, again: buffer }, { transfer: [buffer] });
+    const moved = [buffer.byteLength, buffer.detached, view.length, copy.buffer.byteLength, Array.from(new Uint8Array(copy.buffer)),
+      copy.view.buffer === copy.buffer, Array.from(copy.view), copy.dv.getUint8(0), copy.again === copy.buffer];
+    const unreferenced = new ArrayBuffer(8);
+    structuredClone(5, { transfer: [unreferenced] });
+    const err = (f) => { try { f(); return 'no error'; } catch (e) { return e.name; } };
+    const kept = new ArrayBuffer(4);
+    const failed = err(() => structuredClone({ kept, f() {} }, { transfer: [kept] }));
+    const detached = new ArrayBuffer(2);
+    structuredClone(detached, { transfer: [detached] });
+    const viaIterable = new ArrayBuffer(3);
+    structuredClone(viaIterable, { transfer: new Set([viaIterable]) });
+    return Response.json({
+      moved, unreferenced: unreferenced.detached, failed, keptAfterFailure: kept.byteLength, viaIterable: viaIterable.detached,
+      errors: [
+        err(() => structuredClone(1, { transfer: [kept, kept] })),
+        err(() => structuredClone(1, { transfer: [detached] })),
+        err(() => structuredClone(detached)),
+        err(() => structuredClone(1, { transfer: [new Uint8Array(2)] })),
+        err(() => structuredClone(1, { transfer: [{}] })),
+        err(() => structuredClone(1, { transfer: [5] })),
+        err(() => structuredClone(1, { transfer: 5 })),
+        err(() => structuredClone(1, 5)),
+      ],
+      noTransfer: [structuredClone(1, {}), structuredClone(2, undefined), structuredClone(3, null), structuredClone(4, { transfer: [] })],
+    });
+  `);
+  expect(out).toEqual({
+    moved: [0, true, 0, 4, [1, 2, 3, 4], true, [2, 3], 3, true],
+    unreferenced: true,
+    failed: 'DataCloneError',
+    keptAfterFailure: 4,
+    viaIterable: true,
+    errors: ['DataCloneError', 'DataCloneError', 'DataCloneError', 'DataCloneError', 'DataCloneError', 'TypeError', 'TypeError', 'TypeError'],
+    noTransfer: [1, 2, 3, 4],
+  });
+});
+
 test('crypto.subtle.digest matches node:crypto for every SHA variant and input kind', async () => {
   const out = await guest(`
     const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');

@@ -141,3 +141,105 @@ test('module top-level console output and globals behave like ordinary globals',
     hostHidden: 'undefinedundefined',
   });
 });
+
+test('CustomEvent, the Event phase constants, isTrusted, phases and the legacy members (DOM Standard)', async () => {
+  const out = await guest(`
+    const t = new EventTarget();
+    const seen = [];
+    t.addEventListener('ping', (e) => seen.push([e.detail, e.eventPhase, e.currentTarget === t, e.isTrusted, e instanceof Event, e.composedPath().length]));
+    const ce = new CustomEvent('ping', { detail: { n: 1 }, cancelable: true });
+    t.dispatchEvent(ce);
+    const after = [ce.eventPhase, ce.currentTarget, ce.target === t, ce.composedPath().length];
+    const plain = new CustomEvent('x');
+    plain.initCustomEvent('y', true, true, 42);
+    const constants = ['NONE', 'CAPTURING_PHASE', 'AT_TARGET', 'BUBBLING_PHASE'].map((k) => {
+      const d = Object.getOwnPropertyDescriptor(Event, k);
+      return [Event[k], Event.prototype[k], ce[k], CustomEvent[k], d.enumerable, d.writable, d.configurable];
+    });
+    const d1 = Object.getOwnPropertyDescriptor(new Event('a'), 'isTrusted');
+    const d2 = Object.getOwnPropertyDescriptor(new CustomEvent('b'), 'isTrusted');
+    const legacy = new Event('l', { cancelable: true });
+    legacy.returnValue = false;
+    const stopped = new Event('s');
+    stopped.cancelBubble = true;
+    const re = new Event('r');
+    re.initEvent('renamed', true, false);
+    const c = new AbortController();
+    let trusted;
+    c.signal.addEventListener('abort', (e) => { trusted = [e.isTrusted, e.type, e.eventPhase]; });
+    c.abort();
+    const timeout = await new Promise((resolve) => AbortSignal.timeout(1).onabort = (e) => resolve(e.isTrusted));
+    let reentrant;
+    const t2 = new EventTarget();
+    t2.addEventListener('again', (e) => { try { t2.dispatchEvent(e); } catch (err) { reentrant = err.name; } });
+    t2.dispatchEvent(new Event('again'));
+    return Response.json({
+      seen, after, detail: [plain.type, plain.bubbles, plain.detail, new CustomEvent('z').detail, Object.prototype.toString.call(ce), CustomEvent.name],
+      constants, isTrusted: [typeof d1.get, d1.get === d2.get, d1.enumerable, d1.configurable, new Event('a').isTrusted, 'isTrusted' in Event.prototype],
+      legacy: [legacy.defaultPrevented, legacy.returnValue, stopped.cancelBubble, re.type, re.bubbles], trusted, timeout, reentrant,
+      badInit: (() => { try { new Event('x', 5); return 'no error'; } catch (e) { return e.name; } })(),
+    });
+  `);
+  expect(out).toEqual({
+    seen: [[{ n: 1 }, 2, true, false, true, 1]],
+    after: [0, null, true, 0],
+    detail: ['y', true, 42, null, '[object CustomEvent]', 'CustomEvent'],
+    constants: [[0, 0, 0, 0, true, false, false], [1, 1, 1, 1, true, false, false], [2, 2, 2, 2, true, false, false], [3, 3, 3, 3, true, false, false]],
+    isTrusted: ['function', true, true, false, false, false],
+    legacy: [true, false, true, 'renamed', true],
+    trusted: [true, 'abort', 2],
+    timeout: true,
+    reentrant: 'InvalidStateError',
+    badInit: 'TypeError',
+  });
+});
+
+test('AbortSignal.any: dependents take the reason before any abort event, events fire source first (WPT abort-signal-any)', async () => {
+  const out = await guest(`
+    const c = new AbortController();
+    const signals = [c.signal];
+    signals.push(AbortSignal.any([c.signal]));
+    signals.push(AbortSignal.any([c.signal]));
+    signals.push(AbortSignal.any([signals[0]]));
+    signals.push(AbortSignal.any([signals[1]]));
+    let order = '';
+    signals.forEach((s, i) => s.addEventListener('abort', () => { order += i; }));
+    let seenInListener;
+    c.signal.addEventListener('abort', () => {
+      const late = AbortSignal.any([signals[4]]);
+      seenInListener = [signals[1].aborted, signals[4].aborted, late.aborted, late.reason === c.signal.reason];
+    });
+    c.abort();
+
+    const c1 = new AbortController(), c2 = new AbortController();
+    const both = AbortSignal.any([c1.signal, c2.signal]);
+    both.addEventListener('abort', () => c2.abort('reason 2'));
+    c1.abort('reason 1');
+
+    let chained = AbortSignal.any([new AbortController().signal]);
+    const c3 = new AbortController();
+    chained = AbortSignal.any([c3.signal]);
+    for (let i = 0; i < 3; i++) chained = AbortSignal.any([chained]);
+    let chainedFired = false;
+    chained.onabort = () => { chainedFired = true; };
+    c3.abort('the reason');
+
+    const pre = AbortSignal.abort();
+    const dependentOfAborted = AbortSignal.any([pre]);
+    const c4 = new AbortController();
+    const later = AbortSignal.any([c4.signal, c4.signal]);
+    c4.abort();
+    const timed = await new Promise((resolve) => { const s = AbortSignal.any([new AbortController().signal, AbortSignal.timeout(2)]); s.onabort = () => resolve(s.reason.name); });
+    return Response.json({ order, seenInListener, reentrant: [both.reason, c2.signal.reason], chained: [chainedFired, chained.reason],
+      same: [dependentOfAborted.reason === pre.reason, later.reason === c4.signal.reason, later.reason.name], timed, empty: AbortSignal.any([]).aborted });
+  `);
+  expect(out).toEqual({
+    order: '01234',
+    seenInListener: [true, true, true, true],
+    reentrant: ['reason 1', 'reason 2'],
+    chained: [true, 'the reason'],
+    same: [true, true, 'AbortError'],
+    timed: 'TimeoutError',
+    empty: false,
+  });
+});

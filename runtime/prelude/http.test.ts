@@ -110,6 +110,22 @@ describe('Request', () => {
     });
   });
 
+  test('a URL with credentials is a TypeError (Fetch: Request constructor), and so is fetch() of one', async () => {
+    const out = await guest(`
+      const err = (f) => { try { f(); return 'no error'; } catch (e) { return e.constructor.name; } };
+      return Response.json({
+        plain: err(() => new Request('https://u:p@h.com/')),
+        userOnly: err(() => new Request('https://u@h.com/path')),
+        passwordOnly: err(() => new Request('http://:secret@h.com/')),
+        relative: err(() => new Request('/no-base')),
+        fine: new Request('https://h.com/a@b').url,
+        atInPath: new Request('https://h.com/%40/x?y=@').url,
+        fetch: await fetch('https://u:p@h.com/').then(() => 'resolved', (e) => e.constructor.name),
+      });
+    `);
+    expect(out).toEqual({ plain: 'TypeError', userOnly: 'TypeError', passwordOnly: 'TypeError', relative: 'TypeError', fine: 'https://h.com/a@b', atInPath: 'https://h.com/%40/x?y=@', fetch: 'TypeError' });
+  });
+
   test('signal is an AbortSignal created on first touch', async () => {
     const out = await guest(`
       const c = new AbortController();

@@ -4,6 +4,7 @@ import { EvalFlags, QuickJS, type JSValueHandle } from 'quickjs-wasi';
 import { describe, expect, test } from 'vitest';
 import { quickjsWasmModule } from '../../contract/engine.ts';
 import { pureOps } from '../host/pure-ops.ts';
+import { opDeclaration, parseJsonArgs } from '../host/op-table.ts';
 import { CHUNK_NAMES, CORE_CHUNKS, buildPrelude, buildPreludeSources } from './build.ts';
 import { BINDING_CHUNKS } from '../../bindings/index.ts';
 import { deploySource, invoke, sharedRuntime } from '../../test/helpers/sandbox.ts';
@@ -46,6 +47,7 @@ async function bareVm() {
       return chunk;
     }
     const args2 = values.map((v) => (v instanceof ArrayBuffer ? new Uint8Array(v) : v));
+    parseJsonArgs(op, opDeclaration(op)!, args2);
     const result = vm.hostToHandle((pureOps as Record<string, (...a: unknown[]) => unknown>)[op]!(...args2));
     queueMicrotask(() => result.dispose());
     return result;
@@ -109,9 +111,11 @@ describe('prelude build', () => {
     expect([...prelude.chunks.keys()]).toEqual([...CHUNK_NAMES]);
     expect([...sources.chunks.keys()]).toEqual([...CHUNK_NAMES]);
     expect(prelude.sizes.core.bytecode).toBeLessThan(28 * 1024);
-    // the stream chunk bundles a vendored spec implementation (web-streams-polyfill): its own budget
-    for (const name of CHUNK_NAMES) expect(prelude.sizes[name].bytecode).toBeLessThan(name === 'stream' ? 80 * 1024 : 12 * 1024);
     console.log('prelude sizes (bytes):', JSON.stringify(prelude.sizes));
+    // vendored spec implementations have their own budgets (the stream chunk: web-streams-polyfill;
+    // urlpattern: urlpattern-polyfill); Intl is one namespace of nine constructors
+    const limit: Record<string, number> = { stream: 80 * 1024, intl: 20 * 1024, urlpattern: 48 * 1024 };
+    for (const name of CHUNK_NAMES) expect(prelude.sizes[name].bytecode).toBeLessThan(limit[name] ?? 12 * 1024);
   });
 
   test('the core costs little heap and time, leaves no host handles on globalThis, completes with the internal API', async () => {
@@ -173,6 +177,36 @@ describe('prelude build', () => {
       const both = b.vm.getMemoryUsage().mallocSize;
       console.log(`form-data chunk: +${form - before} bytes; blob chunk: +${both - form} bytes`);
       expect(both - before).toBeLessThan(96 * 1024);
+    } finally {
+      b.vm.dispose();
+    }
+  });
+
+  test('Intl, the locale methods, navigator and URLPattern load their chunks on first use only, and what each costs', async () => {
+    const b = await bareVm();
+    try {
+      expect(b.run(`[typeof Number.prototype.toLocaleString, 'Intl' in globalThis, 'navigator' in globalThis, 'URLPattern' in globalThis, typeof reportError]`))
+        .toEqual(['function', true, true, true, 'function']);
+      expect(b.loads).toEqual(['console']);
+      const heap = () => b.vm.getMemoryUsage().mallocSize;
+      const cost: Record<string, number> = {};
+      let before = heap();
+      expect(b.run(`(1234.5).toLocaleString() + ' ' + 'a'.localeCompare('b')`)).toBe('1,234.5 -1');
+      cost.intl = heap() - before;
+      expect(b.loads).toEqual(['console', 'intl']);
+      before = heap();
+      expect(b.run(`new Intl.DateTimeFormat('en-US', { timeZone: 'UTC' }).format(0)`)).toBe('1/1/1970');
+      cost.formatter = heap() - before;
+      before = heap();
+      expect(b.run(`navigator.userAgent`)).toMatch(/^Cloudflare-Workers \(faas\/\d+\.\d+\.\d+\)$/);
+      cost.navigator = heap() - before;
+      before = heap();
+      expect(b.run(`new URLPattern({ pathname: '/books/:id' }).exec('https://x/books/7').pathname.groups.id`)).toBe('7');
+      cost.urlpattern = heap() - before;
+      console.log('heap per first use (bytes):', JSON.stringify(cost));
+      expect(b.loads).toEqual(['console', 'intl', 'navigator', 'urlpattern', 'url']);
+      expect(cost.intl).toBeLessThan(80 * 1024);
+      expect(cost.urlpattern).toBeLessThan(256 * 1024);
     } finally {
       b.vm.dispose();
     }

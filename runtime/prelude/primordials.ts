@@ -124,6 +124,7 @@ export const PRIMORDIALS: Record<string, string> = {
   WeakMapPrototypeHas: 'WeakMap.prototype.has',
   WeakMapPrototypeDelete: 'WeakMap.prototype.delete',
   WeakSetPrototypeAdd: 'WeakSet.prototype.add',
+  WeakRefPrototypeDeref: 'WeakRef.prototype.deref',
   WeakSetPrototypeHas: 'WeakSet.prototype.has',
   PromiseResolve: 'Promise.resolve.bind(Promise)',
   PromiseReject: 'Promise.reject.bind(Promise)',
@@ -132,6 +133,9 @@ export const PRIMORDIALS: Record<string, string> = {
   ArrayBufferIsView: 'ArrayBuffer.isView',
   ArrayBufferPrototypeSlice: 'ArrayBuffer.prototype.slice',
   ArrayBufferPrototypeGetByteLength: "Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get",
+  /** ES2024: every engine here has it (Node 20, where tests evaluate these too, does not). */
+  ArrayBufferPrototypeGetDetached: "Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached')?.get",
+  ArrayBufferPrototypeTransfer: 'ArrayBuffer.prototype.transfer',
   TypedArrayPrototypeGetBuffer: "Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer').get",
   TypedArrayPrototypeGetByteOffset: "Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteOffset').get",
   TypedArrayPrototypeGetByteLength: "Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength').get",

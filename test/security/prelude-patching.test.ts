@@ -114,6 +114,10 @@ describe('the prelude under patched built-ins', () => {
     expect(c.abort).toEqual(['abort,onabort', 'why', true, true, 'TimeoutError', false, 1, 'AbortError', 25]);
     expect(c.fetch).toEqual([200, 'POST', 'u', 'up\u00e9', 'f=g', 'stop', true, 'TypeError', 'application/json']);
     expect(c.base64).toEqual(['aGn/', 'hi']);
+    expect(c.intl).toEqual([
+      '1.234,5', 'a,b', 'İ', '1/1/1970', '€1.00', 3, 'one', 'a and b', 'a| |b', -1, 'en-US', 'in 1 day', 'Germany', 'en', '1,2', 'en',
+    ]);
+    expect(c.platform).toEqual([true, 1, 2, true, 'A', '€', 2, 0]);
     expect(c.bodies).toEqual(['POST', 1, '1', null, 'hi', 2, 3, 'piped', 2, 1, 'https://a.example/next', 'error', 'a=1', 1]);
     expect(c.blob).toEqual([3, 'text/plain', 'abc', 'bc', 3, 3, 'f.txt', 3, 's,b,f', 's,b,f', 'g.txt', 'abc', 'text/plain', 1, '3', 'multipart/form-data', true, 1]);
     expect(c.kv).toEqual([7, 1, 2, true, 1, true, null]);

@@ -15,7 +15,8 @@ const PROP_CW = 3;
 const JS_EVAL_TYPE_MODULE = 1;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** A leading U+FEFF is a character of the guest's string, not a byte order mark to drop. */
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** quickjs writes a lone surrogate as its 3-byte WTF-8 form: ED A0..BF xx. */
 function hasSurrogate(bytes: Uint8Array): boolean {
@@ -33,7 +34,7 @@ export class WasiVm implements GuestVm<number> {
   private readonly e: WasiExports;
   /** Four bytes of scratch in linear memory for out-parameters. */
   private readonly scratch: number;
-  /** Results handed back from host callbacks: the engine dups them on return; freed when the outermost entry ends. */
+  /** Results handed back from host callbacks: the engine dups them on return; freed at the next callback or when the outermost entry ends. */
   private returned: number[] = [];
   /** Host-callback names registered by this VM, so close() can drop the ones still registered. */
   private readonly callbacks = new Set<string>();

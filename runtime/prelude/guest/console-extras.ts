@@ -22,6 +22,8 @@ export function consoleExtras(): Record<string, (...args: any[]) => unknown> {
     state.indent += '  ';
   };
   return {
+    /** HTML's "report the exception" without an error event: logged as an uncaught exception is. */
+    reportError: (e: unknown) => emit('error', 'Uncaught ' + format([e])),
     assert: (cond: unknown, ...args: unknown[]) => {
       if (!cond) emit('error', args.length ? ('Assertion failed: ' + format(args)) : 'Assertion failed');
     },

@@ -13,6 +13,7 @@ import { Response, fetchedResponse } from './response.ts';
 import { bodyStream, bodyUsed, extractBody, hasBody, readHost, takeBody, toBytes } from './body.ts';
 import { setIterate } from './headers.ts';
 import { guardStackTraces } from './stack-guard.ts';
+import { installLocaleStubs } from './intl-stubs.ts';
 import { dropTimers, fireTimer, pendingTimers, timerGlobals } from './timers.ts';
 import { defineGlobal, g } from './util.ts';
 
@@ -29,18 +30,29 @@ export default function boot(host: HostFn): object {
   guardStackTraces();
   setIterate((x) => need('headers').listFrom(x));
 
-  const nativeDOMException = typeof g.DOMException === 'function';
-  let domException = g.DOMException;
+  const nativeDOMException = typeof g.DOMException === 'function' ? g.DOMException : undefined;
+  // the stand-in (Bellard's QuickJS has none) is a chunk, loaded when first needed
+  const domException = () => nativeDOMException ?? need('dom-exception').DOMException;
   const perf = g.performance;
   const perfNow = typeof perf?.now === 'function' ? perf.now : undefined;
-  const now = perfNow ? () => callWith(perfNow, perf) as number : () => call('now') as number;
+  // Without a native performance (Bellard's QuickJS), the time origin is when this global was made
+  // and now() counts from it on the host's monotonic clock, lined up with it on first use (at boot
+  // this sandbox has no owner to ask the host for the time); the host's own origin is none of its business
+  const origin = perfNow ? 0 : DateNow();
+  let base: number | undefined;
+  const now = perfNow
+    ? () => callWith(perfNow, perf) as number
+    : () => {
+        const t = call('now') as number;
+        return t - (base ??= t - (DateNow() - origin));
+      };
 
   setChunkInternals(() => ({
     host,
     need,
     loaded,
     get DOMException() {
-      return domException;
+      return domException();
     },
     Request,
     Response,
@@ -70,7 +82,7 @@ export default function boot(host: HostFn): object {
   defineGlobal('console', makeConsole());
   for (let i = 0; i < TIMER_GLOBALS.length; i++) defineGlobal(TIMER_GLOBALS[i]!, timerGlobals[TIMER_GLOBALS[i]!]);
   defineGlobal('self', g);
-  if (!nativeDOMException) defineGlobal('DOMException', (domException = need('dom-exception').DOMException));
+  if (!nativeDOMException) lazyGlobals('dom-exception', ['DOMException']);
   setDomException(domException);
   if (typeof g.queueMicrotask !== 'function') {
     defineGlobal('queueMicrotask', (cb: () => void) => {
@@ -79,12 +91,10 @@ export default function boot(host: HostFn): object {
     });
   }
   if (typeof perf !== 'object') {
-    // timeOrigin is taken on first read: at boot this sandbox has no owner to ask the host for the time
-    let origin: number | undefined;
     defineGlobal('performance', {
       now,
       get timeOrigin() {
-        return (origin ??= DateNow() - now());
+        return origin;
       },
     });
   }
@@ -95,12 +105,17 @@ export default function boot(host: HostFn): object {
   lazyGlobals('crypto', ['crypto', 'Crypto', 'SubtleCrypto']);
   lazyGlobals('subtle', ['CryptoKey']);
   lazyGlobals('clone', ['structuredClone']);
-  lazyGlobals('abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget']);
+  lazyGlobals('abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget', 'CustomEvent']);
   lazyGlobals('fetch', ['fetch']);
   lazyGlobals('stream', STREAM_GLOBALS);
   lazyGlobals('compression', ['CompressionStream', 'DecompressionStream']);
   lazyGlobals('blob', ['Blob', 'File']);
   lazyGlobals('form-data', ['FormData']);
+  lazyGlobals('intl', ['Intl']);
+  lazyGlobals('navigator', ['navigator']);
+  lazyGlobals('urlpattern', ['URLPattern']);
+  lazyGlobals('console', ['reportError']);
+  installLocaleStubs();
   if (typeof g.atob !== 'function' || typeof g.btoa !== 'function') lazyGlobals('base64', ['atob', 'btoa']);
 
   const api = ObjectCreate(null);

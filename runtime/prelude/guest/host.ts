@@ -103,13 +103,13 @@ const NATIVE: Record<string, ErrorConstructor> = { __proto__: null, TypeError, R
 function rethrow(e: any): never {
   if (isInstance(e, Error) && e.name !== 'Error' && typeof e.name === 'string') {
     const Native = NATIVE[e.name];
-    throw Native ? new Native(e.message) : new (internals?.DOMException ?? domException)(e.message, e.name);
+    throw Native ? new Native(e.message) : new (internals?.DOMException ?? domException())(e.message, e.name);
   }
   throw e;
 }
 
 /** The core's DOMException (set by core.ts once it knows which one the engine offers). */
-let domException: any = Error;
-export function setDomException(C: any): void {
-  domException = C;
+let domException: () => any = () => Error;
+export function setDomException(get: () => any): void {
+  domException = get;
 }

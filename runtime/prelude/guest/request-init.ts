@@ -1,5 +1,5 @@
 import { fillHeaders, hasHeader, setIterate, type HeaderList } from './headers.ts';
-import { internals } from './host.ts';
+import { call, internals } from './host.ts';
 import type { Parts } from './request.ts';
 import { hardenRegExp, listFrom, regexTest } from './safe.ts';
 import { fastUrlParts } from './url-fast.ts';
@@ -23,10 +23,17 @@ function requestMethod(m: unknown): string {
   return regexTest(NORMALIZED, s) ? callWith(StringPrototypeToUpperCase, s) : s;
 }
 
-/** The URL serialized by the WHATWG parser: the guest's canonical-form check, else the host. */
+/**
+ * The URL serialized by the WHATWG parser: the guest's canonical-form check (which admits no
+ * credentials), else the host. A URL with credentials is a TypeError (Fetch, Request constructor).
+ */
 function absoluteUrl(input: unknown): string {
   const s = String(input);
-  return fastUrlParts(s) ? s : internals.absoluteUrl(s);
+  if (fastUrlParts(s)) return s;
+  const parsed = call('urlParse', s);
+  if (!parsed) throw new TypeError('Invalid URL: ' + s);
+  if (parsed.username !== '' || parsed.password !== '') throw new TypeError('Request cannot be constructed from a URL that includes credentials: ' + s);
+  return parsed.href;
 }
 
 export function requestParts(input: unknown, init: any): Parts {

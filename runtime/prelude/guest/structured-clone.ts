@@ -1,5 +1,5 @@
 import { internals } from './host.ts';
-import { dataDescriptor, errorStack, isArrayBuffer, isInstance, typedArrayKind } from './safe.ts';
+import { dataDescriptor, errorStack, isArrayBuffer, isInstance, listFrom, typedArrayKind } from './safe.ts';
 
 /**
  * The HTML structured clone algorithm for the types a function can hold: primitives, plain objects,
@@ -29,9 +29,38 @@ function uncloneable(v: unknown): never {
 /** Defined, not assigned: no setter (on Object.prototype, or `__proto__`) sees or changes what is copied. */
 const put = (o: object, k: PropertyKey, v: unknown) => ObjectDefineProperty(o, k, dataDescriptor(v, true, true, true));
 
-export function structuredClone(value: unknown, _options?: unknown): unknown {
+function dataCloneError(message: string): never {
+  throw new internals.DOMException(message, 'DataCloneError');
+}
+
+/**
+ * The transfer list (HTML's StructuredSerializeWithTransfer): ArrayBuffers only, each once, none
+ * detached. The copy refers to a new buffer with each one's bytes, and once it is complete the
+ * originals are detached (so a copy that fails leaves them as they were, and views on them are read
+ * while they are still attached). Returns the buffers to detach.
+ */
+function transferList(options: unknown, memo: Map<object, unknown>): ArrayBuffer[] {
+  if (options === undefined || options === null) return [];
+  if (typeof options !== 'object' && typeof options !== 'function') throw new TypeError("Failed to execute 'structuredClone': The provided value is not of type 'StructuredSerializeOptions'");
+  const t = (options as { transfer?: unknown }).transfer;
+  if (t === undefined) return [];
+  const list = typeof t === 'object' && t !== null ? listFrom(t) : undefined;
+  if (!list) throw new TypeError("Failed to execute 'structuredClone': The provided value cannot be converted to a sequence");
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i];
+    if ((typeof x !== 'object' || x === null) && typeof x !== 'function') throw new TypeError("Failed to execute 'structuredClone': Value at index " + i + ' is not an object');
+    if (!isArrayBuffer(x)) dataCloneError('Value at index ' + i + ' does not have a transferable type.');
+    if (callWith(MapPrototypeHas, memo, x)) dataCloneError('ArrayBuffer at index ' + i + ' is a duplicate of an earlier ArrayBuffer. Duplicate transfers are not allowed.');
+    if (callWith(ArrayBufferPrototypeGetDetached, x)) dataCloneError('ArrayBuffer at index ' + i + ' is already detached.');
+    callWith(MapPrototypeSet, memo, x, callWith(TypedArrayPrototypeGetBuffer, new Uint8Array(new Uint8Array(x))));
+  }
+  return list as ArrayBuffer[];
+}
+
+export function structuredClone(value: unknown, options?: unknown): unknown {
   if (arguments.length === 0) throw new TypeError("Failed to execute 'structuredClone': 1 argument required");
   const memo = new Map<object, unknown>();
+  const transfer = transferList(options, memo);
 
   function clone(v: unknown): any {
     if (typeof v === 'function' || typeof v === 'symbol') uncloneable(v);
@@ -47,7 +76,10 @@ export function structuredClone(value: unknown, _options?: unknown): unknown {
     }
     if (isInstance(v, Date)) return keep(new Date(callWith(DatePrototypeGetTime, v as Date)));
     if (isInstance(v, RegExp)) return keep(new RegExp(callWith(RegExpPrototypeGetSource, v as RegExp), callWith(RegExpPrototypeGetFlags, v as RegExp)));
-    if (isArrayBuffer(v)) return keep(callWith(TypedArrayPrototypeGetBuffer, new Uint8Array(new Uint8Array(v))));
+    if (isArrayBuffer(v)) {
+      if (callWith(ArrayBufferPrototypeGetDetached, v)) dataCloneError('An ArrayBuffer is detached and could not be cloned.');
+      return keep(callWith(TypedArrayPrototypeGetBuffer, new Uint8Array(new Uint8Array(v))));
+    }
     if (ArrayBufferIsView(v)) {
       const kind = typedArrayKind(v);
       if (kind === undefined) {
@@ -91,7 +123,9 @@ export function structuredClone(value: unknown, _options?: unknown): unknown {
     return out;
   }
 
-  return clone(value);
+  const out = clone(value);
+  for (let i = 0; i < transfer.length; i++) callWith(ArrayBufferPrototypeTransfer, transfer[i]!, 0);
+  return out;
 }
 
 /** Objects with internal state structuredClone cannot see (Promise, WeakMap, Web classes …) are not ordinary. */

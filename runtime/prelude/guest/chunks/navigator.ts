@@ -1,0 +1,3 @@
+import { Navigator, navigator } from '../navigator.ts';
+
+export default () => ({ Navigator, navigator });
