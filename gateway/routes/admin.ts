@@ -9,7 +9,7 @@ import { readBody, type BodyBudget } from '../body.ts';
 import type { ControlPlane } from '../control-plane.ts';
 import type { GatewayContext, GatewayEnv } from '../http.ts';
 import { publicView, type Registry } from '../registry/registry.ts';
-import { principalAuth, principalOf } from './auth.ts';
+import { principalAuth, principalOf, type SessionAuth } from './auth.ts';
 import { registerLogRoutes } from './logs.ts';
 import { registerTenantRoutes } from './tenants.ts';
 import { registerUsageRoutes } from './usage.ts';
@@ -26,6 +26,8 @@ export interface AdminDeps {
   maxDeployBytes: number;
   bodyTimeoutMs: number;
   bodyBudget: BodyBudget;
+  /** Console sessions: a request with no Authorization header may stand on one (gateway/console/sessions.ts). */
+  sessions?: SessionAuth;
 }
 
 const DeployBody = z
@@ -58,7 +60,7 @@ export const SMALL_BODY_BYTES = 64 * 1024;
 
 export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): void {
   const { registry, plane } = deps;
-  app.use('/admin/*', principalAuth(deps.adminToken, plane.tenants));
+  app.use('/admin/*', principalAuth(deps.adminToken, plane.tenants, deps.sessions));
 
   app.get('/admin/functions', (c) => c.json(registry.list(principalOf(c)).map(publicView)));
 

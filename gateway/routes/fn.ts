@@ -27,7 +27,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'co
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
 /** Paths that are the gateway's own on every host: a host route never takes them. */
-const GATEWAY_PATH = /^\/(?:admin|fn)(?:\/|$)|^\/(?:healthz|readyz|metrics)$/;
+export const GATEWAY_PATH = /^\/(?:admin|fn|console)(?:\/|$)|^\/(?:healthz|readyz|metrics)$/;
 
 export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDeps): void {
   const invoke = invoker(deps);

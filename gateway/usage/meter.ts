@@ -42,6 +42,8 @@ export class UsageMeter {
   private hourStart = 0;
   private hourEnd = 0;
   private hour = '';
+  /** Told of every flushed batch (the console's time-series sampler reads CPU time per function from it). */
+  onFlush: ((rows: readonly UsageRow[]) => void) | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -84,6 +86,7 @@ export class UsageMeter {
     this.db.transaction(() => {
       for (const r of rows) this.stmts.upsert.run(r);
     })();
+    this.onFlush?.(rows);
   }
 
   /** Hourly rows in [from, to), optionally one tenant's, flushed first so the answer is current. */
