@@ -73,6 +73,7 @@ program
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
   .option('--keep-versions <n>', 'versions kept per function for rollback (older ones are pruned)', '10')
+  .option('--console-host <host>', 'serve the web console (/console) only on this host name, and no function on it (default: $FAAS_CONSOLE_HOST)')
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program
@@ -87,6 +88,7 @@ program
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
   .option('--keep-versions <n>', 'versions kept per function for rollback (older ones are pruned)', '10')
+  .option('--console-host <host>', 'serve the web console (/console) only on this host name, and no function on it (default: $FAAS_CONSOLE_HOST)')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
 const adminOptions = (cmd: Command) =>

@@ -9,6 +9,8 @@ export function renderSignIn(main: HTMLElement, done: () => void): void {
     'form',
     {
       class: 'card narrow',
+      // never GET: were the handler ever skipped, the token would land in the URL (history, logs, Referer)
+      method: 'post',
       onsubmit: async (e: Event) => {
         e.preventDefault();
         submit.disabled = true;
