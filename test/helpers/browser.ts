@@ -73,9 +73,14 @@ export async function seriousA11yViolations(page: Page): Promise<string[]> {
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.targets.join(', ')}`);
 }
 
-/** The page at the fixed viewport's width (the whole page's height with `fullPage`), without a passing notice. */
-export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+/**
+ * The page at the fixed viewport's width (the whole page's height with `fullPage`, cut at `maxHeight`
+ * pixels when given: a long table need not be pictured to its end), without a passing notice.
+ */
+export async function screenshot(page: Page, name: string, fullPage = false, maxHeight?: number): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.evaluate(() => document.querySelector('.toast')?.classList.remove('visible'));
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
+  const height = fullPage && maxHeight ? Math.min(maxHeight, await page.evaluate(() => document.documentElement.scrollHeight)) : undefined;
+  const clip = height === undefined ? undefined : { x: 0, y: 0, width: VIEWPORT.width, height };
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage, clip, animations: 'disabled', caret: 'hide' });
 }
