@@ -47,7 +47,7 @@ export function registerStatsRoutes(app: Hono<GatewayEnv>, deps: StatsRouteDeps)
     return c.json({
       phase: deps.lifecycle.phase,
       uptimeSeconds: Math.round((Date.now() - STARTED) / 1000),
-      functions: registry.list().length,
+      functions: registry.count(),
       instances: stats.reduce((n, s) => n + s.instances, 0),
       guestMemoryBytes: stats.reduce((n, s) => n + s.heapBytes, 0),
       queueDepth: scheduler.depth,
