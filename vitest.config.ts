@@ -15,6 +15,8 @@ import { defineConfig } from 'vitest/config';
  *   default (FAAS_TEST_ENGINE, read by test/helpers/sandbox.ts and test/helpers/gateway.ts).
  * - `security …`: test/security/, on every engine and isolation mode, with guests on the gateway
  *   thread (where a stall stops everything) and on worker threads.
+ * - `console (browser)`: the web console end to end in a real headless Chromium
+ *   (console/*.browser.test.ts; the system's Chromium, FAAS_CHROMIUM to point elsewhere).
  */
 const GATEWAY_ON_WORKERS = [
   'gateway/routes/fn.test.ts',
@@ -38,6 +40,7 @@ const ON_EVERY_ENGINE = [
 ];
 
 const SECURITY = ['test/security/**/*.test.ts'];
+const BROWSER = ['console/**/*.browser.test.ts'];
 const SECURITY_MATRIX: { engine: string; workers: string }[] = [
   { engine: 'quickjs-wasi/shared', workers: '0' },
   { engine: 'quickjs-wasi/shared', workers: '2' },
@@ -58,7 +61,7 @@ export default defineConfig({
         test: {
           name: 'default',
           include: ['**/*.test.ts'],
-          exclude: [...SECURITY, '**/node_modules/**', 'dist/**', '.build-test/**'],
+          exclude: [...SECURITY, ...BROWSER, '**/node_modules/**', 'dist/**', '.build-test/**'],
         },
       },
       {
@@ -77,6 +80,10 @@ export default defineConfig({
         extends: true as const,
         test: { name: `engine ${engine}`, include: ON_EVERY_ENGINE, env: { FAAS_TEST_ENGINE: engine } },
       })),
+      {
+        extends: true,
+        test: { name: 'console (browser)', include: BROWSER, testTimeout: 60_000, hookTimeout: 120_000, expect: { poll: { timeout: 20_000, interval: 50 } } },
+      },
       ...SECURITY_MATRIX.map(({ engine, workers }) => ({
         extends: true as const,
         test: {

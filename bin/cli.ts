@@ -76,6 +76,7 @@ program
   .option('--memory-budget-mb <n>', 'guest heap of resident instances plus loaded artifacts, per worker thread; least recently used go first (default 512)')
   .option('--artifact-cache-mb <n>', 'loaded artifacts kept in memory, per worker thread (default 64)')
   .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
+  .option('--console-host <host>', 'serve the web console (/console) only on this host name, and no function on it (default: $FAAS_CONSOLE_HOST)')
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program
@@ -93,6 +94,7 @@ program
   .option('--memory-budget-mb <n>', 'guest heap of resident instances plus loaded artifacts, per worker thread (default 512)')
   .option('--artifact-cache-mb <n>', 'loaded artifacts kept in memory, per worker thread (default 64)')
   .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
+  .option('--console-host <host>', 'serve the web console (/console) only on this host name, and no function on it (default: $FAAS_CONSOLE_HOST)')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
 const adminOptions = (cmd: Command) =>

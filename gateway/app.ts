@@ -13,6 +13,16 @@ import type { ControlPlane } from './control-plane.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import type { Scheduler } from './scheduler/scheduler.ts';
+import type { KvStore } from '../bindings/kv/store.ts';
+import { registerConsoleRoutes } from './console/routes.ts';
+import type { SessionStore } from './console/sessions.ts';
+import type { MetricsSampler } from './observability/sampler.ts';
+import { tokenAuthenticator } from './routes/auth.ts';
+import { registerKvRoutes } from './routes/kv.ts';
+import { registerRunRoutes } from './routes/run.ts';
+import { registerStatsRoutes } from './routes/stats.ts';
+import { registerSourceRoutes } from './routes/source.ts';
+import { consoleHostOnly } from './console/host.ts';
 
 export interface AppDeps {
   runtime: FunctionHost;
@@ -28,6 +38,16 @@ export interface AppDeps {
   bodyTimeoutMs: number;
   /** Shared by every request body being received. */
   bodyBudget: BodyBudget;
+  /** The gateway's own connection to the KV file (the admin KV routes). */
+  kv: KvStore;
+  /** The last hour of metrics, for the console's charts. */
+  sampler: MetricsSampler;
+  /** Console sign-in sessions. */
+  sessions: SessionStore;
+  /** Verifies what an ephemeral run (POST /admin/run) compiles. */
+  signingKey: Uint8Array;
+  /** Serve the console only on this host name, and no function on it (see gateway/console/routes.ts). */
+  consoleHost?: string;
 }
 
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
@@ -39,7 +59,13 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use('/admin/*', admit);
   registerHealthRoutes(app, deps.lifecycle);
   registerMetricsRoute(app, deps.metrics);
+  registerConsoleRoutes(app, { ...deps, authenticate: tokenAuthenticator(deps.adminToken, deps.plane.tenants) });
   registerAdminRoutes(app, deps);
+  registerKvRoutes(app, deps);
+  registerStatsRoutes(app, deps);
+  registerRunRoutes(app, deps);
+  registerSourceRoutes(app, deps);
+  if (deps.consoleHost) app.use('*', consoleHostOnly(deps.consoleHost));
   registerFunctionRoutes(app, deps);
   registerHostRoutes(app, deps, admit);
   app.notFound((c) => errorResponse(c, new FaasError('not_found', `no route for ${c.req.method} ${c.req.path}`)));

@@ -25,6 +25,8 @@ import type { OpsProvider } from '../runtime/index.ts';
 import type { CronTriggers } from '../bindings/cron/triggers.ts';
 import { gatewayOps, workerOpsModule } from './workers/ops.ts';
 import { EgressCounters } from '../runtime/index.ts';
+import { MetricsSampler, type SamplerOptions } from './observability/sampler.ts';
+import { SessionStore, type SessionOptions } from './console/sessions.ts';
 
 export interface GatewayOptions {
   /** 0 picks a free port. Default 8080. */
@@ -72,6 +74,15 @@ export interface GatewayOptions {
   /** Tuning passed to the runtime (pool size, instance limits …). */
   runtime?: Omit<RuntimeOptions, 'engine' | 'isolation' | 'log' | 'ops'>;
   logger?: Logger;
+  /**
+   * Serve the web console (/console) only on this host name, and no function on it, so no function's
+   * page shares the console's origin. Default: $FAAS_CONSOLE_HOST, else the console answers on any host.
+   */
+  consoleHost?: string;
+  /** Console sign-in sessions: idle and absolute expiry, how many at most. */
+  sessions?: SessionOptions;
+  /** The in-memory window of metrics the console charts (default: one hour at 5 s). */
+  sampler?: SamplerOptions;
   /** Called once the port is bound, before functions are loaded (readyz is 503 until then). */
   onListening?: (url: string) => void;
   /** Each result of a watched change (deployed, unchanged, removed, compile error). */
@@ -91,6 +102,8 @@ export interface Gateway {
   /** Cron triggers of the deployed functions (`fire()` runs one firing now). */
   readonly cron: CronTriggers;
   readonly kv: KvStore;
+  /** The last hour of metrics the console charts (`sample()` takes one now). */
+  readonly sampler: MetricsSampler;
   readonly adminToken: string;
   /** True when the token was generated here: the caller should show it once. */
   readonly adminTokenGenerated: boolean;
@@ -159,6 +172,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const lifecycle = new Lifecycle();
   const scheduler = new Scheduler(opts.scheduler);
   const metrics = (metricsRef = new GatewayMetrics({ runtime, scheduler, egress, usage: plane.usage, deployed: () => registry.count() }));
+  const sampler = new MetricsSampler({ metrics, runtime, scheduler }, opts.sampler);
+  plane.usage.onFlush = (rows) => sampler.addUsage(rows);
+  sampler.start();
+  const sessions = new SessionStore(
+    (p) => p.kind === 'root' || plane.tenants.tokens(p.tenant).some((t) => t.id === p.tokenId && t.revokedAt === null),
+    opts.sessions,
+  );
+  const consoleHost = (opts.consoleHost ?? process.env.FAAS_CONSOLE_HOST)?.trim().toLowerCase() || undefined;
   // Bindings' gateway parts read the registry (a function is not in the runtime until it is used).
   const parts = await attachGatewayParts({
     runtime: {
@@ -201,12 +222,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     maxDeployBytes: opts.maxDeployBytes ?? DEFAULT_MAX_DEPLOY_BYTES,
     bodyTimeoutMs,
     bodyBudget: new BodyBudget(opts.maxBufferedBodyBytes ?? DEFAULT_MAX_BUFFERED_BODY_BYTES),
+    kv,
+    sampler,
+    sessions,
+    signingKey,
+    consoleHost,
   });
 
   let server: Server;
   try {
     server = await listen(app.fetch, opts.port ?? 8080, opts.host ?? '127.0.0.1', bodyTimeoutMs);
   } catch (err) {
+    sampler.stop();
+    sessions.clear();
     for (const part of parts.values()) part.stop();
     await runtime.close();
     await closeAll(bindingHosts);
@@ -227,6 +255,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       lifecycle.phase = 'closed';
+      sampler.stop();
+      sessions.clear();
       clearInterval(forgetter);
       plane.stopStreams();
       watcher?.close();
@@ -280,6 +310,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     plane,
     cron,
     kv,
+    sampler,
     adminToken,
     adminTokenGenerated,
     startup,

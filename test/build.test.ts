@@ -19,6 +19,7 @@ beforeAll(async () => {
   rmSync(OUT, { recursive: true, force: true });
   await run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', OUT], { cwd: REPO_ROOT });
   await run(process.execPath, ['bin/run-ts.js', 'runtime/prelude/prebuild.ts', join(OUT, 'runtime/prelude/prebuilt/prelude.json')], { cwd: REPO_ROOT });
+  await run(process.execPath, ['bin/run-ts.js', 'gateway/console/prebuild.ts', join(OUT, 'gateway/console/prebuilt')], { cwd: REPO_ROOT });
 }, 120_000);
 
 afterAll(() => {
@@ -28,7 +29,7 @@ afterAll(() => {
 
 describe('npm run build', () => {
   it('emits runnable JavaScript with the prelude prebuilt', () => {
-    for (const f of ['bin/cli.js', 'runtime/workers/worker-main.js', 'compiler/compile-worker-main.js', 'runtime/prelude/prebuilt/prelude.json']) {
+    for (const f of ['bin/cli.js', 'runtime/workers/worker-main.js', 'compiler/compile-worker-main.js', 'runtime/prelude/prebuilt/prelude.json', 'gateway/console/prebuilt/manifest.json']) {
       expect(existsSync(join(OUT, f)), f).toBe(true);
     }
   });
@@ -48,6 +49,12 @@ describe('npm run build', () => {
       await waitFor(() => stderr.join('').includes('ready'), { timeoutMs: 30_000, what: 'ready' });
       const res = await fetch(`${url}/fn/hello`);
       expect(await res.text()).toBe('Hello from faas!');
+      // the console comes from the prebuilt bundle, precompressed
+      const page = await fetch(`${url}/console`);
+      const script = /\/console\/assets\/app-[\w]+\.js/.exec(await page.text())![0];
+      const asset = await fetch(`${url}${script}`, { headers: { 'accept-encoding': 'br' } });
+      expect(asset.headers.get('content-encoding')).toBe('br');
+      expect((await asset.text()).length).toBeGreaterThan(100);
       // the worker thread built nothing: no "prelude" bundling, and it came up from worker-main.js
       expect(stdout.join('')).toMatch(/worker threads ready/);
     } finally {

@@ -2,14 +2,15 @@
  * The layering, enforced: reads every import of every source file and fails on an edge the
  * architecture forbids (README "How it works"). Dependencies point one way:
  * bin → gateway → runtime → runtime/engine → contract; compiler → contract; the guest prelude imports
- * nothing outside itself; the gateway and the CLI use the runtime's and the compiler's public entries.
+ * nothing outside itself; the gateway and the CLI use the runtime's and the compiler's public entries;
+ * the web console's browser code (console/) imports nothing outside itself.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/gateway.ts';
 
-const ROOTS = ['contract', 'compiler', 'runtime', 'gateway', 'bindings', 'bin'];
+const ROOTS = ['contract', 'compiler', 'runtime', 'gateway', 'bindings', 'bin', 'console'];
 
 interface Rule {
   /** Files this rule is about (prefix of the repo-relative path). */
@@ -37,6 +38,8 @@ const RULES: Rule[] = [
   { from: 'bindings/', may: ['bindings/', 'contract/', 'runtime/index.ts'] },
   { from: 'gateway/', may: ['gateway/', 'contract/', 'runtime/index.ts', 'compiler/index.ts', 'bindings/'] },
   { from: 'bin/', may: ['bin/', 'contract/', 'runtime/index.ts', 'compiler/index.ts', 'gateway/', 'bindings/', 'dist/'] },
+  // the web console's browser code: bundled for the browser, it shares nothing with the server's modules
+  { from: 'console/', may: ['console/'] },
 ];
 
 function sourceFiles(dir: string): string[] {

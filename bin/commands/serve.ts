@@ -19,6 +19,7 @@ export interface ServeOptions {
   memoryBudgetMb?: string;
   artifactCacheMb?: string;
   functionIdleTtl?: string;
+  consoleHost?: string;
   watch: boolean;
 }
 
@@ -54,6 +55,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
         artifactCacheBytes: opts.artifactCacheMb === undefined ? undefined : parseInteger('--artifact-cache-mb', opts.artifactCacheMb, 1, 1_048_576) * MIB,
       },
       watch: opts.watch,
+      consoleHost: opts.consoleHost,
       onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
       onWatch: (o) => say(describe(o)),
     });
@@ -64,6 +66,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   if (gateway.adminTokenGenerated) say(`admin token (generated; set FAAS_ADMIN_TOKEN to choose one): ${gateway.adminToken}`);
   const threads = workers === 0 ? 'guests on the gateway thread' : `${workers} worker thread${workers === 1 ? '' : 's'}`;
   say(`ready: ${gateway.registry.count()} function(s) at ${gateway.url}/fn/<name> (${threads})${opts.watch ? `; watching ${opts.functions}` : ''}`);
+  say(`console: ${consoleUrl(gateway.url, opts.consoleHost ?? process.env.FAAS_CONSOLE_HOST)} (sign in with the admin token or a tenant token)`);
 
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -100,4 +103,12 @@ function parseInteger(flag: string, raw: string, min: number, max: number): numb
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new FaasError('bad_request', `${flag} must be an integer ${min}-${max} (got "${raw}")`);
   return n;
+}
+
+/** Where the web console answers: on the console host when one is set (same port), else on the gateway's URL. */
+function consoleUrl(url: string, host: string | undefined): string {
+  if (!host?.trim()) return `${url}/console`;
+  const u = new URL(url);
+  u.hostname = host.trim();
+  return `${u.origin}/console`;
 }

@@ -122,6 +122,9 @@ export class KvStore {
       tenant: this.db.prepare('SELECT bytes, max_bytes FROM kv_tenants WHERE tenant = ?'),
       addBytes: this.db.prepare('INSERT INTO kv_tenants (tenant, bytes) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET bytes = bytes + excluded.bytes'),
       setMax: this.db.prepare('INSERT INTO kv_tenants (tenant, max_bytes) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET max_bytes = excluded.max_bytes'),
+      bareNamespaces: this.db.prepare("SELECT DISTINCT namespace FROM kv WHERE instr(namespace, '/') = 0 ORDER BY namespace LIMIT ?"),
+      tenantNamespaces: this.db.prepare('SELECT DISTINCT namespace FROM kv WHERE namespace > ? AND namespace < ? ORDER BY namespace LIMIT ?'),
+      entry: this.db.prepare('SELECT value, metadata, expiration FROM kv WHERE namespace = ? AND key = ? AND (expiration IS NULL OR expiration > ?)'),
     };
     // IMMEDIATE: the size check and the write it allows are one step for every connection to the file.
     this.putTx = this.db.transaction((ns: string, key: string, value: Buffer, metadata: string | null, expiration: number | null) => {
@@ -172,6 +175,21 @@ export class KvStore {
     if (!row) return null;
     const value = row.value.buffer.slice(row.value.byteOffset, row.value.byteOffset + row.value.byteLength) as ArrayBuffer;
     return { value, metadata: row.metadata === null ? null : JSON.parse(row.metadata) };
+  }
+
+  /** A key's value, metadata and expiration (seconds since the epoch), for the admin API. */
+  entry(ns: string, key: string): { value: Uint8Array; metadata: unknown; expiration: number | null } | null {
+    this.checkKey(key);
+    const row = this.stmts.entry.get(ns, key, this.nowSeconds()) as { value: Buffer; metadata: string | null; expiration: number | null } | undefined;
+    return row ? { value: new Uint8Array(row.value), metadata: row.metadata === null ? null : JSON.parse(row.metadata), expiration: row.expiration } : null;
+  }
+
+  /** The namespaces of `tenant` that hold keys, as its functions name them (without the tenant prefix). */
+  namespaces(tenant: string, limit = 1000): string[] {
+    if (tenant === DEFAULT_TENANT) return (this.stmts.bareNamespaces.all(limit) as { namespace: string }[]).map((r) => r.namespace);
+    // '0' is the character after '/': every "<tenant>/…" sorts between the two bounds.
+    const rows = this.stmts.tenantNamespaces.all(`${tenant}/`, `${tenant}0`, limit) as { namespace: string }[];
+    return rows.map((r) => r.namespace.slice(tenant.length + 1));
   }
 
   put(ns: string, key: string, value: Uint8Array, options: KvPutOptions = {}): void {

@@ -228,6 +228,11 @@ export class LogHub {
     for (const sub of [...ring.subscribers]) sub.close();
   }
 
+  /** Drops a function's buffer now (a throwaway function's, once its logs were read), unless someone follows it. */
+  forget(fn: string): void {
+    if (this.rings.get(fn)?.subscribers.size === 0) this.rings.delete(fn);
+  }
+
   /** Ends every live stream (a drain or close must not wait for followers). */
   close(): void {
     this.closed = true;

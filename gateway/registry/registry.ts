@@ -40,6 +40,8 @@ export interface DeployContext {
 /** What GET /admin/functions shows: everything but the secrets. */
 export type PublicFunction = Pick<VersionRecord, 'name' | 'version' | 'sha256' | 'bytecodeBytes' | 'deployedAt' | 'origin' | 'tenant'> & {
   config: Omit<FunctionConfig, 'secrets'>;
+  /** The names of the secrets set (their values are never shown). */
+  secretNames: string[];
   /** The traffic split when several versions are live (gradual rollout). */
   split?: SplitEntry[];
 };
@@ -209,6 +211,15 @@ export class Registry {
       origin: v.origin,
       percent: share.get(v.version) ?? 0,
     }));
+  }
+
+  /** The source a kept version (default: the primary live one) was compiled from: the upload, or a directory entry's bundle. */
+  source(name: string, version: number | undefined, principal: Principal = ROOT): { version: number; filename: string; source: string } {
+    const live = this.require(name, principal);
+    const rec = this.store.version(name, version ?? live.version);
+    const source = rec ? this.store.source(name, rec.version) : null;
+    if (!rec || source === null) throw new FaasError('not_found', `no stored source for version ${version ?? live.version} of function "${name}"`);
+    return { version: rec.version, filename: rec.filename, source };
   }
 
   /**
@@ -558,7 +569,7 @@ export class Registry {
 }
 
 export function publicView(rec: LiveRecord): PublicFunction {
-  const { secrets: _secrets, ...config } = rec.config;
+  const { secrets, ...config } = rec.config;
   return {
     name: rec.name,
     version: rec.version,
@@ -568,6 +579,7 @@ export function publicView(rec: LiveRecord): PublicFunction {
     origin: rec.origin,
     tenant: rec.tenant,
     config,
+    secretNames: Object.keys(secrets ?? {}).sort(),
     ...(rec.split ? { split: rec.split } : {}),
   };
 }

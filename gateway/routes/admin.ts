@@ -9,7 +9,7 @@ import { readBody, type BodyBudget } from '../body.ts';
 import type { ControlPlane } from '../control-plane.ts';
 import type { GatewayContext, GatewayEnv } from '../http.ts';
 import { publicView, type Registry } from '../registry/registry.ts';
-import { principalAuth, principalOf } from './auth.ts';
+import { principalAuth, principalOf, type SessionAuth } from './auth.ts';
 import { registerLogRoutes } from './logs.ts';
 import { registerTenantRoutes } from './tenants.ts';
 import { registerUsageRoutes } from './usage.ts';
@@ -26,6 +26,8 @@ export interface AdminDeps {
   maxDeployBytes: number;
   bodyTimeoutMs: number;
   bodyBudget: BodyBudget;
+  /** Console sessions: a request with no Authorization header may stand on one (gateway/console/sessions.ts). */
+  sessions?: SessionAuth;
 }
 
 const DeployBody = z
@@ -69,7 +71,7 @@ export const SMALL_BODY_BYTES = 64 * 1024;
 
 export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): void {
   const { registry, plane } = deps;
-  app.use('/admin/*', principalAuth(deps.adminToken, plane.tenants));
+  app.use('/admin/*', principalAuth(deps.adminToken, plane.tenants, deps.sessions));
 
   // Paged by name so a listing costs the same with 100 functions or 100,000: the next page's cursor
   // comes back in x-faas-next-cursor (absent on the last page).

@@ -9,20 +9,39 @@ import { FaasError } from '../../contract/errors.ts';
 import type { GatewayContext, GatewayEnv } from '../http.ts';
 import { ROOT, type Principal, type TenantStore } from '../tenants/store.ts';
 
-export function principalAuth(rootToken: string, tenants: TenantStore): MiddlewareHandler<GatewayEnv> {
-  const expected = digest(rootToken);
+/**
+ * A request with an Authorization header is judged by its bearer token alone. Only a request with
+ * none may stand on a console session cookie (`sessions`), which needs the session's CSRF token on
+ * anything but GET and HEAD (gateway/console/sessions.ts).
+ */
+export function principalAuth(rootToken: string, tenants: TenantStore, sessions?: SessionAuth): MiddlewareHandler<GatewayEnv> {
+  const authenticate = tokenAuthenticator(rootToken, tenants);
   return async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const header = c.req.header('authorization');
+    const fromSession = header === undefined ? sessions?.authenticate(c) : undefined;
+    if (fromSession) {
+      c.set('principal', fromSession);
+      return next();
+    }
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
     if (!match) throw new FaasError('unauthorized', 'missing bearer token: send Authorization: Bearer <token>');
-    const presented = match[1]!;
-    // Comparing digests keeps the comparison constant-time whatever the presented length.
-    let principal: Principal | undefined = timingSafeEqual(digest(presented), expected) ? ROOT : undefined;
-    principal ??= tenants.authenticate(presented);
+    const principal = authenticate(match[1]!);
     if (!principal) throw new FaasError('unauthorized', 'invalid or revoked token');
     c.set('principal', principal);
     await next();
   };
+}
+
+/** What a console session answers for a request: its principal, undefined without a session cookie; throws when refused. */
+export interface SessionAuth {
+  authenticate(c: GatewayContext): Principal | undefined;
+}
+
+/** The principal a presented token stands for: the operator's root token, a live tenant token, or nothing. */
+export function tokenAuthenticator(rootToken: string, tenants: TenantStore): (presented: string) => Principal | undefined {
+  const expected = digest(rootToken);
+  // Comparing digests keeps the comparison constant-time whatever the presented length.
+  return (presented) => (timingSafeEqual(digest(presented), expected) ? ROOT : tenants.authenticate(presented));
 }
 
 export function principalOf(c: GatewayContext): Principal {

@@ -34,7 +34,7 @@ const NULL_BODY_STATUS = new Set([204, 205, 304]);
  * Paths that are the gateway's own on every host: a host route never takes them, as sent or as the
  * router decodes them (`/%61dmin/…` is routed as `/admin/…`, past the admin token check).
  */
-const GATEWAY_PATH = /^\/(?:admin|fn)(?:\/|$)|^\/(?:healthz|readyz|metrics)$/;
+export const GATEWAY_PATH = /^\/(?:admin|fn|console)(?:\/|$)|^\/(?:healthz|readyz|metrics)$/;
 
 export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDeps): void {
   const invoke = invoker(deps);

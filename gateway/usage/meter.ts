@@ -42,6 +42,8 @@ export class UsageMeter {
   private hourStart = 0;
   private hourEnd = 0;
   private hour = '';
+  /** Told of every flushed batch (the console's time-series sampler reads CPU time per function from it). */
+  onFlush: ((rows: readonly UsageRow[]) => void) | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -103,6 +105,7 @@ export class UsageMeter {
       }
       throw err;
     }
+    this.onFlush?.([...rows.values()]);
   }
 
   /** Hourly rows in [from, to), optionally one tenant's, flushed first so the answer is current. */
