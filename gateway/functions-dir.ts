@@ -54,9 +54,10 @@ function isEntryFile(file: string): boolean {
  * Deploys a directory entry unless the registry already has exactly this bundle and config live.
  * Bundling (esbuild) is cheap; the QuickJS compile it saves is not, and a restart never needs it.
  */
-export async function syncEntry(registry: Registry, entry: DirEntry): Promise<SyncOutcome> {
+export async function syncEntry(registry: Registry, entry: DirEntry, check?: (path: string) => Promise<unknown>): Promise<SyncOutcome> {
   try {
     const config = parseFunctionConfig(readConfigFile(entry.path));
+    await check?.(entry.path);
     const bundle = await bundleEntry(entry.path);
     const sourceHash = createHash('sha256').update(bundle.code).update('\0').update(bundle.map).update('\0').update(canonicalJson(config)).digest('hex');
     const current = registry.get(entry.name);
@@ -70,13 +71,13 @@ export async function syncEntry(registry: Registry, entry: DirEntry): Promise<Sy
   }
 }
 
-export async function syncDirectory(registry: Registry, dir: string, logger: Logger): Promise<SyncOutcome[]> {
+export async function syncDirectory(registry: Registry, dir: string, logger: Logger, check?: (path: string) => Promise<unknown>): Promise<SyncOutcome[]> {
   if (!existsSync(dir)) {
     logger.warn({ dir }, 'functions directory does not exist; serving registered functions only');
     return [];
   }
   const outcomes: SyncOutcome[] = [];
-  for (const entry of listEntries(dir, logger)) outcomes.push(await syncEntry(registry, entry));
+  for (const entry of listEntries(dir, logger)) outcomes.push(await syncEntry(registry, entry, check));
   return outcomes;
 }
 
@@ -96,6 +97,7 @@ export class DirectoryWatcher {
     private readonly registry: Registry,
     private readonly onOutcome: (outcome: SyncOutcome) => void,
     private readonly debounceMs = 75,
+    private readonly check?: (path: string) => Promise<unknown>,
   ) {
     this.watcher = watch(dir, (_event, file) => {
       if (file) this.touched(file.toString());
@@ -145,7 +147,7 @@ export class DirectoryWatcher {
     if (this.closed) return;
     const entry = listEntries(this.dir).find((e) => e.name === name);
     if (entry) {
-      this.onOutcome(await syncEntry(this.registry, entry));
+      this.onOutcome(await syncEntry(this.registry, entry, this.check));
       return;
     }
     // The entry is gone: stop serving it, but only if it came from this directory.

@@ -45,6 +45,11 @@ export interface GatewayOptions {
   adminToken?: string;
   /** Recompile and hot-swap functions when files in functionsDir change (`faas dev`). */
   watch?: boolean;
+  /**
+   * Checks a functions-directory entry before it is bundled (`faas dev`'s typecheck); a rejection
+   * (a compile_error) fails that entry like a compile error, and the old version keeps serving.
+   */
+  checkEntry?: (path: string) => Promise<unknown>;
   /** Versions kept per function; older ones are pruned with their artifact files. Default 10. */
   keepVersions?: number;
   /** Cap on a function request body. Default 1 MiB. */
@@ -221,7 +226,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let startup: Gateway['startup'];
   try {
     const loaded = await registry.loadAll();
-    const fromDir = opts.functionsDir ? await syncDirectory(registry, opts.functionsDir, logger) : [];
+    const fromDir = opts.functionsDir ? await syncDirectory(registry, opts.functionsDir, logger, opts.checkEntry) : [];
     for (const o of fromDir) {
       if (o.outcome === 'error') logger.error({ function: o.name, error: o.error.code }, o.error.message);
     }
@@ -230,7 +235,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       watcher = new DirectoryWatcher(opts.functionsDir, registry, (o) => {
         if (o.outcome === 'error') logger.error({ function: o.name, error: o.error.code }, o.error.message);
         opts.onWatch?.(o);
-      });
+      }, undefined, opts.checkEntry);
     }
   } catch (err) {
     await close();

@@ -5,6 +5,7 @@ import type { Isolation, RuntimeOptions } from '../../runtime/index.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
 import type { SyncOutcome } from '../../gateway/functions-dir.ts';
 import { exitWithError } from './shared.ts';
+import { assertTypes } from '../../kit/typecheck.ts';
 
 export interface ServeOptions {
   port: string;
@@ -17,6 +18,8 @@ export interface ServeOptions {
   bodyTimeout?: string;
   keepVersions?: string;
   watch: boolean;
+  /** `faas dev`: typecheck TypeScript entries that have a tsconfig.json (false: --no-check). */
+  check?: boolean;
 }
 
 /** How long SIGTERM/SIGINT give in-flight requests before the process exits anyway. */
@@ -44,6 +47,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       bodyTimeoutMs,
       keepVersions: opts.keepVersions === undefined ? undefined : parseInteger('--keep-versions', opts.keepVersions, 1, 1000),
       watch: opts.watch,
+      checkEntry: opts.watch && opts.check !== false ? (path) => assertTypes(path) : undefined,
       onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
       onWatch: (o) => say(describe(o)),
     });
