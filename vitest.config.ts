@@ -15,6 +15,8 @@ import { defineConfig } from 'vitest/config';
  *   default (FAAS_TEST_ENGINE, read by test/helpers/sandbox.ts and test/helpers/gateway.ts).
  * - `security …`: test/security/, on every engine and isolation mode, with guests on the gateway
  *   thread (where a stall stops everything) and on worker threads.
+ * - `authoring kit (e2e)`: kit/*.e2e.test.ts: `faas init` into a temp dir, installed with npm,
+ *   typechecked, its own test run and served with `faas dev`; the CLI's typecheck on compile.
  */
 const GATEWAY_ON_WORKERS = [
   'gateway/routes/fn.test.ts',
@@ -35,6 +37,8 @@ const ON_EVERY_ENGINE = [
 ];
 
 const SECURITY = ['test/security/**/*.test.ts'];
+/** The authoring kit's end-to-end tests (CLI processes, a scaffolded project installed with npm): slow, so a project of their own. */
+const KIT_E2E = ['kit/**/*.e2e.test.ts'];
 const SECURITY_MATRIX: { engine: string; workers: string }[] = [
   { engine: 'quickjs-wasi/shared', workers: '0' },
   { engine: 'quickjs-wasi/shared', workers: '2' },
@@ -55,8 +59,12 @@ export default defineConfig({
         test: {
           name: 'default',
           include: ['**/*.test.ts'],
-          exclude: [...SECURITY, '**/node_modules/**', 'dist/**', '.build-test/**'],
+          exclude: [...SECURITY, ...KIT_E2E, '**/node_modules/**', 'dist/**', '.build-test/**'],
         },
+      },
+      {
+        extends: true,
+        test: { name: 'authoring kit (e2e)', include: KIT_E2E, testTimeout: 240_000 },
       },
       {
         extends: true,

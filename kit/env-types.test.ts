@@ -13,7 +13,7 @@ import { generateEnvTypes, interfaceNameOf } from './env-types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'faas-types-'));
 writeFileSync(join(dir, 'counter.ts'), 'export default { fetch: () => new Response("") };');
-writeFileSync(join(dir, 'counter.faas.json'), JSON.stringify({ $schema: 'x', env: { GREETING: 'hi' }, secrets: { API_KEY: 's' }, kv: ['COUNTER', 'CACHE'], crons: ['* * * * *'] }));
+writeFileSync(join(dir, 'counter.faas.json'), JSON.stringify({ $schema: 'x', env: { GREETING: 'hi' }, secrets: { API_KEY: 's' }, kv: ['COUNTER', 'CACHE'], crons: ['*/5 * * * *', '0 0 * * *'] }));
 writeFileSync(join(dir, 'json-api.ts'), 'export default { fetch: () => new Response("") };');
 writeFileSync(join(dir, '_helper.ts'), 'export const x = 1;');
 writeFileSync(join(dir, 'types.d.ts'), '');

@@ -63,14 +63,15 @@ export function envTypesText(functions: FunctionEnv[], from: string): string {
   ];
   for (const fn of functions) {
     const where = relative(from, defaultConfigPath(fn.entry)) || basename(defaultConfigPath(fn.entry));
-    lines.push(`/** env of ${fn.name} (${relative(from, fn.entry) || basename(fn.entry)}; config ${where}) */`);
+    lines.push(`/** env of ${fn.name} (${commentSafe(relative(from, fn.entry) || basename(fn.entry))}; config ${commentSafe(where)}) */`);
     lines.push(`interface ${fn.interfaceName} {`);
     for (const name of Object.keys(fn.config.env)) lines.push(`  /** var */`, `  readonly ${name}: string;`);
     for (const name of Object.keys(fn.config.secrets)) lines.push(`  /** secret */`, `  readonly ${name}: string;`);
     for (const e of envEntries(fn.config)) lines.push(`  /** binding: ${e.chunk} */`, `  readonly ${e.name}: ${BINDING_ENV_TYPES[e.chunk] ?? 'unknown'};`);
     lines.push('}');
     if (fn.config.crons.length > 0) {
-      lines.push(`/** ${fn.name} runs on cron (${fn.config.crons.map((c) => JSON.stringify(c)).join(', ')}): its default export needs scheduled(). */`);
+      // a line comment: a cron expression may hold "*/", which would end a block comment
+      lines.push(`// ${fn.name} runs on cron (${fn.config.crons.map((c) => JSON.stringify(c)).join(', ')}): its default export needs scheduled().`);
       lines.push(`type ${fn.interfaceName.replace(/Env$/, 'Handler')} = ExportedHandler<${fn.interfaceName}> & { scheduled: ExportedHandlerScheduledHandler<${fn.interfaceName}> };`);
     }
     if (fn.config.routes.length > 0) lines.push(`// ${fn.name} also answers at: ${fn.config.routes.join(', ')}`);
@@ -80,6 +81,11 @@ export function envTypesText(functions: FunctionEnv[], from: string): string {
     lines.push(`/** The only function here: \`Env\` is its env. */`, `interface Env extends ${functions[0]!.interfaceName} {}`, '');
   }
   return lines.join('\n');
+}
+
+/** A path inside a generated comment: it must neither end the comment nor the line. */
+function commentSafe(text: string): string {
+  return text.replace(/\*\//g, '*\\/').replace(/[\r\n\u2028\u2029]/g, ' ');
 }
 
 /** What `faas types` writes, and where: `<dir>/faas-env.d.ts` (beside the entry for a single file). */
