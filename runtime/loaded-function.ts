@@ -34,7 +34,9 @@ export class LoadedFunction {
     this.code = { filename, bytecode: artifact.bytecode, source: artifact.js };
     this.envSpec = { vars: { ...config.env }, secrets: { ...config.secrets }, bindings: envEntries(config).map((e) => [e.name, e.chunk]) };
     this.envJson = JSON.stringify(this.envSpec);
-    this.stackMapper = new StackMapper(artifact.sourceMap);
+    // frames name the bundle `<stem>.js` (bytecode, compiled so) or the entry itself (source engines)
+    const stem = filename.replace(/\.[^.]*$/, '');
+    this.stackMapper = new StackMapper(artifact.sourceMap, artifact.js, [`${stem}.js`, filename]);
     this.memoryLimitBytes = Math.round(config.memoryMb * 1024 * 1024);
   }
 
