@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { basename } from 'node:path';
 import { compileEntry } from '../../compiler/index.ts';
 import { verifyArtifact, type Artifact } from '../../contract/artifact.ts';
@@ -25,6 +26,13 @@ interface RunOptions {
 
 /** One local invocation: compile (or verify) → sandbox → print the response. */
 export async function runCommand(entry: string, opts: RunOptions): Promise<void> {
+  // V8 compiles WASM lazily with its baseline compiler and optimizes a function only once it is hot,
+  // so the engine of a fresh process spends several times the guest CPU of a warm gateway's on the
+  // same code, and a function near its cpuMs would pass in one and fail in the other. One invocation
+  // never gets warm: compile the engine optimized, all of it, before anything runs (a second or so
+  // at start), and the figure is the one a warm gateway measures.
+  setFlagsFromString('--no-liftoff');
+  setFlagsFromString('--no-wasm-lazy-compilation');
   let runtime: Runtime | undefined;
   let hosts: OpsProvider[] = [];
   try {
@@ -39,10 +47,8 @@ export async function runCommand(entry: string, opts: RunOptions): Promise<void>
       engine: opts.engine,
       isolation: opts.isolation,
       poolSize: 0,
-      // Warmed like the gateway (runtime/warmup.ts): V8 tiers the engine's WASM up as it runs, so a
-      // cold process spends several times the guest CPU of a warm one on the same code, and the
-      // figure checked against cpuMs must not depend on that.
-      warmup: true,
+      // The engine is compiled optimized already (above): a warm-up would only add to the wait.
+      warmup: false,
       log: (e) => process.stderr.write(`[${e.level}] ${e.text}\n`),
       ops: { fetch: fetchOp(), ...mergeOps(hosts) },
     });
