@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BINDINGS } from '../bindings/index.ts';
 import { typecheckWithTypes } from '../types/declared-globals.ts';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { REPO_ROOT } from '../test/helpers/gateway.ts';
+import { typecheckEntry } from './typecheck.ts';
 import { generateEnvTypes, interfaceNameOf } from './env-types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'faas-types-'));
@@ -52,6 +54,20 @@ describe('faas types', () => {
       if (!('guest' in b) || !b.guest) continue;
       expect((b.guest as { envType?: string }).envType, `binding ${b.name}: guest.envType`).toBeTruthy();
       expect(declared).toContain(`interface ${(b.guest as { envType: string }).envType}`);
+    }
+  });
+
+  it('the example functions\' faas-env.d.ts is up to date (`faas types functions`)', () => {
+    const { file, text } = generateEnvTypes(join(REPO_ROOT, 'functions'));
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('the example functions typecheck on faas/types (functions/tsconfig.json)', async () => {
+    const dir = join(REPO_ROOT, 'functions');
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))) {
+      const result = await typecheckEntry(join(dir, f), REPO_ROOT);
+      expect(result?.tsconfig, f).toBe(join(dir, 'tsconfig.json'));
+      expect(result!.errors, f).toEqual([]);
     }
   });
 

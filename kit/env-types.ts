@@ -62,8 +62,9 @@ export function envTypesText(functions: FunctionEnv[], from: string): string {
     '',
   ];
   for (const fn of functions) {
-    const where = relative(from, defaultConfigPath(fn.entry)) || basename(defaultConfigPath(fn.entry));
-    lines.push(`/** env of ${fn.name} (${commentSafe(relative(from, fn.entry) || basename(fn.entry))}; config ${commentSafe(where)}) */`);
+    const configPath = defaultConfigPath(fn.entry);
+    const where = existsSync(configPath) ? `config ${relative(from, configPath) || basename(configPath)}` : 'no config file';
+    lines.push(`/** env of ${fn.name} (${commentSafe(relative(from, fn.entry) || basename(fn.entry))}; ${commentSafe(where)}) */`);
     lines.push(`interface ${fn.interfaceName} {`);
     for (const name of Object.keys(fn.config.env)) lines.push(`  /** var */`, `  readonly ${name}: string;`);
     for (const name of Object.keys(fn.config.secrets)) lines.push(`  /** secret */`, `  readonly ${name}: string;`);
