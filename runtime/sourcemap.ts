@@ -3,6 +3,17 @@ import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 const FRAME = /(\(|at )([^()\s]+):(\d+):(\d+)(\)?)/g;
 /** A stack line of the prelude (its frames carry no position the user could use). */
 const PRELUDE_LINE = /(?:\r?\n|\\n)[ \t]+at [^\n\\]*?\((?:faas:prelude\/|<null>:)[^)\n\\]*\)/g;
+/**
+ * The longest source name a frame is mapped to: the source map of uploaded source is the uploader's,
+ * and a frame left as it is beats a megabyte-long "file name" repeated in every frame.
+ */
+const MAX_SOURCE_NAME = 1024;
+/**
+ * How much mapping may add to a text the guest produced (a console line, an error body): the guest
+ * chooses how many frames it prints, so without a bound a small text would become a huge one on the
+ * host. Past it, the remaining frames are left as they are.
+ */
+const MAX_MAPPED_GROWTH = 64 * 1024;
 /** QuickJS-NG's message for calling a value that is not a function; it names nothing. */
 const NOT_A_FUNCTION = 'not a function';
 
@@ -69,10 +80,14 @@ export class StackMapper {
       },
     );
     out = out.replace(PRELUDE_LINE, '');
+    let growth = out.length - text.length;
     return out.replace(FRAME, (whole, open: string, file: string, l: string, c: string, close: string) => {
-      if (!this.bundleFiles.includes(file)) return whole;
+      if (growth > MAX_MAPPED_GROWTH || !this.bundleFiles.includes(file)) return whole;
       const pos = this.lookup(Number(l), Number(c));
-      return pos ? `${open}${quote(pos.source)}:${pos.line}:${pos.column}${close}` : whole;
+      if (!pos) return whole;
+      const mapped = `${open}${quote(pos.source)}:${pos.line}:${pos.column}${close}`;
+      growth += mapped.length - whole.length;
+      return growth > MAX_MAPPED_GROWTH ? whole : mapped;
     });
   }
 
@@ -121,7 +136,7 @@ export class StackMapper {
       this.map ??= new TraceMap(this.sourceMapJson);
       // QuickJS columns are 1-based; source maps are 0-based.
       const pos = originalPositionFor(this.map, { line, column: Math.max(0, column - 1) });
-      if (pos.source === null || pos.line === null || pos.column === null) return undefined;
+      if (pos.source === null || pos.line === null || pos.column === null || pos.source.length > MAX_SOURCE_NAME) return undefined;
       return { source: pos.source, line: pos.line, column: pos.column + 1 };
     } catch {
       return undefined;
