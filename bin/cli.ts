@@ -77,6 +77,9 @@ program
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
   .option('--keep-versions <n>', 'versions kept per function for rollback (older ones are pruned)', '10')
+  .option('--memory-budget-mb <n>', 'guest heap of resident instances plus loaded artifacts, per worker thread; least recently used go first (default 512)')
+  .option('--artifact-cache-mb <n>', 'loaded artifacts kept in memory, per worker thread (default 64)')
+  .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program
@@ -91,6 +94,9 @@ program
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
   .option('--keep-versions <n>', 'versions kept per function for rollback (older ones are pruned)', '10')
+  .option('--memory-budget-mb <n>', 'guest heap of resident instances plus loaded artifacts, per worker thread (default 512)')
+  .option('--artifact-cache-mb <n>', 'loaded artifacts kept in memory, per worker thread (default 64)')
+  .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
   .option('--no-check', 'skip the TypeScript typecheck of changed functions (done when a tsconfig.json is above them)')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
@@ -111,7 +117,7 @@ adminOptions(
     .option('--no-check', 'skip the TypeScript typecheck (done when a tsconfig.json is above the entry)'),
 ).action(deployCommand);
 
-adminOptions(program.command('list').description('list deployed functions').option('--json', 'print JSON')).action(listCommand);
+adminOptions(program.command('list').description('list deployed functions').option('--json', 'print JSON').option('--prefix <prefix>', 'only functions whose name starts with it')).action(listCommand);
 
 adminOptions(program.command('delete').description('delete a deployed function').argument('<name>', 'function name')).action(deleteCommand);
 

@@ -2,13 +2,13 @@ import { FaasError } from '../contract/errors.ts';
 import { GuestFault, type HostArg, type Sandbox, type SandboxHooks } from './engine/types.ts';
 import { Invocation, type GuestRequest, type GuestResponse, type InvocationUsage } from './invocation.ts';
 import type { LoadedFunction } from './loaded-function.ts';
+import type { StackMapper } from './sourcemap.ts';
 import type { GuestLogEntry, HostServices } from './host/services.ts';
 import { opDeclaration, parseJsonArgs, type LogLevel } from './host/op-table.ts';
 import { pureOps } from './host/pure-ops.ts';
 import { headersJson } from './engine/dispatch-codec.ts';
 import type { LogLimits, LogRateLimiter } from './log-limits.ts';
 import type { BackgroundCpuBudget } from './background-budget.ts';
-import type { StackMapper } from './sourcemap.ts';
 
 /** Error responses up to this size are scanned for stack frames of the bundle (mapErrorBody). */
 const MAPPED_BODY_BYTES = 64 * 1024;
@@ -79,12 +79,16 @@ export class FunctionInstance {
   private readonly asyncOwners = new WeakMap<Promise<unknown>, Invocation>();
   private readonly wallTimers = new Map<Invocation, NodeJS.Timeout>();
 
+  /** Held by the instance: the function's artifact may be dropped from memory while the instance lives. */
+  private readonly stackMapper: StackMapper;
+
   constructor(
     readonly fn: LoadedFunction,
     private readonly sandbox: Sandbox,
     private readonly env: InstanceEnv,
     private readonly onDrained: (inst: FunctionInstance) => void,
   ) {
+    this.stackMapper = fn.stackMapper;
     sandbox.setHooks(this.hooks());
     sandbox.setMemoryLimit(fn.memoryLimitBytes);
   }
@@ -133,7 +137,7 @@ export class FunctionInstance {
         id: inv.id,
       }),
     );
-    const response: GuestResponse = mapErrorBody(this.fn.stackMapper, { status: out.status, headers: out.headers, body: out.body });
+    const response: GuestResponse = mapErrorBody(this.stackMapper, { status: out.status, headers: out.headers, body: out.body });
     if (out.waitUntil) return { response, background: this.settle(inv).then(() => inv.usage()) };
     this.finish(inv);
     return { response, background: NOTHING_MORE };
@@ -356,7 +360,7 @@ export class FunctionInstance {
       requestId: inv.kind === 'load' ? undefined : inv.id,
       level,
       // an error a framework caught and printed shows the user's source, as an uncaught one does
-      text: this.fn.stackMapper.mapText(text),
+      text: this.stackMapper.mapText(text),
       source: 'guest',
     });
   }
@@ -442,13 +446,13 @@ export class FunctionInstance {
         return new FaasError('memory_limit_exceeded', `function "${name}" exceeded its memory limit of ${this.fn.config.memoryMb} MiB (config key "memoryMb")`);
       case 'stack_overflow':
         return new FaasError('stack_overflow', `function "${name}" exceeded the maximum call stack size (unbounded recursion?)`, {
-          stack: this.fn.stackMapper.mapStack(err.guestStack),
+          stack: this.stackMapper.mapStack(err.guestStack),
         });
       case 'engine_trap':
         return new FaasError('function_error', `function "${name}" crashed the engine: ${err.message}`);
       case 'exception': {
-        const stack = this.fn.stackMapper.mapStack(err.guestStack);
-        return new FaasError('function_error', `Uncaught ${err.guestName}: ${this.fn.stackMapper.explain(err.message, err.guestStack)}`, { stack });
+        const stack = this.stackMapper.mapStack(err.guestStack);
+        return new FaasError('function_error', `Uncaught ${err.guestName}: ${this.stackMapper.explain(err.message, err.guestStack)}`, { stack });
       }
     }
   }
