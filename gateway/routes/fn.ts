@@ -29,7 +29,10 @@ export interface FunctionRouteDeps {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
-/** Paths that are the gateway's own on every host: a host route never takes them. */
+/**
+ * Paths that are the gateway's own on every host: a host route never takes them, as sent or as the
+ * router decodes them (`/%61dmin/…` is routed as `/admin/…`, past the admin token check).
+ */
 const GATEWAY_PATH = /^\/(?:admin|fn)(?:\/|$)|^\/(?:healthz|readyz|metrics)$/;
 
 export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDeps): void {
@@ -37,7 +40,7 @@ export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRout
   const byName: Handler<GatewayEnv> = (c) => {
     const name = c.req.param('name')!;
     assertFunctionName(name);
-    return invoke(c, name, PREFIX_LENGTH + name.length);
+    return invoke(c, name, true);
   };
   app.all('/fn/:name', byName);
   app.all('/fn/:name/*', byName);
@@ -53,27 +56,24 @@ export function registerHostRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDep
     const target = c.env.incoming.url ?? '/';
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
-    const name = GATEWAY_PATH.test(path) ? undefined : deps.plane.routes.match(c.req.header('host'), path);
+    const name = GATEWAY_PATH.test(path) || GATEWAY_PATH.test(c.req.path) ? undefined : deps.plane.routes.match(c.req.header('host'), path);
     if (!name) return next();
     let response: Response | undefined;
     await admission(c, async () => {
-      response = await invoke(c, name, 0);
+      response = await invoke(c, name, false);
     });
     return response!;
   });
 }
 
-/** "/fn/" */
-const PREFIX_LENGTH = 4;
-
 /**
  * Runs one request through a function: rate limits, version choice (traffic split), body, slot,
- * invocation, response; then usage, metrics and the live-log record. `strip` characters of the
- * path are the gateway's (`/fn/<name>`) and, unless the function keeps them (`stripPrefix: false`),
+ * invocation, response; then usage, metrics and the live-log record. With `strip`, the path's first
+ * two segments are the gateway's (`/fn/<name>`) and, unless the function keeps them (`stripPrefix: false`),
  * are not part of the URL the guest sees.
  */
 function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxBodyBytes, bodyTimeoutMs, bodyBudget }: FunctionRouteDeps) {
-  return async (c: GatewayContext, name: string, strip: number): Promise<Response> => {
+  return async (c: GatewayContext, name: string, strip: boolean): Promise<Response> => {
     const timing: NonNullable<GatewayEnv['Variables']['invocation']> = { function: name };
     c.set('invocation', timing);
     let primary = runtime.get(name);
@@ -101,11 +101,11 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
         method === 'GET' || method === 'HEAD'
           ? null
           : await readBody(incoming, { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget });
-      const stripping = strip > 0 && fn.config.stripPrefix;
+      const stripping = strip && fn.config.stripPrefix;
       const headers = headerPairs(incoming.rawHeaders, stripping ? 'x-forwarded-prefix' : undefined);
       let url = c.req.url;
       if (stripping) {
-        url = stripped(url, strip);
+        url = stripped(url);
         // what the client sent under this name is replaced, not joined: the guest can trust it
         headers.push(['x-forwarded-prefix', `/fn/${name}`]);
       }
@@ -165,14 +165,17 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
       throw e;
     } finally {
       const wallMs = performance.now() - received;
-      plane.usage.add(tenant, name, {
-        invocations: 1,
-        errors: outcome === 'ok' ? 0 : 1,
-        wallMs,
-        cpuMs: usage?.cpuMs ?? 0,
-        egressBytes: usage?.egressBytes ?? 0,
-        kvOps: usage?.bindingOps ?? 0,
-      });
+      // A request refused by a rate limit ran nothing: billing it would let any client run up the bill the limit caps.
+      if (outcome !== 'rate_limited') {
+        plane.usage.add(tenant, name, {
+          invocations: 1,
+          errors: outcome === 'ok' ? 0 : 1,
+          wallMs,
+          cpuMs: usage?.cpuMs ?? 0,
+          egressBytes: usage?.egressBytes ?? 0,
+          kvOps: usage?.bindingOps ?? 0,
+        });
+      }
       plane.logs.invocation({
         function: name,
         version: fn.version,
@@ -186,7 +189,7 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
         execMs: round(timing.execMs),
         cpuMs: usage ? round(usage.cpuMs) : undefined,
         cold: timing.coldMs !== undefined ? timing.coldMs > 0 : undefined,
-      });
+      }, tenant);
     }
   };
 }
@@ -200,12 +203,19 @@ function meterLater(plane: ControlPlane, tenant: string, name: string, before: I
   });
 }
 
-/** `url` without the `strip` path characters after its origin ("/fn/hello/x?y" → "/x?y"; "/fn/hello" → "/"). */
-function stripped(url: string, strip: number): string {
+/**
+ * `url` without the first two segments of its path ("/fn/hello/x?y" → "/x?y"; "/fn/hello" → "/"), as
+ * sent: a name sent percent-encoded ("/fn/%68ello/x", routed as "hello") is longer than the name.
+ */
+function stripped(url: string): string {
   const pathStart = url.indexOf('/', url.indexOf('//') + 2);
   if (pathStart < 0) return url;
-  const rest = url.slice(pathStart + strip);
-  return url.slice(0, pathStart) + (rest.startsWith('/') ? rest : `/${rest}`);
+  const query = url.indexOf('?', pathStart);
+  const pathEnd = query < 0 ? url.length : query;
+  const second = url.indexOf('/', pathStart + 1);
+  const third = second < 0 || second >= pathEnd ? -1 : url.indexOf('/', second + 1);
+  const cut = third < 0 || third >= pathEnd ? pathEnd : third;
+  return url.slice(0, pathStart) + (cut === pathEnd ? '/' : '') + url.slice(cut);
 }
 
 function pathOf(target: string | undefined): string {
