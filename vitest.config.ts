@@ -25,6 +25,7 @@ const GATEWAY_ON_WORKERS = [
   'gateway/scheduler/queue.test.ts',
   'gateway/functions-dir.test.ts',
   'gateway/density.test.ts',
+  'gateway/streaming.test.ts',
 ];
 
 const ON_EVERY_ENGINE = [

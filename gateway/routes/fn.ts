@@ -1,9 +1,10 @@
 import type { Hono, Handler, MiddlewareHandler } from 'hono';
 import { assertFunctionName } from '../../contract/config.ts';
 import { ERROR_STATUS, FaasError, isFaasError, type ErrorCode } from '../../contract/errors.ts';
-import type { DeployedFunction, GuestRequest, GuestResponse, InvocationUsage } from '../../runtime/index.ts';
+import type { ByteSource, DeployedFunction, GuestRequest, GuestResponse, InvocationUsage } from '../../runtime/index.ts';
+import type { ServerResponse } from 'node:http';
 import type { FunctionHost } from '../../runtime/index.ts';
-import { readBody, type BodyBudget } from '../body.ts';
+import { STREAM_THRESHOLD, readBody, streamBody, type BodyBudget, type StreamedBody } from '../body.ts';
 import type { ControlPlane } from '../control-plane.ts';
 import { serverTiming, asHttpError, type GatewayContext, type GatewayEnv } from '../http.ts';
 import { ROLLOUT_KEY, rolloutKey } from '../routing/split.ts';
@@ -87,6 +88,7 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
     let outcome = 'ok';
     let usage: InvocationUsage | undefined;
     let fn: DeployedFunction = primary;
+    let streamed: StreamedBody | undefined;
     try {
       plane.limits.admit(name, tenant);
       const split = plane.splits.get(name);
@@ -97,10 +99,15 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
       timing.version = fn.version;
 
       const method = c.req.method;
-      const body =
-        method === 'GET' || method === 'HEAD'
-          ? null
-          : await readBody(incoming, { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget });
+      const limits = { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget };
+      let body: Uint8Array | null = null;
+      if (method !== 'GET' && method !== 'HEAD' && hasBody(incoming.headers)) {
+        // A short body is read whole first (handed over in one piece); a long or unsized one streams to
+        // the function as it reads it.
+        const declared = Number(incoming.headers['content-length']);
+        if (Number.isFinite(declared) && declared <= STREAM_THRESHOLD) body = await readBody(incoming, limits);
+        else streamed = streamBody(incoming, limits);
+      }
       const stripping = strip && fn.config.stripPrefix;
       const headers = headerPairs(incoming.rawHeaders, stripping ? 'x-forwarded-prefix' : undefined);
       let url = c.req.url;
@@ -110,6 +117,7 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
         headers.push(['x-forwarded-prefix', `/fn/${name}`]);
       }
       const request: GuestRequest = { method, url, headers, body: body && body.byteLength > 0 ? ownBuffer(body) : null };
+      if (streamed) request.stream = streamed.source;
 
       // The wall-time budget starts once the request is fully received; queueing spends from it.
       const deadline = performance.now() + fn.config.timeoutMs;
@@ -151,13 +159,26 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
       timing.worker = result.worker;
       const extra: Record<string, string> = { 'x-request-id': c.get('requestId'), 'server-timing': serverTiming(timing) };
       if (split) extra['faas-version'] = String(fn.version);
-      const response = toHttpResponse(result.response, extra);
+      // the rest of a body the function did not read (or that failed) is not waited for
+      if (streamed && !result.response.stream && !streamed.complete()) extra.connection = 'close';
+      let response: Response;
+      try {
+        response = toHttpResponse(result.response, extra, method, c.env.outgoing, deadline + BACKGROUND_GRACE_MS);
+      } catch (err) {
+        result.response.stream?.cancel('refused');
+        throw err;
+      }
       timing.headersSet = true;
       status = response.status;
       metrics.invocation(name, 'ok', { seconds: (performance.now() - started) / 1000, cold: result.cold });
       return response;
     } catch (err) {
-      const e = asHttpError(err);
+      // a body that failed (too large, too slow, cut off) explains the failure better than the guest's error
+      let e = streamed?.failure() ?? asHttpError(err);
+      if (streamed && !streamed.complete()) {
+        streamed.source.cancel('refused');
+        if (e.detail?.unreadBody !== true) e = new FaasError(e.code, e.message, { ...e.detail, unreadBody: true });
+      }
       timing.error = outcome = e.code;
       status = ERROR_STATUS[e.code as ErrorCode] ?? 500;
       usage ??= e.detail?.usage as InvocationUsage | undefined;
@@ -194,7 +215,7 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
   };
 }
 
-/** What the invocation's ctx.waitUntil work added after the response. */
+/** What the invocation added after the response: its ctx.waitUntil work, the rest of a streamed body (CPU of the pulls, egress of a piped fetch). */
 function meterLater(plane: ControlPlane, tenant: string, name: string, before: InvocationUsage, after: InvocationUsage): void {
   plane.usage.add(tenant, name, {
     cpuMs: Math.max(0, after.cpuMs - before.cpuMs),
@@ -245,7 +266,7 @@ export const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
  * goes in here too, so no middleware has to touch `c.res.headers` afterwards. Everything the guest
  * controls is checked here, so a bad response is a `function_error` and never a failure while writing.
  */
-function toHttpResponse(g: GuestResponse, extra: Record<string, string>): Response {
+function toHttpResponse(g: GuestResponse, extra: Record<string, string>, method: string, outgoing: ServerResponse, deadline: number): Response {
   if (!Number.isInteger(g.status) || g.status < 200 || g.status > 599) {
     throw new FaasError('function_error', `function returned status ${g.status}; a response status must be 200-599`);
   }
@@ -274,10 +295,69 @@ function toHttpResponse(g: GuestResponse, extra: Record<string, string>): Respon
     else headers[name] = `${prev}, ${value}`;
   }
   Object.assign(headers, extra);
+  const noBody = NULL_BODY_STATUS.has(g.status) || method === 'HEAD';
+  if (g.stream) {
+    if (noBody) g.stream.cancel('no body is sent');
+    else return new Response(webStream(g.stream, outgoing, deadline), { status: g.status, headers: headers as Record<string, string> });
+  }
   // A Uint8Array (not an ArrayBuffer) body keeps @hono/node-server on its fast path: written out
   // directly instead of being wrapped in a stream.
-  const body = NULL_BODY_STATUS.has(g.status) || !g.body ? null : new Uint8Array(g.body);
+  const body = noBody || !g.body ? null : new Uint8Array(g.body);
   return new Response(body, { status: g.status, headers: headers as Record<string, string> });
+}
+
+/**
+ * A streamed response body as the web stream @hono/node-server writes out: a chunk is pulled only when
+ * the client's socket took the last one (it waits for 'drain'), so a slow client slows the function
+ * down instead of piling chunks up here. Headers go out at once, before the first chunk. A stream
+ * that fails cuts the response off (the client sees an incomplete body, never a clean end); a client
+ * that goes away cancels the stream (the guest's cancel runs, an upstream it pipes is released). The
+ * runtime ends a stream at the function's deadline; this is the gateway's own backstop for one that
+ * nobody pulls (a client that stopped reading).
+ */
+function webStream(source: ByteSource, outgoing: ServerResponse, deadline: number): ReadableStream<Uint8Array> {
+  let done = false;
+  const stop = () => {
+    done = true;
+    clearTimeout(timer);
+  };
+  const timer = setTimeout(() => {
+    if (done) return;
+    stop();
+    source.cancel('the function ran out of time');
+    outgoing.destroy();
+  }, Math.max(0, deadline - performance.now()));
+  timer.unref();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let chunk: Uint8Array | null;
+        try {
+          chunk = await source.read();
+        } catch {
+          stop();
+          outgoing.destroy();
+          controller.close();
+          return;
+        }
+        if (chunk === null) {
+          stop();
+          controller.close();
+        } else if (chunk.byteLength > 0) controller.enqueue(chunk);
+      },
+      cancel() {
+        if (done) return;
+        stop();
+        source.cancel('the client went away');
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Whether a request carries a body at all (HTTP/1.1: a length or a transfer coding says so). */
+function hasBody(h: Record<string, string | string[] | undefined>): boolean {
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
 /** Leading and trailing SP, HTAB, CR and LF go, as the Fetch standard normalises a header value. */
