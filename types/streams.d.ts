@@ -1,8 +1,7 @@
 /**
- * Branch wp-streams ("Web platform, second wave"): the WHATWG streams as globals (lazy chunk
- * "stream"; the readers' and controllers' classes become globals when it loads),
- * TextEncoderStream/TextDecoderStream, CompressionStream/DecompressionStream (chunk "compression").
- * Referenced from index.d.ts once that branch is merged; it completes web.d.ts's ReadableStream.
+ * The WHATWG streams as globals (lazy chunk "stream"; the readers' and controllers' classes become
+ * globals when it loads), TextEncoderStream/TextDecoderStream, CompressionStream/DecompressionStream
+ * (chunk "compression"). It completes web.d.ts's ReadableStream.
  */
 
 interface QueuingStrategySize<T = any> {
@@ -136,6 +135,8 @@ declare var WritableStreamDefaultWriter: {
   new <W = any>(stream: WritableStream<W>): WritableStreamDefaultWriter<W>;
 };
 interface WritableStreamDefaultController {
+  /** @deprecated dropped from the Streams standard (read `signal.reason`); the sandbox's implementation still has it. */
+  readonly abortReason: any;
   readonly signal: AbortSignal;
   error(e?: any): void;
 }
