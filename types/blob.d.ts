@@ -1,7 +1,6 @@
 /**
- * Branch wp-blob ("Web platform, second wave"): Blob, File, FormData (lazy chunks "blob",
- * "form-data"); blob() and formData() on Request and Response; Blob, File and FormData bodies.
- * Referenced from index.d.ts once that branch is merged.
+ * Blob, File, FormData (lazy chunks "blob", "form-data"); blob() and formData() on Request and
+ * Response; Blob, File and FormData bodies.
  */
 
 type BlobPart = BufferSource | Blob | string;
