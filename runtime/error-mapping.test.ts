@@ -19,7 +19,7 @@ async function uncaught(body: string): Promise<FaasError> {
 
 describe('a bare "not a function" names the callee', () => {
   it.each([
-    ['(req as any).formData();', 'req.formData is not a function'],
+    ['(req as any).buffer();', 'req.buffer is not a function'],
     ['o.a.tee(1, 2);', 'o.a.tee is not a function'],
     ['o?.a.getReader();', 'o?.a.getReader is not a function'],
     ['o.a["x"]();', 'o.a.x is not a function'],
@@ -40,7 +40,7 @@ describe('a bare "not a function" names the callee', () => {
 
 describe('caught errors show the user\'s source', () => {
   const source = `function inner(req: any) {
-  return req.formData();
+  return req.buffer();
 }
 export default {
   async fetch(req: Request) {
@@ -62,7 +62,7 @@ export default {
   it('in console.error output', async () => {
     const res = await invokeSource(source, { path: '/json' });
     const line = res.logs.find((l) => l.level === 'error')!.text;
-    expect(line).toMatch(/^caught: TypeError: req\.formData is not a function\n {4}at inner \(fn-\d+-\d+\.ts:2:\d+\)\n {4}at fetch \(fn-\d+-\d+\.ts:7:\d+\)$/);
+    expect(line).toMatch(/^caught: TypeError: req\.buffer is not a function\n {4}at inner \(fn-\d+-\d+\.ts:2:\d+\)\n {4}at fetch \(fn-\d+-\d+\.ts:7:\d+\)$/);
     expect(line).not.toMatch(/\.js:\d+:\d+|<null>/);
   });
 

@@ -22,7 +22,7 @@ const NOT_A_FUNCTION = 'not a function';
  * and lines. Prelude frames (faas:prelude/…) are dropped: they are ours, not the user's; every other
  * file in a sandbox is the function's one bundle.
  *
- * With the bundle's text it also names what a bare "not a function" called (`req.formData is not a
+ * With the bundle's text it also names what a bare "not a function" called (`req.buffer is not a
  * function`): QuickJS reports the call's position, and the bundle (whitespace-minified, identifiers
  * kept) holds the callee there.
  */
