@@ -17,6 +17,8 @@ import { defineConfig } from 'vitest/config';
  *   thread (where a stall stops everything) and on worker threads.
  * - `console (browser)`: the web console end to end in a real headless Chromium
  *   (console/*.browser.test.ts; the system's Chromium, FAAS_CHROMIUM to point elsewhere).
+ * - `authoring kit (e2e)`: kit/*.e2e.test.ts: `faas init` into a temp dir, installed with npm,
+ *   typechecked, its own test run and served with `faas dev`; the CLI's typecheck on compile.
  */
 const GATEWAY_ON_WORKERS = [
   'gateway/routes/fn.test.ts',
@@ -41,6 +43,8 @@ const ON_EVERY_ENGINE = [
 
 const SECURITY = ['test/security/**/*.test.ts'];
 const BROWSER = ['console/**/*.browser.test.ts'];
+/** The authoring kit's end-to-end tests (CLI processes, a scaffolded project installed with npm): slow, so a project of their own. */
+const KIT_E2E = ['kit/**/*.e2e.test.ts'];
 const SECURITY_MATRIX: { engine: string; workers: string }[] = [
   { engine: 'quickjs-wasi/shared', workers: '0' },
   { engine: 'quickjs-wasi/shared', workers: '2' },
@@ -61,8 +65,12 @@ export default defineConfig({
         test: {
           name: 'default',
           include: ['**/*.test.ts'],
-          exclude: [...SECURITY, ...BROWSER, '**/node_modules/**', 'dist/**', '.build-test/**'],
+          exclude: [...SECURITY, ...BROWSER, ...KIT_E2E, '**/node_modules/**', 'dist/**', '.build-test/**'],
         },
+      },
+      {
+        extends: true,
+        test: { name: 'authoring kit (e2e)', include: KIT_E2E, testTimeout: 240_000 },
       },
       {
         extends: true,

@@ -5,6 +5,8 @@ import { runCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
 import { deployCommand, listCommand, deleteCommand, versionsCommand, rollbackCommand } from './commands/admin.ts';
 import { tailCommand } from './commands/tail.ts';
+import { initCommand } from './commands/init.ts';
+import { typesCommand } from './commands/types.ts';
 import {
   tenantCreateCommand,
   tenantDeleteCommand,
@@ -35,6 +37,8 @@ program
   .description('bundle and compile a function to a QuickJS bytecode artifact')
   .argument('<entry>', 'entry file (.ts or .js)')
   .option('-o, --out <file>', 'output artifact path (default: <entry>.qbc beside the entry)')
+  .option('--config <file>', 'function config JSON (default: <entry>.faas.json beside the entry): the module must fit its memoryMb and cpuMs')
+  .option('--no-check', 'skip the TypeScript typecheck (done when a tsconfig.json is above the entry)')
   .addOption(dataOption())
   .option('--json', 'print one JSON object')
   .action(compileCommand);
@@ -95,6 +99,7 @@ program
   .option('--artifact-cache-mb <n>', 'loaded artifacts kept in memory, per worker thread (default 64)')
   .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
   .option('--console-host <host>', 'serve the web console (/console) only on this host name, and no function on it (default: $FAAS_CONSOLE_HOST)')
+  .option('--no-check', 'skip the TypeScript typecheck of changed functions (done when a tsconfig.json is above them)')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
 const adminOptions = (cmd: Command) =>
@@ -110,7 +115,8 @@ adminOptions(
     .requiredOption('--name <name>', 'function name')
     .option('--config <file>', 'function config JSON (default: <entry>.faas.json beside the entry)')
     .option('--percent <n>', 'gradual rollout: the new version takes n% of the traffic (1-99), the live version the rest')
-    .option('--tenant <tenant>', "operator only: the tenant a new function belongs to (default: \"default\")"),
+    .option('--tenant <tenant>', "operator only: the tenant a new function belongs to (default: \"default\")")
+    .option('--no-check', 'skip the TypeScript typecheck (done when a tsconfig.json is above the entry)'),
 ).action(deployCommand);
 
 adminOptions(program.command('list').description('list deployed functions').option('--json', 'print JSON').option('--prefix <prefix>', 'only functions whose name starts with it')).action(listCommand);
@@ -174,5 +180,22 @@ adminOptions(
     .option('--tenant <tenant>', 'one tenant')
     .option('--json', 'print JSON'),
 ).action(usageCommand);
+
+program
+  .command('init')
+  .description('scaffold a function project: entry, config, tsconfig on faas/types, package.json scripts, a first test')
+  .argument('[dir]', 'project directory (new or empty)', '.')
+  .addOption(new Option('--template <name>', 'what the function does').choices(['hello', 'json-api', 'cron', 'kv']).default('hello'))
+  .option('--name <name>', 'function name (default: from the directory name)')
+  .option('--faas <spec>', 'the package.json dependency on faas (default: file: this installation)')
+  .action(initCommand);
+
+program
+  .command('types')
+  .description("write the Env interface of each function from its config (vars, secrets, KV …) to <dir>/faas-env.d.ts")
+  .argument('[dir]', 'functions directory, or one entry file', './functions')
+  .option('-o, --out <file>', 'output file (default: <dir>/faas-env.d.ts)')
+  .option('--stdout', 'print instead of writing')
+  .action(typesCommand);
 
 await program.parseAsync(process.argv);

@@ -32,6 +32,11 @@ export const BINDING_CHUNKS: readonly { chunk: string; entry: string }[] = (BIND
   b.guest ? [{ chunk: b.guest.chunk, entry: `${b.name}/${b.guest.entry}` }] : [],
 );
 
+/** The TypeScript type (declared in types/) of the env values a guest chunk makes: chunk → type name. */
+export const BINDING_ENV_TYPES: Readonly<Record<string, string>> = Object.fromEntries(
+  (BINDINGS as readonly BindingDefinition[]).flatMap((b) => (b.guest?.envType ? [[b.guest.chunk, b.guest.envType]] : [])),
+);
+
 /** Why a deploy is refused by a binding, if it is. */
 export function checkDeploy(config: Record<string, unknown>, handlers: Parameters<NonNullable<BindingDefinition['checkDeploy']>>[1]): string | undefined {
   for (const b of BINDINGS as readonly BindingDefinition[]) {

@@ -31,9 +31,10 @@ export interface BindingDefinition {
   /**
    * Its guest chunk: a prelude chunk (name, and entry relative to the binding's folder) whose default
    * export installs `{ binding(name) }`, the value `env[name]` gets. Bundled with the prelude, under
-   * the prelude's rules (primordials, no globals).
+   * the prelude's rules (primordials, no globals). `envType`: the TypeScript type of that value,
+   * declared in types/ (what `faas types` writes for each name).
    */
-  readonly guest?: { readonly chunk: string; readonly entry: string };
+  readonly guest?: { readonly chunk: string; readonly entry: string; readonly envType?: string };
   /** Names it puts on `env` for a function with this config. */
   envEntries?(config: Record<string, unknown>): EnvEntry[];
   /** Why a deploy with this config and these handlers is refused, if it is (a bad_request). */

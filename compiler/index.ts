@@ -1,16 +1,19 @@
 import { basename, relative, resolve } from 'node:path';
 import { type ArtifactHeader, writeArtifact } from '../contract/artifact.ts';
 import { type BundleOptions, bundleEntry, type EntryInput } from './bundle.ts';
-import { compileAndProbe, requireHandlerExports } from './bytecode.ts';
+import { compileAndProbe, moduleMemory, type ModuleMemory, type ProbeLimits, requireFitsMemory, requireHandlerExports } from './bytecode.ts';
 import { compileOffThread } from './compile-worker.ts';
 
 export { bundleEntry, type Bundle, type BundleOptions, type EntryInput } from './bundle.ts';
+export { suggestMemoryMb, type ModuleMemory, type ProbeLimits } from './bytecode.ts';
 
 export interface CompileResult {
   bytes: Uint8Array;
   header: ArtifactHeader;
   /** esbuild warnings, formatted `file:line:col: message`; compilation still succeeded. */
   warnings: string[];
+  /** The heap the module needs once initialized, as the probe measured it (undefined when it was not probed). */
+  memory?: ModuleMemory;
   timings: {
     bundleMs: number;
     /** QuickJS bytecode compilation (on the compile thread). */
@@ -32,6 +35,12 @@ export interface CompileOptions extends BundleOptions {
    * either way.
    */
   inThread?: boolean;
+  /**
+   * The function's config limits (memoryMb, cpuMs): the probe evaluates the module under them, and
+   * a module that does not fit its memoryMb once initialized is refused (compile_error naming the
+   * memoryMb to set). Without them the probe only finds the handlers.
+   */
+  limits?: ProbeLimits;
 }
 
 export async function compileEntry(entry: EntryInput, signingKey: Uint8Array, options: CompileOptions = {}): Promise<CompileResult> {
@@ -40,10 +49,11 @@ export async function compileEntry(entry: EntryInput, signingKey: Uint8Array, op
   const bundled = performance.now();
   const displayName = typeof entry === 'string' ? relative(options.workingDir ?? process.cwd(), resolve(entry)) : entry.filename;
   const hasDefault = bundle.exports.includes('default');
-  const request = { js: bundle.code, filename: bundle.fileName, sourceMap: bundle.map, fallbackFile: displayName, probe: hasDefault };
+  const request = { js: bundle.code, filename: bundle.fileName, sourceMap: bundle.map, fallbackFile: displayName, probe: hasDefault, limits: options.limits };
   const { bytecode, probe, compileMs, probeMs } = await (options.inThread ? compileAndProbe(request) : compileOffThread(request));
   const entryName = basename(displayName);
   const exports = requireHandlerExports(displayName, bundle.exports, hasDefault ? probe : { evaluated: false, reason: 'no default export' });
+  const memory = options.limits ? requireFitsMemory(displayName, probe, options.limits) : moduleMemory(probe);
   const { bytes, header } = writeArtifact(
     { bytecode, js: bundle.code, sourceMap: bundle.map, entry: entryName, sourceBytes: bundle.sourceBytes, exports },
     signingKey,
@@ -52,6 +62,7 @@ export async function compileEntry(entry: EntryInput, signingKey: Uint8Array, op
     bytes,
     header,
     warnings: bundle.warnings,
+    memory,
     timings: { bundleMs: bundled - started, compileMs, probeMs },
   };
 }

@@ -131,7 +131,7 @@ export function parseFunctionConfig(input: unknown): FunctionConfig {
   if (keys > 64) {
     throw new FaasError('bad_request', `invalid function config: config: has ${keys} keys; the known keys are ${Object.keys(FunctionConfigSchema.shape).join(', ')}`);
   }
-  const result = FunctionConfigSchema.safeParse(input ?? {});
+  const result = FunctionConfigSchema.safeParse(withoutSchemaKey(input ?? {}));
   if (!result.success) {
     // Paths hold the user's own keys, which can be megabytes long: clip them, and list a few issues only.
     const pathOf = (path: PropertyKey[]) => path.map((p) => clip(String(p))).join('.');
@@ -144,6 +144,17 @@ export function parseFunctionConfig(input: unknown): FunctionConfig {
     });
   }
   return result.data;
+}
+
+/**
+ * A config file may name its JSON Schema (`"$schema": "./node_modules/faas/types/faas-config.schema.json"`)
+ * so that editors check it; faas ignores the key (a string of at most 2048 characters).
+ */
+function withoutSchemaKey(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input) || !Object.hasOwn(input, '$schema')) return input;
+  const { $schema, ...rest } = input as Record<string, unknown>;
+  if (typeof $schema !== 'string' || $schema.length > 2048) throw new FaasError('bad_request', 'invalid function config: $schema: must be a string of at most 2048 characters');
+  return rest;
 }
 
 export function assertFunctionName(name: string): void {

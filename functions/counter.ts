@@ -1,16 +1,7 @@
 // A KV counter: every request increments a per-path count stored in the COUNTER namespace.
-interface Env {
-  COUNTER: KVNamespace;
-}
-
-interface KVNamespace {
-  get(key: string): Promise<string | null>;
-  put(key: string, value: string, options?: { expirationTtl?: number; metadata?: unknown }): Promise<void>;
-  list(options?: { prefix?: string; limit?: number; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
-}
-
+// CounterEnv (faas-env.d.ts) is written by `faas types functions` from counter.faas.json.
 export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
+  async fetch(request, env): Promise<Response> {
     const url = new URL(request.url);
     const key = `hits:${url.pathname}`;
     if (url.searchParams.has('all')) {
@@ -23,4 +14,4 @@ export default {
     await env.COUNTER.put(key, String(count), { metadata: { updatedAt: new Date().toISOString() } });
     return Response.json({ path: key.slice(5), count });
   },
-};
+} satisfies ExportedHandler<CounterEnv>;

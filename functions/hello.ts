@@ -1,5 +1,5 @@
 export default {
-  async fetch(request: Request, env: unknown, ctx: unknown): Promise<Response> {
+  async fetch(request, env, ctx): Promise<Response> {
     return new Response('Hello from faas!');
   },
-};
+} satisfies ExportedHandler<HelloEnv>;

@@ -11,7 +11,7 @@ const todos: Todo[] = [
 ];
 
 export default {
-  async fetch(request: Request): Promise<Response> {
+  async fetch(request): Promise<Response> {
     const url = new URL(request.url);
     const path = url.pathname;
 
@@ -40,4 +40,4 @@ export default {
 
     return Response.json({ error: `no route for ${request.method} ${path}` }, { status: 404 });
   },
-};
+} satisfies ExportedHandler<JsonApiEnv>;

@@ -1,10 +1,6 @@
 // Forwards GET requests to an upstream named in env, subject to the function's egress allowlist.
-interface Env {
-  UPSTREAM: string;
-}
-
 export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
+  async fetch(request, env): Promise<Response> {
     const incoming = new URL(request.url);
     const rest = incoming.pathname;
     const target = new URL(rest + incoming.search, env.UPSTREAM);
@@ -20,4 +16,4 @@ export default {
       clearTimeout(timer);
     }
   },
-};
+} satisfies ExportedHandler<ProxyEnv>;

@@ -1,7 +1,4 @@
 // Verifies a webhook signature: HMAC-SHA256 of the raw body with a secret, hex in `x-signature`.
-interface Env {
-  WEBHOOK_SECRET: string;
-}
 
 const encoder = new TextEncoder();
 
@@ -13,7 +10,7 @@ function hexToBytes(hex: string): Uint8Array | null {
 }
 
 export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
+  async fetch(request, env): Promise<Response> {
     if (request.method !== 'POST') return new Response('POST a payload with an x-signature header\n', { status: 405 });
     const signature = hexToBytes(request.headers.get('x-signature') ?? '');
     if (!signature) return Response.json({ ok: false, error: 'missing or malformed x-signature' }, { status: 401 });
@@ -27,4 +24,4 @@ export default {
     console.log('verified webhook event', event.type ?? '(untyped)');
     return Response.json({ ok: true, type: event.type ?? null, id: crypto.randomUUID() });
   },
-};
+} satisfies ExportedHandler<WebhookEnv>;

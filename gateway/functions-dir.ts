@@ -60,7 +60,7 @@ function isEntryFile(file: string): boolean {
  * costs a few stat calls per function instead of a bundle each. Otherwise it is bundled (cheap) and
  * compiled only if the bundle or config changed (not cheap).
  */
-export async function syncEntry(registry: Registry, entry: DirEntry): Promise<SyncOutcome> {
+export async function syncEntry(registry: Registry, entry: DirEntry, check?: (path: string) => Promise<unknown>): Promise<SyncOutcome> {
   try {
     const current = registry.get(entry.name);
     const recorded = registry.dirEntry(entry.name);
@@ -68,6 +68,7 @@ export async function syncEntry(registry: Registry, entry: DirEntry): Promise<Sy
       return { name: entry.name, outcome: 'unchanged', version: current.version };
     }
     const config = parseFunctionConfig(readConfigFile(entry.path));
+    await check?.(entry.path);
     const bundle = await bundleEntry(entry.path);
     const sourceHash = createHash('sha256').update(bundle.code).update('\0').update(bundle.map).update('\0').update(canonicalJson(config)).digest('hex');
     const files = [...bundle.inputs.map((i) => resolve(i)), defaultConfigPath(entry.path)];
@@ -99,7 +100,7 @@ async function fingerprintOf(recorded: string): Promise<string> {
   return JSON.stringify(stats);
 }
 
-export async function syncDirectory(registry: Registry, dir: string, logger: Logger): Promise<SyncOutcome[]> {
+export async function syncDirectory(registry: Registry, dir: string, logger: Logger, check?: (path: string) => Promise<unknown>): Promise<SyncOutcome[]> {
   if (!existsSync(dir)) {
     logger.warn({ dir }, 'functions directory does not exist; serving registered functions only');
     return [];
@@ -111,7 +112,7 @@ export async function syncDirectory(registry: Registry, dir: string, logger: Log
   const lane = async () => {
     while (next < entries.length) {
       const i = next++;
-      outcomes[i] = await syncEntry(registry, entries[i]!);
+      outcomes[i] = await syncEntry(registry, entries[i]!, check);
     }
   };
   await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, entries.length) }, lane));
@@ -134,6 +135,7 @@ export class DirectoryWatcher {
     private readonly registry: Registry,
     private readonly onOutcome: (outcome: SyncOutcome) => void,
     private readonly debounceMs = 75,
+    private readonly check?: (path: string) => Promise<unknown>,
   ) {
     this.watcher = watch(dir, (_event, file) => {
       if (file) this.touched(file.toString());
@@ -183,7 +185,7 @@ export class DirectoryWatcher {
     if (this.closed) return;
     const entry = listEntries(this.dir).find((e) => e.name === name);
     if (entry) {
-      this.onOutcome(await syncEntry(this.registry, entry));
+      this.onOutcome(await syncEntry(this.registry, entry, this.check));
       return;
     }
     // The entry is gone: stop serving it, but only if it came from this directory.

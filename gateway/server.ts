@@ -47,6 +47,11 @@ export interface GatewayOptions {
   adminToken?: string;
   /** Recompile and hot-swap functions when files in functionsDir change (`faas dev`). */
   watch?: boolean;
+  /**
+   * Checks a functions-directory entry before it is bundled (`faas dev`'s typecheck); a rejection
+   * (a compile_error) fails that entry like a compile error, and the old version keeps serving.
+   */
+  checkEntry?: (path: string) => Promise<unknown>;
   /** Versions kept per function; older ones are pruned with their artifact files. Default 10. */
   keepVersions?: number;
   /**
@@ -280,7 +285,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // a log line's buffer belongs to the function's tenant: loaded functions answer from memory
     plane.logs.ownerOf = (fn) => runtime.get(fn)?.tenant ?? registry.get(fn)?.tenant;
     for (const part of parts.values()) part.sync();
-    const fromDir = opts.functionsDir ? await syncDirectory(registry, opts.functionsDir, logger) : [];
+    const fromDir = opts.functionsDir ? await syncDirectory(registry, opts.functionsDir, logger, opts.checkEntry) : [];
     for (const o of fromDir) {
       if (o.outcome === 'error') logger.error({ function: o.name, error: o.error.code }, o.error.message);
     }
@@ -289,7 +294,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       watcher = new DirectoryWatcher(opts.functionsDir, registry, (o) => {
         if (o.outcome === 'error') logger.error({ function: o.name, error: o.error.code }, o.error.message);
         opts.onWatch?.(o);
-      });
+      }, undefined, opts.checkEntry);
     }
   } catch (err) {
     await close();

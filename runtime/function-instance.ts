@@ -15,6 +15,33 @@ import { KeyTable } from './host/webcrypto/keys.ts';
 import { cryptoOp } from './host/webcrypto/ops.ts';
 import { cryptoJob, guestClock } from './host/webcrypto/jobs.ts';
 
+/** Error responses up to this size are scanned for stack frames of the bundle (mapErrorBody). */
+const MAPPED_BODY_BYTES = 64 * 1024;
+const TEXT_BODY = /^(?:application\/(?:[\w.+-]*\+)?json|text\/plain)\b/i;
+
+/**
+ * An error object a framework put in a response body (tRPC's `stack`, a text 500 with `err.stack`)
+ * shows the user's source like an uncaught one: frames of the bundle in a small JSON or plain-text
+ * error response (status ≥ 400) are mapped, and Content-Length follows. Anything else is untouched.
+ */
+function mapErrorBody(mapper: StackMapper, response: GuestResponse): GuestResponse {
+  const { status, headers, body } = response;
+  if (status < 400 || body === null || body.byteLength === 0 || body.byteLength > MAPPED_BODY_BYTES) return response;
+  const type = headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
+  if (!TEXT_BODY.test(type) || headers.some(([k, v]) => k.toLowerCase() === 'content-encoding' && v !== 'identity')) return response;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return response;
+  }
+  const mapped = mapper.mapText(text, /json/i.test(type));
+  if (mapped === text) return response;
+  const bytes = new TextEncoder().encode(mapped);
+  const out = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  return { status, headers: headers.map(([k, v]) => (k.toLowerCase() === 'content-length' ? [k, String(out.byteLength)] : [k, v])), body: out };
+}
+
 /** An invocation without ctx.waitUntil work or a streamed response body: its usage at response time is final. */
 const NOTHING_MORE: Promise<undefined> = Promise.resolve(undefined);
 
@@ -136,7 +163,8 @@ export class FunctionInstance {
     );
     const response: GuestResponse = { status: out.status, headers: out.headers, body: null };
     const waits: Promise<void>[] = [];
-    if (out.body instanceof ArrayBuffer) response.body = out.body;
+    // a buffered error body may carry an error object a framework caught: shown with the user's source
+    if (out.body instanceof ArrayBuffer) Object.assign(response, mapErrorBody(this.stackMapper, { ...response, body: out.body }));
     else if (out.body) {
       try {
         const tracked = this.responseStream(inv, out.body.stream);
@@ -497,7 +525,8 @@ export class FunctionInstance {
       version: this.fn.version,
       requestId: inv.kind === 'load' ? undefined : inv.id,
       level,
-      text,
+      // an error a framework caught and printed shows the user's source, as an uncaught one does
+      text: this.stackMapper.mapText(text),
       source: 'guest',
     });
   }
@@ -589,7 +618,7 @@ export class FunctionInstance {
         return new FaasError('function_error', `function "${name}" crashed the engine: ${err.message}`);
       case 'exception': {
         const stack = this.stackMapper.mapStack(err.guestStack);
-        return new FaasError('function_error', `Uncaught ${err.guestName}: ${err.message}`, { stack });
+        return new FaasError('function_error', `Uncaught ${err.guestName}: ${this.stackMapper.explain(err.message, err.guestStack)}`, { stack });
       }
     }
   }

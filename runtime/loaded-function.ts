@@ -119,9 +119,12 @@ export class LoadedFunction {
 }
 
 function loadedFrom(artifact: Artifact): Loaded {
+  const filename = artifact.header.entry;
+  // frames name the bundle `<stem>.js` (bytecode, compiled so) or the entry itself (source engines)
+  const stem = filename.replace(/\.[^.]*$/, '');
   return {
     artifact,
-    code: { filename: artifact.header.entry, bytecode: artifact.bytecode, source: artifact.js },
-    stackMapper: new StackMapper(artifact.sourceMap),
+    code: { filename, bytecode: artifact.bytecode, source: artifact.js },
+    stackMapper: new StackMapper(artifact.sourceMap, artifact.js, [`${stem}.js`, filename]),
   };
 }

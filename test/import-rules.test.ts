@@ -10,7 +10,7 @@ import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/gateway.ts';
 
-const ROOTS = ['contract', 'compiler', 'runtime', 'gateway', 'bindings', 'bin', 'console'];
+const ROOTS = ['contract', 'compiler', 'runtime', 'gateway', 'bindings', 'bin', 'console', 'kit', 'types'];
 
 interface Rule {
   /** Files this rule is about (prefix of the repo-relative path). */
@@ -37,9 +37,12 @@ const RULES: Rule[] = [
   { from: 'runtime/', may: ['runtime/', 'contract/', 'bindings/index.ts'] },
   { from: 'bindings/', may: ['bindings/', 'contract/', 'runtime/index.ts'] },
   { from: 'gateway/', may: ['gateway/', 'contract/', 'runtime/index.ts', 'compiler/index.ts', 'bindings/'] },
-  { from: 'bin/', may: ['bin/', 'contract/', 'runtime/index.ts', 'compiler/index.ts', 'gateway/', 'bindings/', 'dist/'] },
+  { from: 'bin/', may: ['bin/', 'contract/', 'runtime/index.ts', 'compiler/index.ts', 'gateway/', 'bindings/', 'dist/', 'kit/'] },
   // the web console's browser code: bundled for the browser, it shares nothing with the server's modules
   { from: 'console/', may: ['console/'] },
+  // the authoring kit (faas init, faas types, typecheck on compile, faas/testing): the public entries, the bindings, and the gateway's binding wiring
+  { from: 'kit/', may: ['kit/', 'contract/', 'runtime/index.ts', 'compiler/index.ts', 'bindings/', 'gateway/bindings.ts', 'types/', 'dist/'] },
+  { from: 'types/', may: ['types/'] },
 ];
 
 function sourceFiles(dir: string): string[] {

@@ -3,6 +3,7 @@ import { bundleSource } from '../../gateway/bundle-source.ts';
 import { FaasError, type ErrorCode } from '../../contract/errors.ts';
 import { exitWithError } from './shared.ts';
 import { readConfigFile } from '../../contract/config.ts';
+import { assertTypes } from '../../kit/typecheck.ts';
 
 export interface AdminOptions {
   url: string;
@@ -10,10 +11,12 @@ export interface AdminOptions {
 }
 
 /** Bundles locally (npm packages resolve from the entry's folder upwards) and lets the gateway compile. */
-export async function deployCommand(entry: string, opts: AdminOptions & { name: string; config?: string; percent?: string; tenant?: string }): Promise<void> {
+export async function deployCommand(entry: string, opts: AdminOptions & { name: string; config?: string; percent?: string; tenant?: string; check?: boolean }): Promise<void> {
   try {
     const percent = opts.percent === undefined ? undefined : integer('--percent', opts.percent, 1, 99);
     const config = readConfigFile(entry, opts.config);
+    // Types are checked here, on the author's machine: the gateway compiles what it is sent as it is.
+    if (opts.check !== false) await assertTypes(entry);
     const bundle = await bundleEntry(entry);
     const res = await call(opts, 'PUT', `/admin/functions/${encodeURIComponent(opts.name)}`, {
       source: bundleSource(bundle),

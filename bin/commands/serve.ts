@@ -5,6 +5,7 @@ import type { Isolation, RuntimeOptions } from '../../runtime/index.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
 import type { SyncOutcome } from '../../gateway/functions-dir.ts';
 import { exitWithError } from './shared.ts';
+import { assertTypes } from '../../kit/typecheck.ts';
 
 export interface ServeOptions {
   port: string;
@@ -21,6 +22,8 @@ export interface ServeOptions {
   functionIdleTtl?: string;
   consoleHost?: string;
   watch: boolean;
+  /** `faas dev`: typecheck TypeScript entries that have a tsconfig.json (false: --no-check). */
+  check?: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -56,6 +59,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       },
       watch: opts.watch,
       consoleHost: opts.consoleHost,
+      checkEntry: opts.watch && opts.check !== false ? (path) => assertTypes(path) : undefined,
       onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
       onWatch: (o) => say(describe(o)),
     });

@@ -26,7 +26,7 @@ export const kv = {
     /** namespace, `{ prefix?, limit?, cursor? }` as JSON */
     kvList: { kind: 'bound', args: [str(64), json(16 * KiB, true)] },
   },
-  guest: { chunk: 'kv', entry: 'guest/chunk.ts' },
+  guest: { chunk: 'kv', entry: 'guest/chunk.ts', envType: 'KVNamespace' },
   envEntries: (config) => ((config.kv as string[] | undefined) ?? []).map((name) => ({ name, chunk: 'kv' })),
   host: sibling(import.meta.url, 'host'),
 } as const satisfies BindingDefinition;

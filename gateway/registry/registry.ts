@@ -240,7 +240,8 @@ export class Registry {
         throw new FaasError('bad_request', `percent must be an integer from 1 to 99 (got ${ctx.percent})`);
       }
       // Compiling is the slow part and touches no shared state, so deploys compile in parallel.
-      const { bytes, header } = await compileEntry(input.entry, this.opts.signingKey);
+      // Probed under the function's own limits: a module that cannot fit its memoryMb is refused here.
+      const { bytes, header } = await compileEntry(input.entry, this.opts.signingKey, { limits: { memoryMb: config.memoryMb, cpuMs: config.cpuMs } });
       const artifact = verifyArtifact(bytes, this.opts.signingKey);
       const refused = checkDeploy(config, { verified: header.exports.verified, fetch: !!header.exports.fetch, scheduled: !!header.exports.scheduled });
       if (refused) throw new FaasError('bad_request', `function "${name}" ${refused}`);

@@ -110,7 +110,7 @@ async function run(deps: EphemeralDeps, input: EphemeralInput): Promise<Ephemera
       if (!isFaasError(err) || err.code === 'internal_error') throw err;
       const usage = err.detail?.usage as { cpuMs: number } | undefined;
       if (usage) timing.cpuMs = round(usage.cpuMs);
-      return { ...empty(limits, timing), error: { code: err.code, message: err.message }, logs: logsOf(deps.logs, name, input.requestId, 0, err.code) };
+      return { ...empty(limits, timing), error: { code: err.code, message: err.message }, logs: logsOf(deps.logs, name, input.tenant, input.requestId, 0, err.code) };
     } finally {
       slot.release();
     }
@@ -128,7 +128,7 @@ async function run(deps: EphemeralDeps, input: EphemeralInput): Promise<Ephemera
       bodyBytes: raw.byteLength,
       truncated,
       error: null,
-      logs: logsOf(deps.logs, name, input.requestId, result.response.status, 'ok'),
+      logs: logsOf(deps.logs, name, input.tenant, input.requestId, result.response.status, 'ok'),
       limits,
       timing,
     };
@@ -139,10 +139,10 @@ async function run(deps: EphemeralDeps, input: EphemeralInput): Promise<Ephemera
 }
 
 /** The console lines the run printed: the log hub holds them for its request until told it ended. */
-function logsOf(hub: LogHub, name: string, requestId: string, status: number, outcome: string): LogLine[] {
-  hub.invocation({ function: name, version: 1, requestId, method: 'RUN', path: '/', status, outcome, ms: 0 });
+function logsOf(hub: LogHub, name: string, tenant: string, requestId: string, status: number, outcome: string): LogLine[] {
+  hub.invocation({ function: name, version: 1, requestId, method: 'RUN', path: '/', status, outcome, ms: 0 }, tenant);
   const out: LogLine[] = [];
-  for (const e of hub.recent(name)) {
+  for (const e of hub.recent(name, tenant)) {
     if (e.type === 'invocation') out.push(...e.logs);
     else out.push({ at: e.at, level: e.level, source: e.source, text: e.text });
   }
