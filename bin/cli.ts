@@ -5,6 +5,7 @@ import { runCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
 import { deployCommand, listCommand, deleteCommand, versionsCommand, rollbackCommand } from './commands/admin.ts';
 import { tailCommand } from './commands/tail.ts';
+import { mcpCommand } from './commands/mcp.ts';
 import {
   tenantCreateCommand,
   tenantDeleteCommand,
@@ -166,5 +167,11 @@ adminOptions(
     .option('--tenant <tenant>', 'one tenant')
     .option('--json', 'print JSON'),
 ).action(usageCommand);
+
+adminOptions(
+  program
+    .command('mcp')
+    .description("serve the gateway's MCP tools on stdio for a local MCP client (relays to the gateway's /mcp with the token given)"),
+).action(mcpCommand);
 
 await program.parseAsync(process.argv);

@@ -13,6 +13,7 @@ import type { ControlPlane } from './control-plane.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import type { Scheduler } from './scheduler/scheduler.ts';
+import { registerMcp, type McpOptions } from './mcp/index.ts';
 
 export interface AppDeps {
   runtime: FunctionHost;
@@ -28,6 +29,9 @@ export interface AppDeps {
   bodyTimeoutMs: number;
   /** Shared by every request body being received. */
   bodyBudget: BodyBudget;
+  /** Signs what MCP run_code compiles (the registry's key). */
+  signingKey: Uint8Array;
+  mcp?: McpOptions;
 }
 
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
@@ -37,10 +41,12 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const admit = admission(deps.lifecycle);
   app.use('/fn/*', admit);
   app.use('/admin/*', admit);
+  app.use('/mcp', admit);
   registerHealthRoutes(app, deps.lifecycle);
   registerMetricsRoute(app, deps.metrics);
   registerAdminRoutes(app, deps);
   registerFunctionRoutes(app, deps);
+  registerMcp(app, deps);
   registerHostRoutes(app, deps, admit);
   app.notFound((c) => errorResponse(c, new FaasError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {

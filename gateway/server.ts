@@ -25,6 +25,7 @@ import type { OpsProvider } from '../runtime/index.ts';
 import type { CronTriggers } from '../bindings/cron/triggers.ts';
 import { gatewayOps, workerOpsModule } from './workers/ops.ts';
 import { EgressCounters } from '../runtime/index.ts';
+import type { McpOptions } from './mcp/index.ts';
 
 export interface GatewayOptions {
   /** 0 picks a free port. Default 8080. */
@@ -63,6 +64,8 @@ export interface GatewayOptions {
    */
   maxBufferedBodyBytes?: number;
   scheduler?: SchedulerOptions;
+  /** The MCP server at /mcp: run_code's limits and egress (default: 1 MiB, 100 ms CPU, 1 s, no egress). */
+  mcp?: McpOptions;
   /** Tuning passed to the runtime (pool size, instance limits …). */
   runtime?: Omit<RuntimeOptions, 'engine' | 'isolation' | 'log' | 'ops'>;
   logger?: Logger;
@@ -179,6 +182,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     maxDeployBytes: opts.maxDeployBytes ?? DEFAULT_MAX_DEPLOY_BYTES,
     bodyTimeoutMs,
     bodyBudget: new BodyBudget(opts.maxBufferedBodyBytes ?? DEFAULT_MAX_BUFFERED_BODY_BYTES),
+    signingKey,
+    mcp: opts.mcp,
   });
 
   let server: Server;

@@ -94,12 +94,21 @@ interface Subscriber {
 
 type Compiled = (e: TailEvent) => boolean;
 
+/** Console lines of one function taken aside instead of into the live logs (see LogHub.capture). */
+export interface LogCapture {
+  readonly lines: LogLine[];
+  /** Lines over the capture's cap that were not kept. */
+  dropped: number;
+  close(): void;
+}
+
 export class LogHub {
   private readonly rings = new Map<string, Ring>();
   private subscriberCount = 0;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   private readonly closers = new Set<() => void>();
+  private readonly captures = new Map<string, LogCapture>();
 
   constructor(private readonly limits: LogHubLimits = DEFAULT_LOG_HUB_LIMITS) {
     this.sweeper = setInterval(() => this.sweep(), 5_000);
@@ -108,8 +117,14 @@ export class LogHub {
 
   /** A console line (already masked of secrets). */
   log(fn: string, version: number | null, requestId: string | undefined, level: string, source: string, text: string): void {
-    const ring = this.ring(fn);
     const line: LogLine = { at: new Date().toISOString(), level, source, text };
+    const capture = this.captures.get(fn);
+    if (capture) {
+      if (capture.lines.length < this.limits.linesPerInvocation) capture.lines.push(line);
+      else capture.dropped++;
+      return;
+    }
+    const ring = this.ring(fn);
     if (requestId) {
       let p = ring.pending.get(requestId);
       if (!p && ring.pending.size < 1024) ring.pending.set(requestId, (p = { since: performance.now(), lines: [], dropped: 0, version }));
@@ -120,6 +135,23 @@ export class LogHub {
       }
     }
     this.emit(ring, { type: 'log', function: fn, version, requestId: requestId ?? null, ...line });
+  }
+
+  /**
+   * Every console line of `fn` goes to the returned capture (at most linesPerInvocation of them), not
+   * into the live logs, until it is closed: for functions that live for one call and are never
+   * listed (MCP run_code), whose lines belong to that call's answer and would only leave a ring behind.
+   */
+  capture(fn: string): LogCapture {
+    const capture: LogCapture = {
+      lines: [],
+      dropped: 0,
+      close: () => {
+        if (this.captures.get(fn) === capture) this.captures.delete(fn);
+      },
+    };
+    this.captures.set(fn, capture);
+    return capture;
   }
 
   /** An invocation finished: its record goes out with the console lines it logged. */

@@ -27,7 +27,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'co
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
 /** Paths that are the gateway's own on every host: a host route never takes them. */
-const GATEWAY_PATH = /^\/(?:admin|fn)(?:\/|$)|^\/(?:healthz|readyz|metrics)$/;
+const GATEWAY_PATH = /^\/(?:admin|fn)(?:\/|$)|^\/(?:healthz|readyz|metrics|mcp)$/;
 
 export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDeps): void {
   const invoke = invoker(deps);
@@ -63,21 +63,60 @@ export function registerHostRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDep
 /** "/fn/" */
 const PREFIX_LENGTH = 4;
 
+/** One request to a function, wherever it came from: an HTTP request, or an MCP tool call (invoke_function). */
+export interface FunctionCall {
+  name: string;
+  method: string;
+  /** The URL as the gateway received it, `/fn/<name>` included. */
+  url: string;
+  /** Characters of the path that are the gateway's (`/fn/<name>`): 0 at a claimed route. */
+  strip: number;
+  /** Header names and values, alternating (Node's rawHeaders). */
+  rawHeaders: string[];
+  /** Reads the body: called only after the rate limits let the request in, and never for GET or HEAD. */
+  body(): Promise<Uint8Array>;
+  requestId: string;
+  /** The request target, for the live logs. */
+  target: string | undefined;
+  /** Filled in as the call goes (version, queue, cold and exec ms, error), for the access log. */
+  timing: NonNullable<GatewayEnv['Variables']['invocation']>;
+}
+
+/** Runs HTTP requests through functions (see functionCaller). */
+function invoker(deps: FunctionRouteDeps) {
+  const call = functionCaller(deps);
+  const { maxBodyBytes, bodyTimeoutMs, bodyBudget } = deps;
+  return (c: GatewayContext, name: string, strip: number): Promise<Response> => {
+    const timing: NonNullable<GatewayEnv['Variables']['invocation']> = { function: name };
+    c.set('invocation', timing);
+    const incoming = c.env.incoming;
+    return call({
+      name,
+      method: c.req.method,
+      url: c.req.url,
+      strip,
+      rawHeaders: incoming.rawHeaders,
+      body: () => readBody(incoming, { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget }),
+      requestId: c.get('requestId'),
+      target: incoming.url,
+      timing,
+    });
+  };
+}
+
 /**
  * Runs one request through a function: rate limits, version choice (traffic split), body, slot,
  * invocation, response; then usage, metrics and the live-log record. `strip` characters of the
  * path are the gateway's (`/fn/<name>`) and, unless the function keeps them (`stripPrefix: false`),
  * are not part of the URL the guest sees.
  */
-function invoker({ runtime, scheduler, metrics, lifecycle, plane, maxBodyBytes, bodyTimeoutMs, bodyBudget }: FunctionRouteDeps) {
-  return async (c: GatewayContext, name: string, strip: number): Promise<Response> => {
-    const timing: NonNullable<GatewayEnv['Variables']['invocation']> = { function: name };
-    c.set('invocation', timing);
+export function functionCaller({ runtime, scheduler, metrics, lifecycle, plane }: Pick<FunctionRouteDeps, 'runtime' | 'scheduler' | 'metrics' | 'lifecycle' | 'plane'>) {
+  return async (call: FunctionCall): Promise<Response> => {
+    const { name, strip, timing } = call;
     const primary = runtime.get(name);
     if (!primary) throw new FaasError('not_found', `function "${name}" is not deployed`);
     const tenant = primary.tenant;
     const received = performance.now();
-    const incoming = c.env.incoming;
     let status = 500;
     let outcome = 'ok';
     let usage: InvocationUsage | undefined;
@@ -86,19 +125,16 @@ function invoker({ runtime, scheduler, metrics, lifecycle, plane, maxBodyBytes, 
       plane.limits.admit(name, tenant);
       const split = plane.splits.get(name);
       if (split) {
-        const version = split.pick(rolloutKey(c.req.header(ROLLOUT_KEY), c.req.header('cookie')));
+        const version = split.pick(rolloutKey(headerOf(call.rawHeaders, ROLLOUT_KEY), headerOf(call.rawHeaders, 'cookie')));
         fn = runtime.get(name, version) ?? primary;
       }
       timing.version = fn.version;
 
-      const method = c.req.method;
-      const body =
-        method === 'GET' || method === 'HEAD'
-          ? null
-          : await readBody(incoming, { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget });
+      const method = call.method;
+      const body = method === 'GET' || method === 'HEAD' ? null : await call.body();
       const stripping = strip > 0 && fn.config.stripPrefix;
-      const headers = headerPairs(incoming.rawHeaders, stripping ? 'x-forwarded-prefix' : undefined);
-      let url = c.req.url;
+      const headers = headerPairs(call.rawHeaders, stripping ? 'x-forwarded-prefix' : undefined);
+      let url = call.url;
       if (stripping) {
         url = stripped(url, strip);
         // what the client sent under this name is replaced, not joined: the guest can trust it
@@ -115,7 +151,7 @@ function invoker({ runtime, scheduler, metrics, lifecycle, plane, maxBodyBytes, 
       const started = performance.now();
       let result;
       try {
-        result = await runtime.invoke(name, request, { requestId: c.get('requestId'), deadline, version: split ? fn.version : undefined });
+        result = await runtime.invoke(name, request, { requestId: call.requestId, deadline, version: split ? fn.version : undefined });
       } catch (err) {
         slot.release();
         timing.execMs = performance.now() - started;
@@ -131,7 +167,7 @@ function invoker({ runtime, scheduler, metrics, lifecycle, plane, maxBodyBytes, 
       timing.coldMs = result.coldMs;
       timing.execMs = result.execMs;
       timing.worker = result.worker;
-      const extra: Record<string, string> = { 'x-request-id': c.get('requestId'), 'server-timing': serverTiming(timing) };
+      const extra: Record<string, string> = { 'x-request-id': call.requestId, 'server-timing': serverTiming(timing) };
       if (split) extra['faas-version'] = String(fn.version);
       const response = toHttpResponse(result.response, extra);
       timing.headersSet = true;
@@ -158,9 +194,9 @@ function invoker({ runtime, scheduler, metrics, lifecycle, plane, maxBodyBytes, 
       plane.logs.invocation({
         function: name,
         version: fn.version,
-        requestId: c.get('requestId'),
-        method: c.req.method,
-        path: pathOf(incoming.url),
+        requestId: call.requestId,
+        method: call.method,
+        path: pathOf(call.target),
         status,
         outcome,
         ms: round(wallMs)!,
@@ -260,6 +296,16 @@ function trimHttpWhitespace(v: string): string {
 }
 
 const isHttpWhitespace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+/** Header `name` (lower case) from a rawHeaders list, repeated ones joined as Node joins them. */
+function headerOf(raw: string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== name) continue;
+    value = value === undefined ? raw[i + 1] : `${value}${name === 'cookie' ? '; ' : ', '}${raw[i + 1]}`;
+  }
+  return value;
+}
 
 function headerPairs(raw: string[], drop?: string): [string, string][] {
   const out: [string, string][] = [];
