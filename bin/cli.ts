@@ -74,6 +74,7 @@ program
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
   .option('--keep-versions <n>', 'versions kept per function for rollback (older ones are pruned)', '10')
+  .option('--run-code-allowed-hosts <hosts>', 'MCP run_code: comma-separated egress allowlist for snippets (default: none, no fetch)')
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program
@@ -88,6 +89,7 @@ program
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
   .option('--keep-versions <n>', 'versions kept per function for rollback (older ones are pruned)', '10')
+  .option('--run-code-allowed-hosts <hosts>', 'MCP run_code: comma-separated egress allowlist for snippets (default: none, no fetch)')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
 const adminOptions = (cmd: Command) =>

@@ -26,6 +26,7 @@ import type { CronTriggers } from '../bindings/cron/triggers.ts';
 import { gatewayOps, workerOpsModule } from './workers/ops.ts';
 import { EgressCounters } from '../runtime/index.ts';
 import type { McpOptions } from './mcp/index.ts';
+import { resolveRunCodeLimits } from './mcp/run-code.ts';
 
 export interface GatewayOptions {
   /** 0 picks a free port. Default 8080. */
@@ -115,6 +116,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const adminToken = opts.adminToken || envToken || randomBytes(24).toString('base64url');
   const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   if (!Number.isInteger(bodyTimeoutMs) || bodyTimeoutMs <= 0) throw new FaasError('bad_request', `bodyTimeoutMs must be a positive integer (got ${bodyTimeoutMs})`);
+  resolveRunCodeLimits(opts.mcp?.runCode); // a bad MCP option fails before anything is started
 
   // Opened (and put in WAL mode) before any worker opens its own connection to the same file; the
   // gateway keeps this connection for itself (admin reads), guests use their binding host's.

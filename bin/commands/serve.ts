@@ -16,6 +16,7 @@ export interface ServeOptions {
   workers?: string;
   bodyTimeout?: string;
   keepVersions?: string;
+  runCodeAllowedHosts?: string;
   watch: boolean;
 }
 
@@ -44,6 +45,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       bodyTimeoutMs,
       keepVersions: opts.keepVersions === undefined ? undefined : parseInteger('--keep-versions', opts.keepVersions, 1, 1000),
       watch: opts.watch,
+      ...(opts.runCodeAllowedHosts ? { mcp: { runCode: { allowedHosts: opts.runCodeAllowedHosts.split(',').map((h) => h.trim()).filter(Boolean) } } } : {}),
       onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
       onWatch: (o) => say(describe(o)),
     });

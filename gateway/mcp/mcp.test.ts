@@ -196,15 +196,15 @@ describe('run_code', () => {
   });
 
   it('caps what it returns and says what was cut', async () => {
-    const big = await call(root, 'run_code', { code: 'for (let i = 0; i < 300; i++) console.log("line " + i + " " + "x".repeat(300)); return "y".repeat(100_000);' });
+    const big = await call(root, 'run_code', { code: 'for (let i = 0; i < 300; i++) console.log("line " + i + " " + "x".repeat(400)); return "y".repeat(100_000);' });
     expect(big.isError).toBe(false);
     expect(big.data.valueJson.length).toBe(32 * 1024);
     expect(big.data.truncated).toEqual([
-      expect.stringMatching(/^console: \d+ more lines not shown \(the lines shown hold [\d,]+ of at most 16,384 characters\)$/),
+      expect.stringMatching(/^console: \d+ more lines not shown \(the lines shown hold [\d,]+ of at most 32,768 characters\)$/),
       expect.stringMatching(/^console: \d+ lines over the per-call cap were not kept$/),
       'value (as JSON): 100,002 characters, only the first 32,768 are shown',
     ]);
-    expect(big.data.console[0]).toEqual({ level: 'log', text: `line 0 ${'x'.repeat(300)}` });
+    expect(big.data.console[0]).toEqual({ level: 'log', text: `line 0 ${'x'.repeat(400)}` });
     expect(big.text.length).toBeLessThan(128 * 1024 + 200);
   });
 });

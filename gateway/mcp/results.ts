@@ -9,7 +9,7 @@ export const RESULT_LIMITS = {
   /** A response body, a run_code value, a function's source: characters shown. */
   textChars: 32 * 1024,
   /** Console lines of one call, all together. */
-  consoleChars: 16 * 1024,
+  consoleChars: 32 * 1024,
   /** Functions one list shows. */
   listItems: 200,
   /** The whole result text: a backstop behind the caps above. */
@@ -34,14 +34,20 @@ export class Truncation {
     return items.slice(0, max);
   }
 
-  /** Console lines until their text adds up to `max` characters (the runtime already caps each line). */
+  /** Console lines until their text adds up to `max` characters; a line longer than what is left is cut (the runtime already caps each at 16 KiB). */
   console(lines: readonly ConsoleLine[], droppedByRuntime = 0, max: number = RESULT_LIMITS.consoleChars): ConsoleLine[] {
     const out: ConsoleLine[] = [];
     let used = 0;
     for (const line of lines) {
-      if (used + line.text.length > max) {
+      const room = max - used;
+      if (line.text.length > room) {
+        if (room >= 1024) {
+          out.push({ ...line, text: line.text.slice(0, room) });
+          used = max;
+          this.notes.push(`console: line ${out.length} is ${fmt(line.text.length)} characters, only the first ${fmt(room)} are shown`);
+        }
         const left = lines.length - out.length;
-        this.notes.push(`console: ${fmt(left)} more line${left === 1 ? '' : 's'} not shown (the lines shown hold ${fmt(used)} of at most ${fmt(max)} characters)`);
+        if (left > 0) this.notes.push(`console: ${fmt(left)} more line${left === 1 ? '' : 's'} not shown (the lines shown hold ${fmt(used)} of at most ${fmt(max)} characters)`);
         break;
       }
       used += line.text.length;
@@ -64,9 +70,13 @@ export interface ConsoleLine {
   source?: string;
 }
 
-/** A result as JSON text; `isError` when the call failed. Past the backstop cap the text is cut, and says so. */
+/**
+ * A result as compact JSON text (no indentation: it costs a model tokens, and deeply nested values
+ * would grow quadratically); `isError` when the call failed. Past the backstop cap the text is cut,
+ * and says so.
+ */
 export function toolResult(payload: object, isError = false): CallToolResult {
-  let text = JSON.stringify(payload, null, 2);
+  let text = JSON.stringify(payload);
   if (text.length > RESULT_LIMITS.totalChars) {
     text = `${text.slice(0, RESULT_LIMITS.totalChars)}\n… [truncated: the result is ${fmt(text.length)} characters, only the first ${fmt(RESULT_LIMITS.totalChars)} are shown]`;
   }
@@ -95,3 +105,19 @@ export function errorResult(err: unknown, extra: object = {}): CallToolResult {
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** The deepest nesting of arrays and objects in JSON text (strings skipped): cheap, and no recursion. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // a string: to its closing quote
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}

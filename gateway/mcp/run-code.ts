@@ -18,7 +18,7 @@ import { FaasError, isFaasError } from '../../contract/errors.ts';
 import type { FunctionHost, InvocationUsage, Isolation } from '../../runtime/index.ts';
 import type { LogHub, LogLine } from '../logs/hub.ts';
 import { ephemeralName } from './ephemeral.ts';
-import { relocateCompileError, relocateStack, snippetModule, SNIPPET_FILE } from './snippet.ts';
+import { MAX_NESTING, nestingDepth, relocateCompileError, relocateStack, snippetModule, SNIPPET_FILE } from './snippet.ts';
 
 export interface RunCodeLimits {
   /** Guest heap, MiB (the prelude counts against it). */
@@ -67,9 +67,28 @@ export interface RunOutcome {
   usage?: InvocationUsage;
   /** Whether the compiled snippet came from the cache. */
   cached: boolean;
-  compileMs: number;
+  /** Absent when the snippet was refused before compiling. */
+  compileMs?: number;
   coldMs?: number;
   execMs?: number;
+}
+
+/** run_code's limits over the defaults, and the function config they make; an invalid option is `bad_request`. */
+export function resolveRunCodeLimits(options: Partial<RunCodeLimits> = {}): { limits: RunCodeLimits; config: FunctionConfig } {
+  const limits: RunCodeLimits = { ...RUN_CODE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  for (const k of ['maxCodeBytes', 'maxInputBytes', 'concurrency'] as const) {
+    const v = limits[k];
+    if (!Number.isInteger(v) || v < 1) throw new FaasError('bad_request', `run_code option ${k} must be a positive integer (got ${v})`);
+  }
+  const { memoryMb, cpuMs, timeoutMs, allowedHosts, isolation } = limits;
+  let config: FunctionConfig;
+  try {
+    // The same schema as a deployed function's config.
+    config = parseFunctionConfig({ memoryMb, cpuMs, timeoutMs, allowedHosts, maxConcurrency: 1, ...(isolation ? { isolation } : {}) });
+  } catch (err) {
+    throw new FaasError('bad_request', `run_code options: ${(err as Error).message}`);
+  }
+  return { limits, config };
 }
 
 export class CodeRunner {
@@ -84,36 +103,31 @@ export class CodeRunner {
     private readonly deps: { runtime: FunctionHost; signingKey: Uint8Array; logs: LogHub },
     limits: Partial<RunCodeLimits> = {},
   ) {
-    this.limits = { ...RUN_CODE_DEFAULTS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) };
-    const { memoryMb, cpuMs, timeoutMs, allowedHosts, isolation } = this.limits;
-    // The same schema as a deployed function's config: an operator's bad option fails at start.
-    this.config = parseFunctionConfig({ memoryMb, cpuMs, timeoutMs, allowedHosts, maxConcurrency: 1, ...(isolation ? { isolation } : {}) });
-    for (const k of ['maxCodeBytes', 'maxInputBytes', 'concurrency'] as const) {
-      const v = this.limits[k];
-      if (!Number.isInteger(v) || v < 1) throw new FaasError('bad_request', `run_code option ${k} must be a positive integer (got ${v})`);
-    }
+    ({ limits: this.limits, config: this.config } = resolveRunCodeLimits(limits));
   }
 
   /** Compiles (or reuses) and runs `code` once for `tenant`; every failure is in the outcome, never thrown. */
   async run(tenant: string, code: string, input: unknown, requestId: string): Promise<RunOutcome> {
-    const started = performance.now();
-    const outcome: RunOutcome = { console: [], droppedLines: 0, cached: false, compileMs: 0 };
+    let compiling: number | undefined;
+    const outcome: RunOutcome = { console: [], droppedLines: 0, cached: false };
     let body: ArrayBuffer | null = null;
     try {
       if (Buffer.byteLength(code) > this.limits.maxCodeBytes) throw new FaasError('bad_request', `code is over ${this.limits.maxCodeBytes} bytes`);
+      if (nestingDepth(code) > MAX_NESTING) throw new FaasError('bad_request', `code nests brackets deeper than ${MAX_NESTING} levels`);
       if (input !== undefined) {
         const json = Buffer.from(JSON.stringify(input));
         if (json.byteLength > this.limits.maxInputBytes) throw new FaasError('bad_request', `input is over ${this.limits.maxInputBytes} bytes as JSON`);
         body = json.buffer.slice(json.byteOffset, json.byteOffset + json.byteLength) as ArrayBuffer;
       }
       const key = `${tenant}\0${createHash('sha256').update(code).digest('hex')}`;
+      compiling = performance.now();
       const { artifact, cached } = await this.compiled(key, code);
       outcome.cached = cached;
-      outcome.compileMs = performance.now() - started;
+      outcome.compileMs = performance.now() - compiling;
       await this.once(tenant, code, artifact, body, requestId, outcome);
     } catch (err) {
       outcome.error = isFaasError(err) ? err : new FaasError('internal_error', 'internal error', { cause: err instanceof Error ? err.message : String(err) });
-      if (!outcome.compileMs) outcome.compileMs = performance.now() - started;
+      if (compiling !== undefined && !outcome.compileMs) outcome.compileMs = performance.now() - compiling;
     }
     return outcome;
   }

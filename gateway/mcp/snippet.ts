@@ -41,6 +41,69 @@ async function __faas_run(request, snippet) {
 }
 `;
 
+/**
+ * How deep a snippet may nest brackets. QuickJS's parser recurses per level: a few thousand levels
+ * cost the shared compile thread hundreds of ms (and can trap it), so deeper snippets are refused
+ * before they are compiled. Real code and data literals stay far below.
+ */
+export const MAX_NESTING = 256;
+
+/**
+ * The deepest bracket nesting of `code` ((, [, { and template substitutions), outside strings and
+ * comments. Regular expression literals are read as code: a bracket in one can only make the
+ * count higher, so the check errs towards refusing.
+ */
+export function nestingDepth(code: string): number {
+  let depth = 0;
+  let max = 0;
+  /** What a `}` closes: a block (false) or a template substitution (true). */
+  const closes: boolean[] = [];
+  let i = 0;
+  const n = code.length;
+  const template = (): void => {
+    // inside a template literal: until its end or a substitution
+    while (i < n) {
+      const c = code[i]!;
+      if (c === '\\') i += 2;
+      else if (c === '`') {
+        i++;
+        return;
+      } else if (c === '$' && code[i + 1] === '{') {
+        i += 2;
+        closes.push(true);
+        if (++depth > max) max = depth;
+        return;
+      } else i++;
+    }
+  };
+  while (i < n) {
+    const c = code[i]!;
+    if (c === '/' && code[i + 1] === '/') {
+      const end = code.indexOf('\n', i);
+      i = end < 0 ? n : end + 1;
+    } else if (c === '/' && code[i + 1] === '*') {
+      const end = code.indexOf('*/', i + 2);
+      i = end < 0 ? n : end + 2;
+    } else if (c === '"' || c === "'") {
+      i++;
+      while (i < n && code[i] !== c && code[i] !== '\n') i += code[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (c === '`') {
+      i++;
+      template();
+    } else if (c === '(' || c === '[' || c === '{') {
+      if (c === '{') closes.push(false);
+      if (++depth > max) max = depth;
+      i++;
+    } else if (c === ')' || c === ']' || c === '}') {
+      depth = Math.max(0, depth - 1);
+      i++;
+      if (c === '}' && closes.pop() === true) template();
+    } else i++;
+  }
+  return max;
+}
+
 const MODULE_SYNTAX = /(?:^|[\n;])\s*(?:import\s*[\w{*'"]|export\s)/;
 
 /** The module source for `code`. */

@@ -22,7 +22,7 @@ import type { Principal } from '../tenants/store.ts';
 import { RUN_CODE } from './ephemeral.ts';
 import { invokeFunction, MAX_HEADERS, MAX_PATH_CHARS, METHODS, type InvokeArgs } from './invoke.ts';
 import type { McpMetrics } from './metrics.ts';
-import { errorPayload, RESULT_LIMITS, toolResult, Truncation } from './results.ts';
+import { errorPayload, jsonDepth, RESULT_LIMITS, toolResult, Truncation } from './results.ts';
 import type { CodeRunner, RunCodeLimits, RunOutcome } from './run-code.ts';
 
 export interface McpDeps {
@@ -266,8 +266,9 @@ function runCodePayload(o: RunOutcome): Outcome {
   const timing = { compileMs: r(o.compileMs), coldMs: r(o.coldMs), execMs: r(o.execMs), cpuMs: r(o.usage?.cpuMs), cached: o.cached };
   if (o.error) return { payload: t.into({ console, timing }), error: o.error };
   const result: Record<string, unknown> = { type: o.type };
-  if (o.form === 'json' && o.text !== undefined && o.text.length <= RESULT_LIMITS.textChars) {
-    result.value = jsonValue(o.text);
+  const parsed = o.form === 'json' && o.text !== undefined && o.text.length <= RESULT_LIMITS.textChars ? jsonValue(o.text) : NOT_PARSED;
+  if (parsed !== NOT_PARSED) {
+    result.value = parsed;
   } else if (o.form === 'json') {
     result.valueJson = t.text('value (as JSON)', o.text ?? '');
   } else if (o.form === 'text') {
@@ -276,14 +277,17 @@ function runCodePayload(o: RunOutcome): Outcome {
   return { payload: t.into({ ...result, console, timing }) };
 }
 
-/** Parsed, unless it is nested too deep to be written out again: then the JSON text. */
+/** JSON nested deeper than this comes back as its text: the answer is written out with recursion. */
+const MAX_VALUE_DEPTH = 64;
+const NOT_PARSED = Symbol('not parsed');
+
+/** Parsed, unless it is nested too deep to be written out again safely. */
 function jsonValue(text: string): unknown {
+  if (jsonDepth(text) > MAX_VALUE_DEPTH) return NOT_PARSED;
   try {
-    const value: unknown = JSON.parse(text);
-    JSON.stringify(value, null, 2);
-    return value;
+    return JSON.parse(text);
   } catch {
-    return { json: text };
+    return NOT_PARSED;
   }
 }
 
@@ -300,7 +304,15 @@ function instrumented(ctx: ToolContext, def: ToolDef) {
     let slot: { release(): void } | undefined;
     try {
       def.admit?.(ctx);
-      if (def.cls) slot = await deps.scheduler.acquire({ name: `mcp:${def.name}/${tenant}`, priority: def.cls.priority, maxConcurrency: def.cls.concurrency });
+      if (def.cls) {
+        const granted = await deps.scheduler.acquire({ name: `mcp:${def.name}/${tenant}`, priority: def.cls.priority, maxConcurrency: def.cls.concurrency });
+        slot = granted;
+        // The queue's deadline is a timer, and a busy thread fires it late; a call that waited past it is shed anyway.
+        const { queueTimeoutMs } = deps.scheduler.options;
+        if (granted.waitedMs > queueTimeoutMs) {
+          throw new FaasError('overloaded', `no slot became free within ${queueTimeoutMs} ms`, { retryAfterSeconds: deps.scheduler.retryAfterSeconds });
+        }
+      }
       const out = await def.run(ctx, args ?? {});
       if (out.error) {
         outcome = out.error.code;
