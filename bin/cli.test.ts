@@ -142,5 +142,5 @@ describe('faas tenant / usage', () => {
     expect(usage.stdout).toMatch(/cli-team\/team-app\s+1\s+0\s/);
     expect((await runCli(['tenant', 'revoke', 'cli-team', tokens[0].id, ...admin()])).stdout).toBe(`revoked token ${tokens[0].id} of tenant cli-team\n`);
     expect((await runCli(['list', '--url', t.url, '--token', token])).stderr).toMatch(/^error: unauthorized/);
-  });
+  }, 120_000); // ten CLI processes, each starting Node and the TypeScript loader
 });

@@ -74,6 +74,9 @@ program
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
   .option('--keep-versions <n>', 'versions kept per function for rollback (older ones are pruned)', '10')
+  .option('--memory-budget-mb <n>', 'guest heap of resident instances plus loaded artifacts, per worker thread; least recently used go first (default 512)')
+  .option('--artifact-cache-mb <n>', 'loaded artifacts kept in memory, per worker thread (default 64)')
+  .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
   .option('--run-code-allowed-hosts <hosts>', 'MCP run_code: comma-separated egress allowlist for snippets (default: none, no fetch)')
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
@@ -89,6 +92,9 @@ program
   .option('--workers <n>', 'worker threads for guest execution (default: one per core; 0 = on the gateway thread)')
   .option('--body-timeout <ms>', 'a request body must arrive within this many ms, else 408 request_timeout', '30000')
   .option('--keep-versions <n>', 'versions kept per function for rollback (older ones are pruned)', '10')
+  .option('--memory-budget-mb <n>', 'guest heap of resident instances plus loaded artifacts, per worker thread (default 512)')
+  .option('--artifact-cache-mb <n>', 'loaded artifacts kept in memory, per worker thread (default 64)')
+  .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
   .option('--run-code-allowed-hosts <hosts>', 'MCP run_code: comma-separated egress allowlist for snippets (default: none, no fetch)')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
@@ -108,7 +114,7 @@ adminOptions(
     .option('--tenant <tenant>', "operator only: the tenant a new function belongs to (default: \"default\")"),
 ).action(deployCommand);
 
-adminOptions(program.command('list').description('list deployed functions').option('--json', 'print JSON')).action(listCommand);
+adminOptions(program.command('list').description('list deployed functions').option('--json', 'print JSON').option('--prefix <prefix>', 'only functions whose name starts with it')).action(listCommand);
 
 adminOptions(program.command('delete').description('delete a deployed function').argument('<name>', 'function name')).action(deleteCommand);
 

@@ -52,9 +52,23 @@ export interface BindingHostOptions {
 
 /** What the gateway hands a binding's gateway part (structural: the gateway's own objects satisfy it). */
 /** The deployed functions as a binding's gateway part sees them (the runtime's FunctionHost is one). */
+export interface DeployedFunction {
+  name: string;
+  version: number;
+  config: { timeoutMs: number; maxConcurrency: number } & object;
+}
+
+/**
+ * The deployed functions as a binding's gateway part sees them: read from the registry (a deployed
+ * function is not in the runtime until its first request, so there is no list of everything in memory).
+ */
 export interface DeployedFunctions {
-  list(): readonly { name: string; version: number; config: { timeoutMs: number; maxConcurrency: number } & object }[];
-  get(name: string): { name: string; version: number; config: { timeoutMs: number; maxConcurrency: number } & object } | undefined;
+  /** Live functions whose config has a non-empty list under `key` (a binding's own config key, e.g. "crons"). */
+  withList(key: string): readonly DeployedFunction[];
+  /** The live version of `name`, from the registry (undefined when not deployed). */
+  lookup(name: string): DeployedFunction | undefined;
+  /** Puts `name` into the runtime if it is not there yet (it then runs like after a request). */
+  resolve(name: string): Promise<unknown>;
   scheduled(name: string, controller: { cron: string; scheduledTime: number }, options?: { requestId?: string; deadline?: number }): Promise<void>;
 }
 
@@ -69,8 +83,8 @@ export interface GatewayContext {
 
 /** What a binding runs in the gateway: kept in step with the deployed functions, stopped on shutdown. */
 export interface GatewayPart {
-  /** Called after every change of the set of live functions (deploy, delete, load). */
-  sync(): void;
+  /** At start (`changed` undefined), and after every change of live functions (deploy, rollback, split, delete) with their names. */
+  sync(changed?: readonly string[]): void;
   stop(): void;
 }
 

@@ -70,7 +70,7 @@ describe('bindings through the gateway', () => {
     t = await startTestGateway();
     const source = `export default { scheduled() { for (;;) {} }, fetch() { return new Response('ok'); } };`;
     expect((await t.deploy('spinner', source, { crons: ['0 0 1 1 *'], cpuMs: 30 })).status).toBe(201);
-    const fn = t.gw.runtime.get('spinner')!;
+    const fn = t.gw.registry.get('spinner')!;
     await t.gw.cron.fire('spinner', fn.version, '0 0 1 1 *');
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/faas_scheduled_runs_total\{function="spinner",outcome="cpu_limit_exceeded"\} 1/);

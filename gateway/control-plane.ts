@@ -14,6 +14,12 @@ import { openRegistryDb, type LiveRecord } from './registry/store.ts';
 import { RouteTable } from './routing/routes.ts';
 import { TrafficSplit } from './routing/split.ts';
 import { TenantStore, type Tenant } from './tenants/store.ts';
+
+/** The registry as the control plane reads it. */
+export interface LiveFunctions {
+  get(name: string): LiveRecord | undefined;
+  withList(key: string): LiveRecord[];
+}
 import { UsageMeter } from './usage/meter.ts';
 
 export class ControlPlane {
@@ -25,6 +31,7 @@ export class ControlPlane {
   readonly limits: RateLimits;
   /** Host-and-path routes of the live functions. */
   routes = new RouteTable([]);
+  private routeOwners = new Set<string>();
   /** Traffic splits of the functions in a gradual rollout. */
   splits = new Map<string, TrafficSplit>();
 
@@ -41,19 +48,38 @@ export class ControlPlane {
     for (const t of this.tenants.list()) this.applyQuota(t);
   }
 
-  /** After any change to the live functions (deploy, rollback, split, delete, load). */
-  sync(live: readonly LiveRecord[]): void {
-    this.routes = new RouteTable(live);
-    const splits = new Map<string, TrafficSplit>();
-    const names = new Set<string>();
-    for (const f of live) {
-      names.add(f.name);
-      if (f.split && f.split.length > 1) splits.set(f.name, new TrafficSplit(f.split));
-      this.limits.setFunction(f.name, f.config.rateLimit);
+  /** At start: the host routes of every live function (the only per-function state needed before any request). */
+  init(registry: LiveFunctions): void {
+    this.routes = new RouteTable(registry.withList('routes'));
+    this.routeOwners = new Set(this.routes.owners);
+  }
+
+  /** After changes to live functions (deploy, rollback, split, delete), by name. */
+  changed(names: readonly string[], registry: LiveFunctions): void {
+    let routesChanged = false;
+    for (const name of names) {
+      const live = registry.get(name);
+      if (this.routeOwners.has(name) || (live?.config.routes.length ?? 0) > 0) routesChanged = true;
+      if (live) this.loaded(live);
+      else {
+        this.forget(name);
+        this.logs.drop(name);
+      }
     }
-    this.splits = splits;
-    this.limits.retainFunctions(names);
-    this.logs.retain(names);
+    if (routesChanged) this.init(registry);
+  }
+
+  /** A function was put into the runtime (first request): what the request path reads for it. */
+  loaded(live: LiveRecord): void {
+    if (live.split && live.split.length > 1) this.splits.set(live.name, new TrafficSplit(live.split));
+    else this.splits.delete(live.name);
+    this.limits.setFunction(live.name, live.config.rateLimit);
+  }
+
+  /** A function left the runtime (idle, or deleted). */
+  forget(name: string): void {
+    this.splits.delete(name);
+    this.limits.setFunction(name, undefined);
   }
 
   /** After a tenant was created or its quota set: its request rate and its KV bytes. */

@@ -49,6 +49,12 @@ export interface GatewayOptions {
   watch?: boolean;
   /** Versions kept per function; older ones are pruned with their artifact files. Default 10. */
   keepVersions?: number;
+  /**
+   * A function without a request for this long leaves the runtime's memory (its metadata; instances
+   * and artifacts go sooner, see the runtime's idleTtlMs): it stays deployed and loads again on its
+   * next request. Default 10 minutes.
+   */
+  functionIdleTtlMs?: number;
   /** Cap on a function request body. Default 1 MiB. */
   maxBodyBytes?: number;
   /** Cap on a deploy request body. Default 16 MiB. */
@@ -105,6 +111,7 @@ export interface Gateway {
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_DEPLOY_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+export const DEFAULT_FUNCTION_IDLE_TTL_MS = 10 * 60_000;
 export const DEFAULT_MAX_BUFFERED_BODY_BYTES = 128 * 1024 * 1024;
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
@@ -149,15 +156,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   const lifecycle = new Lifecycle();
   const scheduler = new Scheduler(opts.scheduler);
-  const metrics = (metricsRef = new GatewayMetrics({ runtime, scheduler, egress, usage: plane.usage }));
+  const metrics = (metricsRef = new GatewayMetrics({ runtime, scheduler, egress, usage: plane.usage, deployed: () => registry.count() }));
+  // Bindings' gateway parts read the registry (a function is not in the runtime until it is used).
+  let registryRef: Registry | undefined;
   const parts = await attachGatewayParts({
-    runtime,
+    runtime: {
+      withList: (key) => registryRef!.withList(key),
+      lookup: (name) => registryRef!.get(name),
+      resolve: (name) => registryRef!.materialize(name),
+      scheduled: (name, controller, options) => runtime.scheduled(name, controller, options),
+    },
     acquire: (ticket, deadline) => scheduler.acquire(ticket, deadline),
     recordScheduled: (fn, outcome, seconds) => metrics.scheduled(fn, outcome, seconds),
     logger,
   });
   const cron = parts.get('cron') as CronTriggers;
-  const registry = new Registry({
+  const registry = (registryRef = new Registry({
     dataDir: opts.dataDir,
     db: plane.db,
     tenants: plane.tenants,
@@ -166,11 +180,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     signingKey,
     logger,
     onDeploy: (o) => metrics.deploy(o),
-    onChange: () => {
-      plane.sync(registry.list());
-      for (const part of parts.values()) part.sync();
+    onChange: (names) => {
+      plane.changed(names, registry);
+      for (const part of parts.values()) part.sync(names);
     },
-  });
+    onMaterialize: (live) => plane.loaded(live),
+    onForget: (name) => plane.forget(name),
+  }));
   const app = createApp({
     runtime,
     registry,
@@ -206,10 +222,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   opts.onListening?.(url);
 
   let watcher: DirectoryWatcher | undefined;
+  let forgetter: NodeJS.Timeout | undefined;
+  const functionIdleTtlMs = opts.functionIdleTtlMs ?? DEFAULT_FUNCTION_IDLE_TTL_MS;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       lifecycle.phase = 'closed';
+      clearInterval(forgetter);
       plane.stopStreams();
       watcher?.close();
       for (const part of parts.values()) part.stop();
@@ -227,7 +246,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   let startup: Gateway['startup'];
   try {
-    const loaded = await registry.loadAll();
+    const loaded = registry.start();
+    plane.init(registry);
+    for (const part of parts.values()) part.sync();
     const fromDir = opts.functionsDir ? await syncDirectory(registry, opts.functionsDir, logger) : [];
     for (const o of fromDir) {
       if (o.outcome === 'error') logger.error({ function: o.name, error: o.error.code }, o.error.message);
@@ -244,7 +265,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     throw err;
   }
   if (lifecycle.phase === 'starting') lifecycle.phase = 'ready';
-  logger.info({ functions: registry.list().length }, 'ready');
+  logger.info({ functions: registry.count() }, 'ready');
+  // Functions nobody asked for in a while leave the runtime (they stay deployed; see Registry.materialize).
+  forgetter = setInterval(() => void registry.forgetIdle(functionIdleTtlMs).catch(() => {}), Math.min(60_000, functionIdleTtlMs));
+  forgetter.unref();
 
   return {
     url,

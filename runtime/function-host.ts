@@ -2,7 +2,8 @@ import type { Artifact } from '../contract/artifact.ts';
 import type { FunctionConfig } from '../contract/config.ts';
 import type { Isolation } from './engine/types.ts';
 import type { GuestRequest } from './invocation.ts';
-import type { DeployOptions, FunctionStats, InvokeOptions, InvokeResult, Runtime } from './runtime.ts';
+import type { ArtifactSource } from './loaded-function.ts';
+import type { DeployOptions, FunctionStats, InvokeOptions, InvokeResult, Runtime, RuntimeCounts } from './runtime.ts';
 
 /** What the gateway needs to know about a live function version (a LoadedFunction is one). */
 export interface DeployedFunction {
@@ -49,7 +50,8 @@ export type HostInvokeResult = InvokeResult & {
  * the new version, and invocations already running finish on the version they started on.
  */
 export interface FunctionHost {
-  deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig, options?: DeployOptions): DeployedFunction | Promise<DeployedFunction>;
+  /** `artifact` itself, or where to read it when the function is first started (an ArtifactSource). */
+  deploy(name: string, version: number, artifact: Artifact | ArtifactSource, config: FunctionConfig, options?: DeployOptions): DeployedFunction | Promise<DeployedFunction>;
   undeploy(name: string): boolean | Promise<boolean>;
   /** A live version of the function, or its primary one (the last deployed). */
   get(name: string, version?: number): DeployedFunction | undefined;
@@ -62,6 +64,8 @@ export interface FunctionHost {
   /** Per function version: resident instances, guest heap and in-flight invocations (possibly a cached view). */
   stats(): FunctionStats[];
   poolStats(): SandboxPoolStats[];
+  /** Deployed, loaded and resident counts and evictions (summed over threads; possibly a cached view). */
+  counts(): RuntimeCounts;
   /** Disposes every instance (and thread). */
   close(): void | Promise<void>;
   /** Instances started so far. */

@@ -2,6 +2,7 @@ import { FaasError } from '../contract/errors.ts';
 import { GuestFault, type HostArg, type Sandbox, type SandboxHooks } from './engine/types.ts';
 import { Invocation, type GuestRequest, type GuestResponse, type InvocationUsage } from './invocation.ts';
 import type { LoadedFunction } from './loaded-function.ts';
+import type { StackMapper } from './sourcemap.ts';
 import type { GuestLogEntry, HostServices } from './host/services.ts';
 import { opDeclaration, parseJsonArgs, type LogLevel } from './host/op-table.ts';
 import { pureOps } from './host/pure-ops.ts';
@@ -51,12 +52,16 @@ export class FunctionInstance {
   private readonly asyncOwners = new WeakMap<Promise<unknown>, Invocation>();
   private readonly wallTimers = new Map<Invocation, NodeJS.Timeout>();
 
+  /** Held by the instance: the function's artifact may be dropped from memory while the instance lives. */
+  private readonly stackMapper: StackMapper;
+
   constructor(
     readonly fn: LoadedFunction,
     private readonly sandbox: Sandbox,
     private readonly env: InstanceEnv,
     private readonly onDrained: (inst: FunctionInstance) => void,
   ) {
+    this.stackMapper = fn.stackMapper;
     sandbox.setHooks(this.hooks());
     sandbox.setMemoryLimit(fn.memoryLimitBytes);
   }
@@ -413,12 +418,12 @@ export class FunctionInstance {
         return new FaasError('memory_limit_exceeded', `function "${name}" exceeded its memory limit of ${this.fn.config.memoryMb} MiB (config key "memoryMb")`);
       case 'stack_overflow':
         return new FaasError('stack_overflow', `function "${name}" exceeded the maximum call stack size (unbounded recursion?)`, {
-          stack: this.fn.stackMapper.mapStack(err.guestStack),
+          stack: this.stackMapper.mapStack(err.guestStack),
         });
       case 'engine_trap':
         return new FaasError('function_error', `function "${name}" crashed the engine: ${err.message}`);
       case 'exception': {
-        const stack = this.fn.stackMapper.mapStack(err.guestStack);
+        const stack = this.stackMapper.mapStack(err.guestStack);
         return new FaasError('function_error', `Uncaught ${err.guestName}: ${err.message}`, { stack });
       }
     }

@@ -3,7 +3,8 @@
  * runtime/ is internal (the import-rules test keeps it so). Errors, the config schema and the artifact
  * format are the contract's (contract/), shared by every layer.
  */
-export { Runtime, type RuntimeOptions, type InvokeOptions, type InvokeResult, type FunctionStats, type DeployOptions } from './runtime.ts';
+export { Runtime, type RuntimeOptions, type InvokeOptions, type InvokeResult, type FunctionStats, type DeployOptions, type RuntimeCounts } from './runtime.ts';
+export type { ArtifactSource } from './loaded-function.ts';
 export type { FunctionHost, DeployedFunction, SandboxPoolStats, ThreadLoad, HostInvokeResult } from './function-host.ts';
 export { WorkerPool, DIED_MESSAGE, type WorkerPoolOptions, type WorkerEvent } from './workers/worker-pool.ts';
 export type { OpsModule, OpsProvider } from './workers/protocol.ts';

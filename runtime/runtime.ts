@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FaasError } from '../contract/errors.ts';
 import { FunctionInstance } from './function-instance.ts';
 import { Invocation, type GuestRequest, type GuestResponse, type InvocationUsage } from './invocation.ts';
-import { LoadedFunction } from './loaded-function.ts';
+import { LoadedFunction, type ArtifactSource } from './loaded-function.ts';
 import { SandboxPool } from './sandbox-pool.ts';
 import { createSandboxFactory } from './engine/index.ts';
 import { engineName, type EngineName, type Isolation, type SandboxFactory } from './engine/types.ts';
@@ -28,8 +28,17 @@ export interface RuntimeOptions {
   instanceConcurrency?: number;
   /** Idle instances are disposed after this long. */
   idleTtlMs?: number;
-  /** Guest heap of all resident instances together; least recently used idle ones go first. */
+  /**
+   * Guest heap of all resident instances plus the loaded artifacts, together: past it, loaded
+   * artifacts no instance is starting from are dropped first, then the least recently used idle instances.
+   */
   memoryBudgetBytes?: number;
+  /**
+   * Bytes of loaded artifacts kept in memory (bytecode, bundle, source map) for functions deployed
+   * with an ArtifactSource; past it, the least recently used ones without an instance are dropped
+   * (and read again on their next start). Default 64 MiB.
+   */
+  artifactCacheBytes?: number;
   /** Guest stack budget per sandbox. */
   maxStackBytes?: number;
   log?: (entry: GuestLogEntry) => void;
@@ -78,6 +87,19 @@ export interface InvokeResult {
   background: Promise<InvocationUsage | undefined>;
 }
 
+export interface RuntimeCounts {
+  /** Function versions deployed on this runtime. */
+  deployed: number;
+  /** Of those, versions whose artifact is in memory. */
+  loaded: number;
+  loadedBytes: number;
+  /** Resident instances. */
+  resident: number;
+  /** Idle instances disposed (idle TTL or the memory budget), and artifacts dropped from memory, since start. */
+  instanceEvictions: number;
+  artifactEvictions: number;
+}
+
 export interface FunctionStats {
   name: string;
   version: number;
@@ -96,6 +118,7 @@ const DEFAULTS = {
   instanceConcurrency: 16,
   idleTtlMs: 5 * 60_000,
   memoryBudgetBytes: 512 * 1024 * 1024,
+  artifactCacheBytes: 64 * 1024 * 1024,
   maxStackBytes: 256 * 1024,
   warmup: true,
   runtimesPerInstance: 64,
@@ -115,6 +138,11 @@ export class Runtime {
   private readonly env: InstanceEnv;
   private sweeper: NodeJS.Timeout | undefined;
   coldStarts = 0;
+  private instanceEvictions = 0;
+  private artifactEvictions = 0;
+  /** Artifacts loaded from an ArtifactSource, least recently started first, with their bytes. */
+  private readonly loadedArtifacts = new Map<LoadedFunction, number>();
+  private loadedArtifactBytes = 0;
 
   private constructor(
     private readonly factories: Map<Isolation, SandboxFactory>,
@@ -175,7 +203,7 @@ export class Runtime {
    * live beside it (they must be live already); every other version is retired: in-flight work
    * finishes on it, new work goes to the live ones.
    */
-  deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig, options: DeployOptions = {}): LoadedFunction {
+  deploy(name: string, version: number, artifact: Artifact | ArtifactSource, config: FunctionConfig, options: DeployOptions = {}): LoadedFunction {
     const fn = new LoadedFunction(name, version, artifact, config, options.tenant);
     let versions = this.functions.get(name);
     if (!versions) this.functions.set(name, (versions = new Map()));
@@ -199,6 +227,25 @@ export class Runtime {
     this.primary.delete(name);
     for (const fn of versions.values()) this.retireVersion(fn);
     return true;
+  }
+
+  /** Counts for metrics: versions known, versions whose artifact is in memory, resident instances, evictions so far. */
+  counts(): RuntimeCounts {
+    let deployed = 0;
+    let loaded = 0;
+    let loadedBytes = 0;
+    for (const versions of this.functions.values()) {
+      for (const fn of versions.values()) {
+        deployed++;
+        if (fn.isLoaded) {
+          loaded++;
+          loadedBytes += fn.loadedBytes;
+        }
+      }
+    }
+    let resident = 0;
+    for (const set of this.instances.values()) resident += set.size;
+    return { deployed, loaded, loadedBytes, resident, instanceEvictions: this.instanceEvictions, artifactEvictions: this.artifactEvictions };
   }
 
   /** A live version of `name` (`version`), or its primary version. */
@@ -329,6 +376,8 @@ export class Runtime {
     const isolation = fn.config.isolation && this.factories.has(fn.config.isolation) ? fn.config.isolation : this.defaultIsolation;
     const pool = this.pools.get(isolation)!;
     const start = (async () => {
+      if (!fn.isLoaded) await fn.load();
+      this.touchArtifact(fn);
       const sandbox = await pool.take();
       const inst = new FunctionInstance(fn, sandbox, this.env, (i) => this.onDrained(i));
       if (performance.now() > deadline) {
@@ -383,21 +432,71 @@ export class Runtime {
 
   private sweepIdle(): void {
     const cutoff = performance.now() - this.opts.idleTtlMs;
-    for (const inst of this.idleInstances()) if (inst.lastUsedAt < cutoff) inst.kill();
+    for (const inst of this.idleInstances()) {
+      if (inst.lastUsedAt < cutoff) {
+        inst.kill();
+        this.instanceEvictions++;
+      }
+    }
+    // an artifact nothing has started from for as long as an idle instance lives goes too
+    for (const fn of [...this.loadedArtifacts.keys()]) {
+      if (fn.lastUsedAt >= cutoff) break;
+      if (!this.instances.has(fn) && !this.starting.has(fn)) this.dropArtifact(fn);
+    }
     for (const set of this.instances.values()) for (const inst of set) inst.sampleHeap();
     this.enforceBudget();
   }
 
   /** Sums sampled heaps (measuring every instance on every start would make starts O(n)). */
   private enforceBudget(): void {
-    let total = 0;
+    let total = this.loadedArtifactBytes;
     for (const set of this.instances.values()) for (const inst of set) total += inst.heapSample;
     if (total <= this.opts.memoryBudgetBytes) return;
+    // artifacts first: reading one again costs far less than a cold start
+    for (const fn of [...this.loadedArtifacts.keys()]) {
+      if (total <= this.opts.memoryBudgetBytes) return;
+      if (this.starting.has(fn)) continue;
+      total -= this.loadedArtifacts.get(fn)!;
+      this.dropArtifact(fn);
+    }
     for (const inst of this.idleInstances()) {
       if (total <= this.opts.memoryBudgetBytes) break;
       total -= inst.heapSample;
       inst.kill();
+      this.instanceEvictions++;
     }
+  }
+
+  /**
+   * Keeps the artifact cache in least-recently-started order and within its budget: drops the least
+   * recently started artifacts that no instance is being started from (running instances hold their
+   * own code). Work per start is proportional to what is dropped, not to the number of functions.
+   */
+  private touchArtifact(fn: LoadedFunction): void {
+    fn.lastUsedAt = performance.now();
+    if (!fn.reloadable) return;
+    const bytes = this.loadedArtifacts.get(fn);
+    if (bytes !== undefined) {
+      this.loadedArtifacts.delete(fn);
+      this.loadedArtifacts.set(fn, bytes);
+      return;
+    }
+    const size = fn.loadedBytes;
+    this.loadedArtifacts.set(fn, size);
+    this.loadedArtifactBytes += size;
+    if (this.loadedArtifactBytes <= this.opts.artifactCacheBytes) return;
+    for (const old of [...this.loadedArtifacts.keys()]) {
+      if (this.loadedArtifactBytes <= this.opts.artifactCacheBytes) break;
+      if (old !== fn && !this.starting.has(old)) this.dropArtifact(old);
+    }
+  }
+
+  private dropArtifact(fn: LoadedFunction): void {
+    const bytes = this.loadedArtifacts.get(fn);
+    if (bytes === undefined) return;
+    this.loadedArtifacts.delete(fn);
+    this.loadedArtifactBytes -= bytes;
+    if (fn.unload()) this.artifactEvictions++;
   }
 }
 

@@ -30,10 +30,20 @@ export async function deployCommand(entry: string, opts: AdminOptions & { name: 
   }
 }
 
-export async function listCommand(opts: AdminOptions & { json?: boolean }): Promise<void> {
+type ListedFunction = { name: string; version: number; sha256: string; bytecodeBytes: number; deployedAt: string };
+
+export async function listCommand(opts: AdminOptions & { json?: boolean; prefix?: string }): Promise<void> {
   try {
-    const res = await call(opts, 'GET', '/admin/functions');
-    const list = (await res.json()) as { name: string; version: number; sha256: string; bytecodeBytes: number; deployedAt: string }[];
+    const list: ListedFunction[] = [];
+    // the gateway answers in pages; follow them to the end
+    for (let cursor: string | null = ''; cursor !== null; ) {
+      const q = new URLSearchParams();
+      if (cursor) q.set('cursor', cursor);
+      if (opts.prefix) q.set('prefix', opts.prefix);
+      const res = await call(opts, 'GET', `/admin/functions${q.size > 0 ? `?${q}` : ''}`);
+      list.push(...((await res.json()) as ListedFunction[]));
+      cursor = res.headers.get('x-faas-next-cursor');
+    }
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(list)}\n`);
       return;

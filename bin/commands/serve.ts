@@ -16,9 +16,14 @@ export interface ServeOptions {
   workers?: string;
   bodyTimeout?: string;
   keepVersions?: string;
+  memoryBudgetMb?: string;
+  artifactCacheMb?: string;
+  functionIdleTtl?: string;
   runCodeAllowedHosts?: string;
   watch: boolean;
 }
+
+const MIB = 1024 * 1024;
 
 /** How long SIGTERM/SIGINT give in-flight requests before the process exits anyway. */
 const DRAIN_GRACE_MS = Number(process.env.FAAS_DRAIN_GRACE_MS ?? 10_000);
@@ -44,6 +49,11 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       workers,
       bodyTimeoutMs,
       keepVersions: opts.keepVersions === undefined ? undefined : parseInteger('--keep-versions', opts.keepVersions, 1, 1000),
+      functionIdleTtlMs: opts.functionIdleTtl === undefined ? undefined : parseInteger('--function-idle-ttl', opts.functionIdleTtl, 1000, 7 * 86_400_000),
+      runtime: {
+        memoryBudgetBytes: opts.memoryBudgetMb === undefined ? undefined : parseInteger('--memory-budget-mb', opts.memoryBudgetMb, 8, 1_048_576) * MIB,
+        artifactCacheBytes: opts.artifactCacheMb === undefined ? undefined : parseInteger('--artifact-cache-mb', opts.artifactCacheMb, 1, 1_048_576) * MIB,
+      },
       watch: opts.watch,
       ...(opts.runCodeAllowedHosts ? { mcp: { runCode: { allowedHosts: opts.runCodeAllowedHosts.split(',').map((h) => h.trim()).filter(Boolean) } } } : {}),
       onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
@@ -53,10 +63,9 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     exitWithError(err);
   }
   for (const o of gateway.startup.functionsDir) if (o.outcome !== 'unchanged') say(describe(o));
-  for (const s of gateway.startup.registry.skipped) say(`skipped ${s.name}: ${s.code}: ${s.message}`);
   if (gateway.adminTokenGenerated) say(`admin token (generated; set FAAS_ADMIN_TOKEN to choose one): ${gateway.adminToken}`);
   const threads = workers === 0 ? 'guests on the gateway thread' : `${workers} worker thread${workers === 1 ? '' : 's'}`;
-  say(`ready: ${gateway.registry.list().length} function(s) at ${gateway.url}/fn/<name> (${threads})${opts.watch ? `; watching ${opts.functions}` : ''}`);
+  say(`ready: ${gateway.registry.count()} function(s) at ${gateway.url}/fn/<name> (${threads})${opts.watch ? `; watching ${opts.functions}` : ''}`);
 
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -22,12 +22,16 @@ export class CronTriggers implements GatewayPart {
 
   constructor(private readonly deps: GatewayContext) {}
 
-  sync(): void {
+  sync(changed?: readonly string[]): void {
     if (this.stopped) return;
-    const live = new Map(this.deps.runtime.list().map((fn) => [fn.name, fn]));
-    for (const [name, s] of this.schedules) {
+    const { runtime } = this.deps;
+    const wanted = changed === undefined ? runtime.withList('crons') : changed.map((n) => runtime.lookup(n)).filter((f) => f !== undefined);
+    const touched = new Set(changed ?? this.schedules.keys());
+    const live = new Map(wanted.map((fn) => [fn.name, fn]));
+    for (const name of touched) {
+      const s = this.schedules.get(name);
       const fn = live.get(name);
-      if (!fn || fn.version !== s.version) {
+      if (s && (!fn || fn.version !== s.version)) {
         for (const job of s.jobs) job.stop();
         this.schedules.delete(name);
       }
@@ -44,7 +48,7 @@ export class CronTriggers implements GatewayPart {
   /** Runs one firing now (also what the timer calls). Resolves when it has finished; never rejects. */
   async fire(name: string, version: number, cron: string, scheduledTime = Date.now()): Promise<void> {
     const { runtime, logger } = this.deps;
-    const fn = runtime.get(name);
+    const fn = runtime.lookup(name);
     if (!fn || fn.version !== version) return;
     const requestId = `cron-${randomUUID()}`;
     const deadline = performance.now() + fn.config.timeoutMs;
@@ -53,6 +57,7 @@ export class CronTriggers implements GatewayPart {
     try {
       const slot = await this.deps.acquire({ name, priority: CRON_PRIORITY, maxConcurrency: fn.config.maxConcurrency }, deadline);
       try {
+        await runtime.resolve(name);
         await runtime.scheduled(name, { cron, scheduledTime }, { requestId, deadline });
       } finally {
         slot.release();

@@ -197,9 +197,10 @@ export class LogHub {
     };
   }
 
-  /** Forgets functions no longer deployed. */
-  retain(names: ReadonlySet<string>): void {
-    for (const [fn, ring] of this.rings) if (!names.has(fn) && ring.subscribers.size === 0) this.rings.delete(fn);
+  /** Forgets a deleted function's events (its followers, if any, keep their stream). */
+  drop(name: string): void {
+    const ring = this.rings.get(name);
+    if (ring && ring.subscribers.size === 0) this.rings.delete(name);
   }
 
   /** Ends every live stream (a drain or close must not wait for followers). */

@@ -28,7 +28,9 @@ export class GatewayMetrics {
   private readonly deploys;
   private readonly scheduledRuns;
 
-  constructor(private readonly sources: { runtime: FunctionHost; scheduler: Scheduler; egress?: EgressCounters; usage?: UsageMeter }) {
+  constructor(
+    private readonly sources: { runtime: FunctionHost; scheduler: Scheduler; egress?: EgressCounters; usage?: UsageMeter; deployed?: () => number },
+  ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.invocations = new Counter({
@@ -89,6 +91,58 @@ export class GatewayMetrics {
         for (const s of sources.runtime.stats()) totals.set(functionLabel(s.name), (totals.get(functionLabel(s.name)) ?? 0) + pick(s));
         for (const [fn, v] of totals) this.set({ function: fn }, v);
       };
+    // Density: what is deployed (the registry), what of it is in memory, and what the budgets evicted.
+    const counts = () => sources.runtime.counts();
+    new Gauge({
+      name: 'faas_functions_deployed',
+      help: 'Functions deployed (live in the registry), loaded or not',
+      registers,
+      collect() {
+        this.set(sources.deployed?.() ?? counts().deployed);
+      },
+    });
+    new Gauge({
+      name: 'faas_functions_loaded',
+      help: 'Function versions whose artifact is in memory (read, verified and ready to start instances)',
+      registers,
+      collect() {
+        this.set(counts().loaded);
+      },
+    });
+    new Gauge({
+      name: 'faas_artifact_cache_bytes',
+      help: 'Bytecode bytes of the artifacts in memory (bounded by artifactCacheMb)',
+      registers,
+      collect() {
+        this.set(counts().loadedBytes);
+      },
+    });
+    new Gauge({
+      name: 'faas_instances_resident',
+      help: 'Resident instances, all functions together',
+      registers,
+      collect() {
+        this.set(counts().resident);
+      },
+    });
+    new Counter({
+      name: 'faas_instance_evictions_total',
+      help: 'Instances evicted by the memory budget or the idle TTL',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(counts().instanceEvictions);
+      },
+    });
+    new Counter({
+      name: 'faas_artifact_evictions_total',
+      help: 'Artifacts dropped from memory by the artifact cache budget, the memory budget or idleness',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(counts().artifactEvictions);
+      },
+    });
     new Gauge({
       name: 'faas_instances',
       help: 'Resident instances per function',

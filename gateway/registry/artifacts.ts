@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FaasError } from '../../contract/errors.ts';
 import { writeFileAtomic } from '../../contract/fs-atomic.ts';
@@ -43,6 +43,27 @@ export class ArtifactFiles {
   private locate(path: string): string {
     if (!ARTIFACT_PATH.test(path)) throw new FaasError('artifact_invalid', `"${path.slice(0, 200)}" is not an artifact path of this data directory`);
     return join(this.dataDir, path);
+  }
+
+  /**
+   * The same, without blocking: only files older than `before` (ms since the epoch; files written
+   * since, by deploys under way, are never touched) that `isReferenced` says no version names, checked
+   * just before each removal.
+   */
+  async collectGarbageAsync(isReferenced: (path: string) => boolean, before: number): Promise<string[]> {
+    const removed: string[] = [];
+    for (const dir of await readdir(this.root, { withFileTypes: true })) {
+      if (!dir.isDirectory()) continue;
+      for (const file of await readdir(join(this.root, dir.name))) {
+        const rel = `artifacts/${dir.name}/${file}`;
+        const abs = join(this.root, dir.name, file);
+        const info = await stat(abs).catch(() => undefined);
+        if (!info || info.mtimeMs >= before || isReferenced(rel)) continue;
+        await rm(abs, { force: true });
+        removed.push(rel);
+      }
+    }
+    return removed;
   }
 
   /**

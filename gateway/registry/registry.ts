@@ -8,7 +8,7 @@ import { verifyArtifact, type Artifact } from '../../contract/artifact.ts';
 import { parseFunctionConfig, type FunctionConfig } from '../../contract/config.ts';
 import { FaasError, isFaasError } from '../../contract/errors.ts';
 import { DEFAULT_TENANT } from '../../contract/tenants.ts';
-import type { FunctionHost } from '../../runtime/index.ts';
+import type { ArtifactSource, DeployedFunction, FunctionHost } from '../../runtime/index.ts';
 import { ROOT, type Principal, type TenantStore } from '../tenants/store.ts';
 import { checkQuota } from '../tenants/quota.ts';
 import { claimConflicts } from '../routing/routes.ts';
@@ -57,11 +57,8 @@ export interface VersionView {
 }
 
 export interface LoadReport {
-  loaded: string[];
-  rebuilt: string[];
-  skipped: { name: string; code: string; message: string }[];
-  /** Leftovers of interrupted deploys that were removed. */
-  removedFiles: string[];
+  /** Live functions in the database: each is loaded into the runtime on its first request. */
+  functions: number;
 }
 
 export interface RegistryOptions {
@@ -75,8 +72,12 @@ export interface RegistryOptions {
   keepVersions?: number;
   /** Called once per deploy attempt with 'ok' or the error code. */
   onDeploy?: (outcome: string) => void;
-  /** Called whenever the set of live functions changed (deploy, delete, rollback, split, load). */
-  onChange?: () => void;
+  /** Called whenever live functions changed (deploy, delete, rollback, split), with their names. */
+  onChange?: (names: readonly string[]) => void;
+  /** Called when a function is loaded into the runtime (its first request since start or since it was forgotten). */
+  onMaterialize?: (live: LiveRecord) => void;
+  /** Called when an idle function is dropped from the runtime (it stays deployed). */
+  onForget?: (name: string) => void;
 }
 
 export const DEFAULT_KEEP_VERSIONS = 10;
@@ -92,6 +93,12 @@ export class Registry {
   private readonly files: ArtifactFiles;
   private readonly keep: number;
   private tail: Promise<unknown> = Promise.resolve();
+  /** Per-name chains: a function is never loaded into the runtime while a change to it is being made. */
+  private readonly nameTails = new Map<string, Promise<unknown>>();
+  /** Rebuilds from stored source under way, by name. */
+  private readonly repairs = new Map<string, Promise<void>>();
+  /** performance.now() of each loaded function's last request (for forgetting idle ones). */
+  private readonly lastUsed = new Map<string, number>();
 
   constructor(private readonly opts: RegistryOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
@@ -110,16 +117,80 @@ export class Registry {
     return this.store.list(principal.kind === 'root' ? undefined : principal.tenant);
   }
 
+  /** The functions directory's record of `name`'s files (see functions-dir.ts). */
+  dirEntry(name: string): { fingerprint: string; sourceHash: string } | undefined {
+    return this.store.dirEntry(name);
+  }
+
+  setDirEntry(name: string, fingerprint: string, sourceHash: string): void {
+    this.store.setDirEntry(name, fingerprint, sourceHash);
+  }
+
   /** One tenant's live functions. */
   ofTenant(tenant: string): LiveRecord[] {
     return this.store.list(tenant);
   }
 
-  /** Whether the runtime is serving exactly this version. */
-  isLive(name: string, version: number): boolean {
-    return this.opts.runtime.versions(name).includes(version);
+  /** Live functions in all (or of one tenant). */
+  count(tenant?: string): number {
+    return this.store.count(tenant);
   }
 
+  /** One page of live functions by name, after `cursor` (a name), optionally by prefix and tenant. */
+  page(principal: Principal, options: { cursor?: string; limit: number; prefix?: string; tenant?: string }): LiveRecord[] {
+    // a tenant sees its own functions whatever it asks for; the operator may narrow to one tenant
+    return this.store.page({ ...options, tenant: principal.kind === 'root' ? options.tenant : principal.tenant });
+  }
+
+  /** Live functions whose config has a non-empty list under `key` (routes, crons …). */
+  withList(key: string): LiveRecord[] {
+    return this.store.withList(key);
+  }
+
+  /**
+   * The function ready to run: its live versions put into the runtime (metadata only: artifacts are
+   * read on first start) if they are not there yet. A deployed function costs nothing in memory until
+   * its first request; `undefined` when it is not deployed.
+   */
+  async materialize(name: string): Promise<DeployedFunction | undefined> {
+    const have = this.opts.runtime.get(name);
+    if (have) {
+      this.lastUsed.set(name, performance.now());
+      return have;
+    }
+    return this.forName(name, async () => {
+      const again = this.opts.runtime.get(name);
+      if (again) return again;
+      const live = this.store.current(name);
+      if (!live) return undefined;
+      await this.putLive(live);
+      this.lastUsed.set(name, performance.now());
+      this.opts.onMaterialize?.(live);
+      return this.opts.runtime.get(name);
+    });
+  }
+
+  /** Marks a request to a loaded function (cheap: one map write). */
+  touch(name: string): void {
+    this.lastUsed.set(name, performance.now());
+  }
+
+  /** Drops functions idle for `idleMs` from the runtime; they stay deployed and load again on their next request. */
+  async forgetIdle(idleMs: number): Promise<number> {
+    const cutoff = performance.now() - idleMs;
+    let forgotten = 0;
+    for (const [name, at] of [...this.lastUsed]) {
+      if (at >= cutoff) continue;
+      await this.forName(name, async () => {
+        if ((this.lastUsed.get(name) ?? 0) >= cutoff) return;
+        this.lastUsed.delete(name);
+        await this.opts.runtime.undeploy(name);
+        this.opts.onForget?.(name);
+        forgotten++;
+      });
+    }
+    return forgotten;
+  }
   /** Kept versions of a function, newest first, with their current share of the traffic. */
   versions(name: string, principal: Principal = ROOT): VersionView[] {
     const live = this.require(name, principal);
@@ -157,7 +228,7 @@ export class Registry {
       const artifact = verifyArtifact(bytes, this.opts.signingKey);
       const refused = checkDeploy(config, { verified: header.exports.verified, fetch: !!header.exports.fetch, scheduled: !!header.exports.scheduled });
       if (refused) throw new FaasError('bad_request', `function "${name}" ${refused}`);
-      const record = await this.exclusive(async () => {
+      const record = await this.exclusive(name, async () => {
         const tenant = this.admit(name, config, principal, ctx);
         const previous = this.store.current(name);
         const version = this.store.nextVersion(name);
@@ -180,9 +251,13 @@ export class Registry {
         const canary = split !== null && ctx.percent! < 50;
         await this.files.write(rec.artifact, bytes);
         this.store.commit(rec, input.source, split, canary ? previous : rec);
-        await this.opts.runtime.deploy(name, version, artifact, config, { tenant, alongside: split ? split.map((s) => s.version) : [], secondary: canary });
+        // Already in the runtime (a request came, or an older version serves): swap in place, with
+        // the artifact in hand. Otherwise it loads on its first request, like every function at start.
+        if (this.opts.runtime.get(name)) {
+          await this.opts.runtime.deploy(name, version, artifact, config, { tenant, alongside: split ? split.map((s) => s.version) : [], secondary: canary });
+        }
         this.prune(name);
-        this.opts.onChange?.();
+        this.opts.onChange?.([name]);
         return rec;
       });
       this.opts.onDeploy?.('ok');
@@ -200,16 +275,17 @@ export class Registry {
 
   /** Makes a kept version the only live one again: its artifact is loaded and verified, nothing is compiled. */
   rollback(name: string, version: number | undefined, principal: Principal = ROOT): Promise<LiveRecord> {
-    return this.exclusive(async () => {
+    return this.exclusive(name, async () => {
       const live = this.require(name, principal);
       const target = version ?? this.previousVersion(live);
       const rec = this.store.version(name, target);
       if (!rec) throw new FaasError('not_found', `version ${target} of function "${name}" is not kept (see its versions)`);
+      // Verified before it goes live: a rollback to an artifact that no longer loads is refused, not served broken.
       const artifact = await this.loadArtifact(rec);
       const config = parseFunctionConfig(rec.config);
       this.store.makeLive(rec, null);
-      await this.opts.runtime.deploy(name, rec.version, artifact, config, { tenant: rec.tenant });
-      this.opts.onChange?.();
+      if (this.opts.runtime.get(name)) await this.opts.runtime.deploy(name, rec.version, artifact, config, { tenant: rec.tenant });
+      this.opts.onChange?.([name]);
       this.opts.logger.info({ function: name, version: rec.version, from: live.version }, 'rolled back');
       return this.store.current(name)!;
     });
@@ -220,7 +296,7 @@ export class Registry {
    * summing to 100). The version with the largest share becomes the primary one.
    */
   setSplit(name: string, split: SplitEntry[], principal: Principal = ROOT): Promise<LiveRecord> {
-    return this.exclusive(async () => {
+    return this.exclusive(name, async () => {
       this.require(name, principal);
       const entries = validSplit(split);
       const records = entries.map((e) => {
@@ -228,72 +304,84 @@ export class Registry {
         if (!rec) throw new FaasError('not_found', `version ${e.version} of function "${name}" is not kept (see its versions)`);
         return rec;
       });
-      const loaded = await Promise.all(records.map(async (rec) => ({ rec, artifact: await this.loadArtifact(rec) })));
+      for (const rec of records) await this.loadArtifact(rec);
       const primary = entries.reduce((a, b) => (b.percent > a.percent ? b : a));
       const single = entries.length === 1;
       this.store.makeLive(records[entries.indexOf(primary)]!, single ? null : entries);
-      // the others first, each kept alive by the next; the primary last, with all of them alongside
-      const order = [...loaded].sort((a, b) => (a.rec.version === primary.version ? 1 : b.rec.version === primary.version ? -1 : 0));
-      const sent: number[] = [];
-      for (const { rec, artifact } of order) {
-        await this.opts.runtime.deploy(name, rec.version, artifact, parseFunctionConfig(rec.config), { tenant: rec.tenant, alongside: [...sent] });
-        sent.push(rec.version);
-      }
-      this.opts.onChange?.();
+      if (this.opts.runtime.get(name)) await this.putLive(this.store.current(name)!);
+      this.opts.onChange?.([name]);
       this.opts.logger.info({ function: name, split: entries }, 'traffic split set');
       return this.store.current(name)!;
     });
   }
 
   remove(name: string, principal: Principal = ROOT): Promise<boolean> {
-    return this.exclusive(async () => {
+    return this.exclusive(name, async () => {
       const rec = this.store.current(name);
       if (!rec || !visible(rec, principal)) return false;
       const removed = this.store.remove(name);
       await this.opts.runtime.undeploy(name);
-      this.opts.onChange?.();
+      this.lastUsed.delete(name);
+      this.opts.onChange?.([name]);
       if (removed) this.opts.logger.info({ function: name }, 'deleted');
       return removed;
     });
   }
 
   /**
-   * Puts every registered function back into the runtime without compiling (every version of a
-   * traffic split). An artifact this gateway can no longer run (another signing key or engine,
-   * corruption) or that is not the one recorded for its version (a validly signed artifact of
-   * another function or version in its place) is rebuilt from the source stored with its version,
-   * as a new version.
+   * Start-up: nothing is read but a count, so readiness does not depend on how many functions are
+   * deployed. Each function is put into the runtime on its first request (materialize), its artifact
+   * read and verified when an instance first starts; an artifact that fails then is rebuilt from its
+   * stored source (repair). Leftovers of interrupted deploys are removed in the background.
    */
-  async loadAll(): Promise<LoadReport> {
-    const report: LoadReport = {
-      loaded: [],
-      rebuilt: [],
-      skipped: [],
-      removedFiles: this.files.collectGarbage(this.store.referencedArtifacts()),
-    };
-    for (const live of this.store.list()) {
-      try {
-        const config = parseFunctionConfig(live.config);
-        const others = (live.split ?? []).filter((s) => s.version !== live.version);
-        const sent: number[] = [];
-        for (const s of others) {
-          const rec = this.store.version(live.name, s.version);
-          if (!rec) continue;
-          await this.opts.runtime.deploy(live.name, rec.version, await this.loadArtifact(rec), parseFunctionConfig(rec.config), { tenant: rec.tenant, alongside: [...sent] });
-          sent.push(rec.version);
-        }
-        await this.opts.runtime.deploy(live.name, live.version, await this.loadArtifact(live), config, { tenant: live.tenant, alongside: sent });
-        report.loaded.push(live.name);
-      } catch (err) {
-        await this.rebuild(live, err, report);
+  start(): LoadReport {
+    const startedAt = Date.now();
+    setImmediate(() => {
+      void this.files.collectGarbageAsync((path) => this.store.isReferenced(path), startedAt).then(
+        (removed: string[]) => removed.length && this.opts.logger.info({ removed: removed.length }, 'removed leftover artifact files'),
+        (err: unknown) => this.opts.logger.warn({ err: errorMessage(err) }, 'artifact clean-up failed'),
+      );
+    });
+    const functions = this.store.count();
+    this.opts.logger.info({ functions }, 'registry opened');
+    return { functions };
+  }
+
+  /** The rebuild of `name` under way, if any. */
+  repairing(name: string): Promise<void> | undefined {
+    return this.repairs.get(name);
+  }
+
+  /**
+   * Rebuilds a function whose recorded artifact no longer loads (another signing key or engine,
+   * corruption, a file swapped in) from the source stored with its version, as a new version; once
+   * per name at a time. Resolves when done; the error when it cannot be rebuilt.
+   */
+  repair(name: string, version: number, cause: unknown): Promise<void> {
+    let running = this.repairs.get(name);
+    if (running) return running;
+    running = (async () => {
+      const live = this.store.current(name);
+      if (!live || !sharesOf(live).has(version)) return;
+      const rec = this.store.version(name, version) ?? live;
+      const source = this.store.source(name, rec.version);
+      const reason = `${errorCode(cause)}: ${errorMessage(cause)}`;
+      if (source === null) {
+        this.opts.logger.error({ function: name, version, error: errorCode(cause), err: errorMessage(cause) }, 'artifact cannot be loaded and no source is stored to rebuild it');
+        throw new FaasError('artifact_invalid', `cannot load version ${version} of function "${name}" (${reason}) and no source is stored to rebuild it`);
       }
-    }
-    this.opts.onChange?.();
-    this.opts.logger.info(
-      { loaded: report.loaded.length, rebuilt: report.rebuilt, skipped: report.skipped, removedFiles: report.removedFiles.length },
-      'registry loaded',
-    );
-    return report;
+      this.opts.logger.warn({ function: name, version, error: errorCode(cause), err: errorMessage(cause) }, 'rebuilding function from stored source');
+      await this.deploy(
+        name,
+        { entry: this.sourceEntry(source, rec.filename), source, filename: rec.filename, origin: rec.origin, sourceHash: rec.sourceHash ?? undefined },
+        parseFunctionConfig(rec.config),
+        { tenant: rec.tenant },
+      );
+    })();
+    this.repairs.set(name, running);
+    const done = () => this.repairs.delete(name);
+    running.then(done, done);
+    return running;
   }
 
   /** The live record, if `principal` may see it; else `not_found` (never "unauthorized": another tenant's name is not revealed). */
@@ -365,30 +453,57 @@ export class Registry {
     return expected;
   }
 
-  private async rebuild(rec: VersionRecord, cause: unknown, report: LoadReport): Promise<void> {
-    const source = this.store.source(rec.name, rec.version);
-    const reason = `${errorCode(cause)}: ${errorMessage(cause)}`;
-    if (source === null) {
-      report.skipped.push({ name: rec.name, code: errorCode(cause), message: `cannot load version ${rec.version} (${reason}) and no source is stored to rebuild it` });
-      this.opts.logger.error({ function: rec.name, version: rec.version, error: errorCode(cause), err: errorMessage(cause) }, 'function skipped');
-      return;
+  /**
+   * Puts a live record's versions into the runtime with lazy artifact sources: the others of a split
+   * first (each kept alive by the next), the primary last.
+   */
+  private async putLive(live: LiveRecord): Promise<void> {
+    const others = (live.split ?? []).filter((s) => s.version !== live.version);
+    const sent: number[] = [];
+    for (const s of others) {
+      const rec = this.store.version(live.name, s.version);
+      if (!rec) continue;
+      await this.opts.runtime.deploy(live.name, rec.version, this.sourceOf(rec), parseFunctionConfig(rec.config), { tenant: rec.tenant, alongside: [...sent] });
+      sent.push(rec.version);
     }
-    this.opts.logger.warn({ function: rec.name, version: rec.version, error: errorCode(cause), err: errorMessage(cause) }, 'rebuilding function from stored source');
-    try {
-      await this.deploy(
-        rec.name,
-        { entry: this.sourceEntry(source, rec.filename), source, filename: rec.filename, origin: rec.origin, sourceHash: rec.sourceHash ?? undefined },
-        parseFunctionConfig(rec.config),
-        { tenant: rec.tenant },
-      );
-      report.rebuilt.push(rec.name);
-    } catch (err) {
-      report.skipped.push({ name: rec.name, code: errorCode(err), message: `cannot load version ${rec.version} (${reason}) and rebuilding it failed: ${errorMessage(err)}` });
-    }
+    await this.opts.runtime.deploy(live.name, live.version, this.sourceOf(live), parseFunctionConfig(live.config), { tenant: live.tenant, alongside: sent });
   }
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
+  /** Where the runtime reads a version's artifact: its recorded file, verified; a failure starts a rebuild. */
+  private sourceOf(rec: VersionRecord): ArtifactSource {
+    return {
+      sha256: rec.sha256,
+      load: async () => {
+        try {
+          return await this.loadArtifact(rec);
+        } catch (err) {
+          const rebuilding = this.store.source(rec.name, rec.version) !== null;
+          if (rebuilding) void this.repair(rec.name, rec.version, err).catch(() => {});
+          throw new FaasError(
+            'artifact_invalid',
+            `version ${rec.version} of function "${rec.name}" cannot be loaded (${errorCode(err)}: ${errorMessage(err)})${rebuilding ? '; it is being rebuilt from its stored source, retry shortly' : ''}`,
+            { retryAfterSeconds: rebuilding ? 1 : undefined },
+          );
+        }
+      },
+    };
+  }
+
+  private forName<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.nameTails.get(name) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.nameTails.set(name, tail);
+    void tail.then(() => {
+      if (this.nameTails.get(name) === tail) this.nameTails.delete(name);
+    });
+    return run;
+  }
+
+  /** Changes run one at a time (quotas and routes are checked against the others), and each under its function's own chain. */
+  private exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const locked = () => this.forName(name, fn);
+    const run = this.tail.then(locked, locked);
     this.tail = run.catch(() => {});
     return run;
   }

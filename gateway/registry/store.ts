@@ -119,6 +119,16 @@ CREATE TABLE audit (
 CREATE INDEX audit_tenant ON audit (tenant, id);
 `,
   },
+  {
+    name: 'functions directory fingerprints',
+    sql: `
+CREATE TABLE dir_entries (
+  name TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  source_hash TEXT NOT NULL
+);
+`,
+  },
 ];
 
 interface VersionRow {
@@ -186,6 +196,17 @@ export class RegistryStore {
       remove: db.prepare<[string]>('DELETE FROM functions WHERE name = ?'),
       deleteVersion: db.prepare<[string, number]>('DELETE FROM versions WHERE name = ? AND version = ?'),
       countTenant: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM functions WHERE tenant = ?'),
+      countAll: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM functions'),
+      page: db.prepare<[{ cursor: string; prefix: string; tenant: string | null; limit: number }], FunctionRow>(
+        `SELECT * FROM functions WHERE name > @cursor AND name >= @prefix AND substr(name, 1, length(@prefix)) = @prefix
+           AND (@tenant IS NULL OR tenant = @tenant) ORDER BY name LIMIT @limit`,
+      ),
+      withList: db.prepare<[string], FunctionRow>(`SELECT * FROM functions WHERE json_array_length(config, ?) > 0 ORDER BY name`),
+      referenced: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM versions WHERE artifact = ?'),
+      dirEntry: db.prepare<[string], { fingerprint: string; source_hash: string }>('SELECT fingerprint, source_hash FROM dir_entries WHERE name = ?'),
+      setDirEntry: db.prepare<[string, string, string]>(
+        'INSERT INTO dir_entries (name, fingerprint, source_hash) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, source_hash = excluded.source_hash',
+      ),
     };
   }
 
@@ -199,8 +220,34 @@ export class RegistryStore {
     return (tenant === undefined ? this.stmts.list.all() : this.stmts.listTenant.all(tenant)).map(fromFunctionRow);
   }
 
-  countOf(tenant: string): number {
-    return this.stmts.countTenant.get(tenant)!.n;
+  count(tenant?: string): number {
+    return (tenant === undefined ? this.stmts.countAll.get() : this.stmts.countTenant.get(tenant))!.n;
+  }
+
+  /** Live functions by name after `cursor`, at most `limit`, optionally by name prefix and tenant. */
+  page(options: { cursor?: string; limit: number; prefix?: string; tenant?: string }): LiveRecord[] {
+    const prefix = options.prefix ?? '';
+    return this.stmts.page.all({ cursor: options.cursor ?? '', prefix, tenant: options.tenant ?? null, limit: options.limit }).map(fromFunctionRow);
+  }
+
+  /** Live functions whose config has a non-empty list under `key` (e.g. "routes", "crons"). */
+  withList(key: string): LiveRecord[] {
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(key)) throw new Error(`not a config key: ${key}`);
+    return this.stmts.withList.all(`$.${key}`).map(fromFunctionRow);
+  }
+
+  /** What the functions directory's files of `name` looked like (stat fingerprint) when it last built it, and the bundle's hash. */
+  dirEntry(name: string): { fingerprint: string; sourceHash: string } | undefined {
+    const row = this.stmts.dirEntry.get(name);
+    return row && { fingerprint: row.fingerprint, sourceHash: row.source_hash };
+  }
+
+  setDirEntry(name: string, fingerprint: string, sourceHash: string): void {
+    this.stmts.setDirEntry.run(name, fingerprint, sourceHash);
+  }
+
+  isReferenced(artifact: string): boolean {
+    return this.stmts.referenced.get(artifact)!.n > 0;
   }
 
   version(name: string, version: number): VersionRecord | undefined {

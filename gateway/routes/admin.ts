@@ -46,6 +46,17 @@ const DeployBody = z
     percent: z.number().int().min(1).max(99).optional(),
   });
 
+/** Largest page of GET /admin/functions (also its default). */
+export const MAX_LIST_LIMIT = 1000;
+const ListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(MAX_LIST_LIMIT),
+    cursor: z.string().max(256).optional(),
+    prefix: z.string().max(256).optional(),
+    tenant: z.string().regex(TENANT_NAME, 'must be a tenant name').optional(),
+  })
+  .strict();
+
 const RollbackBody = z.object({ version: z.number().int().positive().optional() }).strict();
 const SplitBody = z
   .object({
@@ -60,7 +71,19 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): voi
   const { registry, plane } = deps;
   app.use('/admin/*', principalAuth(deps.adminToken, plane.tenants));
 
-  app.get('/admin/functions', (c) => c.json(registry.list(principalOf(c)).map(publicView)));
+  // Paged by name so a listing costs the same with 100 functions or 100,000: the next page's cursor
+  // comes back in x-faas-next-cursor (absent on the last page).
+  app.get('/admin/functions', (c) => {
+    const q = ListQuery.safeParse(c.req.query());
+    if (!q.success) throw new FaasError('bad_request', `invalid listing query: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const { limit, cursor, prefix, tenant } = q.data;
+    const rows = registry.page(principalOf(c), { cursor, prefix, tenant, limit: limit + 1 });
+    if (rows.length > limit) {
+      rows.length = limit;
+      c.header('x-faas-next-cursor', rows[limit - 1]!.name);
+    }
+    return c.json(rows.map(publicView));
+  });
 
   app.get('/admin/functions/:name', (c) => c.json(publicView(requireFunction(c, registry))));
 

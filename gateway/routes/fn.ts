@@ -1,6 +1,6 @@
 import type { Hono, Handler, MiddlewareHandler } from 'hono';
 import { assertFunctionName } from '../../contract/config.ts';
-import { ERROR_STATUS, FaasError, type ErrorCode } from '../../contract/errors.ts';
+import { ERROR_STATUS, FaasError, isFaasError, type ErrorCode } from '../../contract/errors.ts';
 import type { DeployedFunction, GuestRequest, GuestResponse, InvocationUsage } from '../../runtime/index.ts';
 import type { FunctionHost } from '../../runtime/index.ts';
 import { readBody, type BodyBudget } from '../body.ts';
@@ -10,9 +10,12 @@ import { ROLLOUT_KEY, rolloutKey } from '../routing/split.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { Registry } from '../registry/registry.ts';
 
 export interface FunctionRouteDeps {
   runtime: FunctionHost;
+  /** Puts a deployed function into the runtime on its first request. */
+  registry: Pick<Registry, 'materialize' | 'touch' | 'repairing'>;
   scheduler: Scheduler;
   metrics: GatewayMetrics;
   lifecycle: Lifecycle;
@@ -110,10 +113,12 @@ function invoker(deps: FunctionRouteDeps) {
  * path are the gateway's (`/fn/<name>`) and, unless the function keeps them (`stripPrefix: false`),
  * are not part of the URL the guest sees.
  */
-export function functionCaller({ runtime, scheduler, metrics, lifecycle, plane }: Pick<FunctionRouteDeps, 'runtime' | 'scheduler' | 'metrics' | 'lifecycle' | 'plane'>) {
+export function functionCaller({ runtime, registry, scheduler, metrics, lifecycle, plane }: Pick<FunctionRouteDeps, 'runtime' | 'registry' | 'scheduler' | 'metrics' | 'lifecycle' | 'plane'>) {
   return async (call: FunctionCall): Promise<Response> => {
     const { name, strip, timing } = call;
-    const primary = runtime.get(name);
+    let primary = runtime.get(name);
+    if (primary) registry.touch(name);
+    else primary = await registry.materialize(name);
     if (!primary) throw new FaasError('not_found', `function "${name}" is not deployed`);
     const tenant = primary.tenant;
     const received = performance.now();
@@ -153,9 +158,22 @@ export function functionCaller({ runtime, scheduler, metrics, lifecycle, plane }
       try {
         result = await runtime.invoke(name, request, { requestId: call.requestId, deadline, version: split ? fn.version : undefined });
       } catch (err) {
-        slot.release();
-        timing.execMs = performance.now() - started;
-        throw err;
+        // An artifact found broken on its first load is being rebuilt from its stored source: this
+        // request waits for that (within its deadline) and runs on the rebuilt version.
+        const repair = isFaasError(err) && err.code === 'artifact_invalid' ? registry.repairing(name) : undefined;
+        try {
+          if (!repair) throw err;
+          await repair.catch(() => {
+            throw err;
+          });
+          fn = runtime.get(name) ?? fn;
+          timing.version = fn.version;
+          result = await runtime.invoke(name, request, { requestId: call.requestId, deadline });
+        } catch (final) {
+          slot.release();
+          timing.execMs = performance.now() - started;
+          throw final;
+        }
       }
       // ctx.waitUntil work runs on after the response: it keeps the slot (and shows as in flight) until
       // it settles, bounded by the invocation's deadline, so the scheduler still sees what it admits.

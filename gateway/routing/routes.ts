@@ -84,11 +84,14 @@ export class RouteTable {
   /** Wildcard hosts, longest suffix first. */
   private wildcards: { suffix: string; entries: Entry[] }[] = [];
   readonly size: number;
+  /** Names of the functions that claim routes. */
+  readonly owners: string[] = [];
 
   constructor(functions: readonly { name: string; config: { routes?: readonly string[] } }[]) {
     let size = 0;
     const wild = new Map<string, Entry[]>();
     for (const fn of functions) {
+      if ((fn.config.routes ?? []).length > 0) this.owners.push(fn.name);
       for (const pattern of fn.config.routes ?? []) {
         const r = { ...parseRoute(pattern), function: fn.name };
         const map = r.wildcardHost ? wild : this.exact;

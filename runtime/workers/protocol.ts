@@ -7,7 +7,7 @@ import type { FunctionConfig } from '../../contract/config.ts';
 import type { WireError } from '../../contract/errors.ts';
 import type { GuestRequest, GuestResponse, InvocationUsage } from '../invocation.ts';
 import type { BoundOp, GuestLogEntry } from '../host/services.ts';
-import type { DeployOptions, FunctionStats, RuntimeOptions } from '../runtime.ts';
+import type { DeployOptions, FunctionStats, RuntimeCounts, RuntimeOptions } from '../runtime.ts';
 import type { SandboxPoolStats } from '../function-host.ts';
 
 /**
@@ -38,7 +38,13 @@ export const toEpoch = (deadline: number): number => performance.timeOrigin + de
 export const fromEpoch = (epoch: number): number => epoch - performance.timeOrigin;
 
 export type ToWorker =
-  | { t: 'deploy'; id: number; name: string; version: number; artifact: Artifact; config: FunctionConfig; options?: DeployOptions }
+  /**
+   * A version goes live; `artifact` is sent along only when the pool was given the artifact itself,
+   * otherwise (`sha256`) the worker asks for it (`need`) the first time it starts an instance of it.
+   */
+  | { t: 'deploy'; id: number; name: string; version: number; artifact?: Artifact; sha256: string; config: FunctionConfig; options?: DeployOptions }
+  /** The answer to a `need`: the verified artifact, or why it could not be loaded. */
+  | { t: 'artifact'; id: number; artifact?: Artifact; error?: WireError }
   | { t: 'undeploy'; id: number; name: string }
   | { t: 'invoke'; id: number; name: string; version?: number; req: GuestRequest; requestId?: string; deadline: number }
   | { t: 'scheduled'; id: number; name: string; controller: { cron: string; scheduledTime: number }; requestId?: string; deadline: number }
@@ -49,12 +55,15 @@ export type ToWorker =
 
 export interface WorkerReport {
   stats: FunctionStats[];
+  counts: RuntimeCounts;
   poolStats: SandboxPoolStats[];
   coldStarts: number;
 }
 
 export type FromWorker =
   | { t: 'ready' }
+  /** The artifact of a deployed version, which this thread is about to start for the first time (or again after dropping it). */
+  | { t: 'need'; id: number; name: string; version: number }
   | { t: 'log'; entry: GuestLogEntry }
   | {
       t: 'result';

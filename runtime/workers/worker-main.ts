@@ -4,15 +4,17 @@
  * TypeScript loader first.
  *
  * What a worker trusts: artifacts arrive already verified by the gateway thread (the registry
- * checked integrity, signature and engine before deploying), in memory, from the thread that
- * spawned this one. A worker reads no artifact from disk, so it re-verifies nothing and never
- * needs the signing key.
+ * checked integrity, signature and engine), in memory, from the thread that spawned this one, the
+ * first time this thread starts the function (a thread loads only what it runs). A worker reads no
+ * artifact from disk, so it re-verifies nothing and never needs the signing key.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Runtime } from '../runtime.ts';
 import type { BoundOp } from '../host/services.ts';
 import { fromEpoch, type FromWorker, type OpsProvider, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
-import { toWire } from '../../contract/errors.ts';
+import { fromWire, toWire } from '../../contract/errors.ts';
+import type { Artifact } from '../../contract/artifact.ts';
+import type { ArtifactSource } from '../loaded-function.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -42,7 +44,7 @@ const runtime = await Runtime.create({ ...init.runtime, ops, log: (entry) => pos
 // still reap it; a child outliving its thread stays a zombie until the process exits.
 await (await import('esbuild')).stop();
 
-const report = (): WorkerReport => ({ stats: runtime.stats(), poolStats: runtime.poolStats(), coldStarts: runtime.coldStarts });
+const report = (): WorkerReport => ({ stats: runtime.stats(), counts: runtime.counts(), poolStats: runtime.poolStats(), coldStarts: runtime.coldStarts });
 const reporter = setInterval(() => post({ t: 'report', ...report() }), init.reportIntervalMs);
 reporter.unref();
 
@@ -57,9 +59,17 @@ port.on('message', (msg: ToWorker) => {
         (err) => post({ t: 'done', id: msg.id, error: toWire(err) }),
       );
       return;
+    case 'artifact': {
+      const waiter = needs.get(msg.id);
+      needs.delete(msg.id);
+      if (!waiter) return;
+      if (msg.artifact) waiter.resolve(msg.artifact);
+      else waiter.reject(fromWire(msg.error ?? { code: 'internal_error', message: 'artifact not sent' }));
+      return;
+    }
     case 'deploy':
       try {
-        runtime.deploy(msg.name, msg.version, msg.artifact, msg.config, msg.options);
+        runtime.deploy(msg.name, msg.version, msg.artifact ?? artifactFromGateway(msg.name, msg.version, msg.sha256), msg.config, msg.options);
         post({ t: 'done', id: msg.id });
       } catch (err) {
         post({ t: 'done', id: msg.id, error: toWire(err) });
@@ -90,6 +100,23 @@ port.on('message', (msg: ToWorker) => {
 });
 post({ t: 'ready' });
 post({ t: 'report', ...report() });
+
+/** Artifacts asked of the gateway thread, by request id. */
+const needs = new Map<number, { resolve: (a: Artifact) => void; reject: (e: unknown) => void }>();
+let nextNeed = 1;
+
+/** A thread loads what it runs: the artifact comes from the gateway thread (which verified it) on first start. */
+function artifactFromGateway(name: string, version: number, sha256: string): ArtifactSource {
+  return {
+    sha256,
+    load: () =>
+      new Promise<Artifact>((resolve, reject) => {
+        const id = nextNeed++;
+        needs.set(id, { resolve, reject });
+        post({ t: 'need', id, name, version });
+      }),
+  };
+}
 
 async function invoke(msg: Extract<ToWorker, { t: 'invoke' }>): Promise<void> {
   let result;

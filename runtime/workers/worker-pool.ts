@@ -4,12 +4,12 @@ import type { FunctionConfig } from '../../contract/config.ts';
 import { FaasError } from '../../contract/errors.ts';
 import type { GuestLogEntry } from '../host/services.ts';
 import type { GuestRequest, InvocationUsage } from '../invocation.ts';
-import { LoadedFunction } from '../loaded-function.ts';
-import type { DeployOptions, FunctionStats, InvokeOptions, RuntimeOptions } from '../runtime.ts';
+import { LoadedFunction, isArtifactSource, type ArtifactSource } from '../loaded-function.ts';
+import type { DeployOptions, FunctionStats, InvokeOptions, RuntimeCounts, RuntimeOptions } from '../runtime.ts';
 import { pickWorker } from './affinity.ts';
 import type { FunctionHost, HostInvokeResult, SandboxPoolStats, ThreadLoad } from '../function-host.ts';
 import { toEpoch, type FromWorker, type OpsModule, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
-import { fromWire } from '../../contract/errors.ts';
+import { fromWire, toWire } from '../../contract/errors.ts';
 
 export interface WorkerPoolOptions {
   /** Worker threads; each runs its own Runtime. At least 1. */
@@ -102,7 +102,9 @@ const keyOf = (name: string, version: number) => `${name}@${version}`;
  */
 export class WorkerPool implements FunctionHost {
   /** Every live version of every function, as the workers have them; the primary (last deployed) separately. */
-  private readonly functions = new Map<string, Map<number, { fn: LoadedFunction; options: DeployOptions }>>();
+  private readonly functions = new Map<string, Map<number, { fn: LoadedFunction; options: DeployOptions; source: Artifact | ArtifactSource }>>();
+  /** Artifacts being loaded for workers that asked (`need`), so two threads asking at once read it once. */
+  private readonly loadingArtifacts = new Map<string, Promise<Artifact>>();
   private readonly primary = new Map<string, LoadedFunction>();
   private readonly slots: Slot[];
   private readonly inflightByFunction = new Map<string, InflightEntry>();
@@ -152,16 +154,17 @@ export class WorkerPool implements FunctionHost {
   }
 
   /** Every worker gets the version before the promise resolves; invocations issued after this call already see it. */
-  async deploy(name: string, version: number, artifact: Artifact, config: FunctionConfig, options: DeployOptions = {}): Promise<LoadedFunction> {
-    const fn = new LoadedFunction(name, version, artifact, config, options.tenant);
+  async deploy(name: string, version: number, artifact: Artifact | ArtifactSource, config: FunctionConfig, options: DeployOptions = {}): Promise<LoadedFunction> {
+    // The pool keeps metadata only: a worker asks for the artifact when it first starts the function.
+    const fn = new LoadedFunction(name, version, isArtifactSource(artifact) ? artifact : { sha256: artifact.header.sha256, load: async () => artifact }, config, options.tenant);
     let versions = this.functions.get(name);
     if (!versions) this.functions.set(name, (versions = new Map()));
     const keep = new Set(options.alongside ?? []);
     for (const v of [...versions.keys()]) if (v === version || !keep.has(v)) versions.delete(v);
-    versions.set(version, { fn, options });
+    versions.set(version, { fn, options, source: artifact });
     const primary = this.primary.get(name);
     if (!options.secondary || !primary || versions.get(primary.version)?.fn !== primary) this.primary.set(name, fn);
-    await this.broadcast({ t: 'deploy', id: 0, name, version, artifact, config, options });
+    await this.broadcast({ t: 'deploy', id: 0, name, version, sha256: fn.sha256, config, options });
     return fn;
   }
 
@@ -199,6 +202,23 @@ export class WorkerPool implements FunctionHost {
   }
 
   /** Instances and heap from the workers' latest reports; in-flight counts are live. */
+  /** Deployed: what the pool knows; loaded, resident and evictions: summed over the threads' last reports. */
+  counts(): RuntimeCounts {
+    let deployed = 0;
+    for (const versions of this.functions.values()) deployed += versions.size;
+    const out: RuntimeCounts = { deployed, loaded: 0, loadedBytes: 0, resident: 0, instanceEvictions: 0, artifactEvictions: 0 };
+    for (const slot of this.slots) {
+      const c = slot.report?.counts;
+      if (!c || slot.state === 'dead') continue;
+      out.loaded += c.loaded;
+      out.loadedBytes += c.loadedBytes;
+      out.resident += c.resident;
+      out.instanceEvictions += c.instanceEvictions;
+      out.artifactEvictions += c.artifactEvictions;
+    }
+    return out;
+  }
+
   stats(): FunctionStats[] {
     const out = new Map<string, FunctionStats>();
     const entry = (name: string, version: number) => {
@@ -346,7 +366,7 @@ export class WorkerPool implements FunctionHost {
       entries.sort((a, b) => (a.fn === primary ? 1 : b.fn === primary ? -1 : a.fn.version - b.fn.version));
       const sent: number[] = [];
       for (const { fn, options } of entries) {
-        post(worker, { t: 'deploy', id: 0, name: fn.name, version: fn.version, artifact: fn.artifact, config: fn.config, options: { ...options, alongside: [...sent] } });
+        post(worker, { t: 'deploy', id: 0, name: fn.name, version: fn.version, sha256: fn.sha256, config: fn.config, options: { ...options, alongside: [...sent] } });
         sent.push(fn.version);
       }
     }
@@ -387,6 +407,35 @@ export class WorkerPool implements FunctionHost {
     }
   }
 
+  /** Answers a worker's `need` with the verified artifact (or the error loading it gave). */
+  private sendArtifact(slot: Slot, id: number, name: string, version: number): void {
+    const entry = this.functions.get(name)?.get(version);
+    const reply = (m: Extract<ToWorker, { t: 'artifact' }>) => {
+      if (slot.worker && slot.state !== 'dead') post(slot.worker, m);
+    };
+    if (!entry) {
+      reply({ t: 'artifact', id, error: toWire(new FaasError('not_found', `version ${version} of function "${name}" is no longer live`)) });
+      return;
+    }
+    const source = entry.source;
+    if (!isArtifactSource(source)) {
+      reply({ t: 'artifact', id, artifact: source });
+      return;
+    }
+    const key = keyOf(name, version);
+    let loading = this.loadingArtifacts.get(key);
+    if (!loading) {
+      loading = source.load();
+      this.loadingArtifacts.set(key, loading);
+      const done = () => this.loadingArtifacts.delete(key);
+      loading.then(done, done);
+    }
+    loading.then(
+      (artifact) => reply({ t: 'artifact', id, artifact }),
+      (err: unknown) => reply({ t: 'artifact', id, error: toWire(err) }),
+    );
+  }
+
   private handleMessage(slot: Slot, msg: FromWorker): void {
     switch (msg.t) {
       case 'log':
@@ -410,6 +459,9 @@ export class WorkerPool implements FunctionHost {
         } satisfies HostInvokeResult);
         return;
       }
+      case 'need':
+        this.sendArtifact(slot, msg.id, String(msg.name), Number(msg.version));
+        return;
       case 'background':
         slot.backgrounds.get(msg.id)?.(msg.usage);
         slot.backgrounds.delete(msg.id);
@@ -422,7 +474,7 @@ export class WorkerPool implements FunctionHost {
         return;
       }
       case 'report': {
-        slot.report = { stats: msg.stats, poolStats: msg.poolStats, coldStarts: msg.coldStarts };
+        slot.report = { stats: msg.stats, counts: msg.counts, poolStats: msg.poolStats, coldStarts: msg.coldStarts };
         slot.coldStarts = msg.coldStarts;
         // Rebuilt from what is resident, plus what was sent since (its instance may be starting).
         const warm = new Set(msg.stats.filter((s) => s.instances > 0).map((s) => keyOf(s.name, s.version)));

@@ -240,9 +240,7 @@ describe('the registry loads only the artifact recorded for each version', () =>
   async function restartExpectingBetaRebuilt(dataDir: string): Promise<void> {
     const t = await startAttackGateway({ dataDir, keepData: true });
     try {
-      expect(t.gw.startup.registry.loaded).toContain('alpha');
-      expect(t.gw.startup.registry.rebuilt).toEqual(['beta']);
-      expect(t.gw.startup.registry.skipped).toEqual([]);
+      // discovered when beta is first started, rebuilt from its stored source, and that request served
       expect(await (await t.fn('beta')).text()).toBe('I am beta');
       expect(await (await t.fn('alpha')).text()).toBe('I am alpha');
       expect(t.logs.some((l) => l.msg === 'rebuilding function from stored source' && l.function === 'beta' && l.error === 'artifact_invalid')).toBe(true);

@@ -158,7 +158,7 @@ describe('background work is scheduled work', () => {
       };`,
       { crons: [cron], timeoutMs: 1500, cpuMs: 1500 },
     );
-    const version = t.gw.runtime.get('cronspin')!.version;
+    const version = t.gw.registry.get('cronspin')!.version;
     const firing = t.gw.cron.fire('cronspin', version, cron);
     await waitFor(async () => (await metric(t, 'faas_inflight_invocations')) >= 1, { what: 'the firing to take a slot' });
     await new Promise((r) => setTimeout(r, 200));
