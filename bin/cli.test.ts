@@ -118,6 +118,18 @@ describe('faas versions / rollback / deploy --percent / tail', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/error: not_found/);
   });
+
+  it('tail shows a guest’s control characters as escapes: its console output cannot drive the terminal', { timeout: 60_000 }, async () => {
+    writeFiles(project, {
+      'src/ansi.ts': `export default { fetch() { console.log('\\u001b]52;c;ZXZpbA==\\u0007\\u001b[2J\\u009b31m erased\\rforged'); return new Response('ok'); } };`,
+    });
+    expect((await runCli(['deploy', join(project, 'src/ansi.ts'), '--name', 'ansi', ...admin()])).code).toBe(0);
+    await t.fn('ansi');
+    const out = await runCli(['tail', 'ansi', '--count', '1', ...admin()]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(out.stdout).toContain('\\u001b]52;c;ZXZpbA==\\u0007\\u001b[2J\\u009b31m erased\\u000dforged');
+  });
 });
 
 describe('faas tenant / usage', () => {

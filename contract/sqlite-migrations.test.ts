@@ -35,6 +35,24 @@ describe('versioned SQLite schemas', () => {
     store.close();
   });
 
+  it('a registry from before tenants keeps what its versions see: no stripPrefix stored means the full /fn/<name> path', () => {
+    const path = join(dir, 'before-tenants.db');
+    const db = new Database(path);
+    db.exec(REGISTRY_MIGRATIONS[0]!.sql);
+    db.pragma('user_version = 1');
+    db.prepare(`INSERT INTO versions VALUES ('a', 1, 's', 1, 'd', '{"memoryMb":1}', 'artifacts/a/1-s.qbc', 'api', 'a.ts', 'src', NULL)`).run();
+    db.prepare(`INSERT INTO functions VALUES ('a', 1, 's', 1, 'd', '{"memoryMb":1}', 'artifacts/a/1-s.qbc', 'api', 'a.ts', NULL)`).run();
+    db.close();
+    const store = new RegistryStore(openRegistryDb(path));
+    expect(store.current('a')).toMatchObject({ tenant: 'default', split: null, config: { memoryMb: 1, stripPrefix: false } });
+    expect(store.version('a', 1)?.config.stripPrefix).toBe(false);
+    // a version stored since keeps what it was deployed with
+    store.commit({ ...store.version('a', 1)!, version: 2, config: { ...store.version('a', 1)!.config, stripPrefix: true } }, 'src');
+    expect(store.current('a')?.config.stripPrefix).toBe(true);
+    expect(store.version('a', 1)?.config.stripPrefix).toBe(false);
+    store.close();
+  });
+
   it('a KV file from before tenants counts the bytes each tenant already holds', () => {
     const path = join(dir, 'kv-old.db');
     const db = new Database(path);

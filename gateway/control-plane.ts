@@ -61,10 +61,9 @@ export class ControlPlane {
       const live = registry.get(name);
       if (this.routeOwners.has(name) || (live?.config.routes.length ?? 0) > 0) routesChanged = true;
       if (live) this.loaded(live);
-      else {
-        this.forget(name);
-        this.logs.drop(name);
-      }
+      else this.forget(name);
+      // deleted, or now another tenant's: its buffer and followers go
+      this.logs.recheck(name);
     }
     if (routesChanged) this.init(registry);
   }

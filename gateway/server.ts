@@ -137,11 +137,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     kv.close();
     throw err;
   }
+  let registryRef: Registry | undefined;
   const log = guestLogSink(
     logger,
     () => runtimeRef,
     (fn, n) => metricsRef?.guestLogsDropped(fn, n),
-    (entry, text) => plane.logs.log(String(entry.fn), typeof entry.version === 'number' ? entry.version : null, typeof entry.requestId === 'string' ? entry.requestId : undefined, String(entry.level), String(entry.source), text),
+    (entry, text) => {
+      const fn = String(entry.fn);
+      const version = typeof entry.version === 'number' ? entry.version : null;
+      // whose line it is: the version's tenant (a retired version's is in the registry), never just the name's current owner
+      const tenant = version === null ? undefined : (runtimeRef?.get(fn, version)?.tenant ?? registryRef?.tenantOf(fn, version));
+      plane.logs.log(fn, tenant, version, typeof entry.requestId === 'string' ? entry.requestId : undefined, String(entry.level), String(entry.source), text);
+    },
   );
   const egress = new EgressCounters();
   let runtime: FunctionHost;
@@ -158,7 +165,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const scheduler = new Scheduler(opts.scheduler);
   const metrics = (metricsRef = new GatewayMetrics({ runtime, scheduler, egress, usage: plane.usage, deployed: () => registry.count() }));
   // Bindings' gateway parts read the registry (a function is not in the runtime until it is used).
-  let registryRef: Registry | undefined;
   const parts = await attachGatewayParts({
     runtime: {
       withList: (key) => registryRef!.withList(key),
@@ -248,6 +254,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   try {
     const loaded = registry.start();
     plane.init(registry);
+    // a log line's buffer belongs to the function's tenant: loaded functions answer from memory
+    plane.logs.ownerOf = (fn) => runtime.get(fn)?.tenant ?? registry.get(fn)?.tenant;
     for (const part of parts.values()) part.sync();
     const fromDir = opts.functionsDir ? await syncDirectory(registry, opts.functionsDir, logger) : [];
     for (const o of fromDir) {

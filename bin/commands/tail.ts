@@ -77,13 +77,25 @@ async function* sseEvents(res: Response): AsyncGenerator<unknown> {
   }
 }
 
+/** C0 and C1 control characters but tab and newline: the escape sequences a terminal would act on. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Guest output shown as text, with its control characters as visible `\uXXXX`: a function (another
+ * tenant's, when the operator tails it) must not be able to drive the reader's terminal (set its
+ * clipboard or title, clear or overwrite what it shows).
+ */
+function printable(s: string): string {
+  return s.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function format(e: TailEvent): string {
   const time = e.at.slice(11, 23);
-  if (e.type === 'log') return `${time}  ${e.level.padEnd(5)} ${e.text}${e.requestId ? `  [${e.requestId}]` : ''}\n`;
+  if (e.type === 'log') return `${time}  ${e.level.padEnd(5)} ${printable(e.text)}${e.requestId ? `  [${e.requestId}]` : ''}\n`;
   const cpu = e.cpuMs !== undefined ? ` cpu ${e.cpuMs} ms` : '';
   const version = e.version !== null ? ` v${e.version}` : '';
-  let out = `${time}  ${e.method} ${e.path} ${e.status} ${e.outcome} ${e.ms} ms${cpu}${version}  [${e.requestId}]\n`;
-  for (const l of e.logs) out += `    ${l.level.padEnd(5)} ${l.text}\n`;
+  let out = `${time}  ${e.method} ${printable(e.path)} ${e.status} ${e.outcome} ${e.ms} ms${cpu}${version}  [${e.requestId}]\n`;
+  for (const l of e.logs) out += `    ${l.level.padEnd(5)} ${printable(l.text)}\n`;
   if (e.droppedLogs) out += `    … ${e.droppedLogs} more console lines not kept\n`;
   return out;
 }

@@ -96,3 +96,34 @@ describe('KV binding (runtime level)', () => {
     expect(res.json()).toEqual({ bound: 'undefined' });
   });
 });
+
+describe('KV store background purge', () => {
+  it('frees expired rows’ bytes exactly, and a purge that fails (file locked or gone) never throws out of its timer', async () => {
+    const { vi } = await import('vitest');
+    const Database = (await import('better-sqlite3')).default;
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    let now = Date.UTC(2026, 10, 30);
+    const path = join(mkdtempSync(join(tmpdir(), 'faas-kv-purge-')), 'kv.db');
+    const kv = new KvStore(path, undefined, () => now);
+    try {
+      kv.put('acme/NS', 'a', new Uint8Array(100), { expirationTtl: 60, metadata: { m: 1 } });
+      kv.put('acme/NS', 'b', new Uint8Array(10));
+      expect(kv.bytesOf('acme')).toBe(1 + 100 + 7 + 1 + 10);
+      now += 120_000;
+      vi.advanceTimersByTime(60_000);
+      expect(kv.bytesOf('acme')).toBe(1 + 10);
+      kv.put('acme/NS', 'c', new Uint8Array(5), { expirationTtl: 60 });
+      now += 120_000;
+      const other = new Database(path);
+      other.exec('ALTER TABLE kv RENAME TO kv_away');
+      expect(() => vi.advanceTimersByTime(60_000)).not.toThrow();
+      other.exec('ALTER TABLE kv_away RENAME TO kv');
+      other.close();
+      vi.advanceTimersByTime(60_000);
+      expect(kv.bytesOf('acme')).toBe(1 + 10);
+    } finally {
+      vi.useRealTimers();
+      kv.close();
+    }
+  });
+});

@@ -155,7 +155,14 @@ export class KvStore {
       for (const [tenant, bytes] of freed) this.stmts.addBytes.run(tenant, -bytes);
       return removed;
     });
-    this.purgeTimer = setInterval(() => this.purgeExpired(), 60_000);
+    this.purgeTimer = setInterval(() => {
+      try {
+        this.purgeExpired();
+      } catch {
+        // the file busy past busy_timeout (other threads writing) or failing: the next run purges; an
+        // exception out of a timer would end the process (the gateway's, or a worker thread's)
+      }
+    }, 60_000);
     this.purgeTimer.unref();
   }
 

@@ -4,6 +4,11 @@
  * request are held until its invocation record arrives and travel inside it, as `wrangler tail`
  * shows them; lines with no request to wait for (a cron firing, waitUntil work after the response,
  * a request that takes longer than PENDING_MS) are events of their own.
+ *
+ * A buffer belongs to the tenant that owns the function: function names are global, and one that a
+ * tenant deleted can be taken by another. Events of any other tenant (an invocation of the old owner
+ * still finishing) are dropped, and when a name stops being live or changes hands its buffer goes and
+ * its followers' streams end, so nothing of one tenant's reaches another's reader.
  */
 import { FaasError } from '../../contract/errors.ts';
 
@@ -60,8 +65,9 @@ export interface LogHubLimits {
   bytesPerFunction: number;
   /** Console lines kept with one invocation. */
   linesPerInvocation: number;
-  /** Live subscribers per function, and in all. */
+  /** Live subscribers per function, per tenant (so that no tenant can take them all), and in all. */
   subscribersPerFunction: number;
+  subscribersPerTenant: number;
   subscribers: number;
 }
 
@@ -70,6 +76,7 @@ export const DEFAULT_LOG_HUB_LIMITS: LogHubLimits = {
   bytesPerFunction: 256 * 1024,
   linesPerInvocation: 100,
   subscribersPerFunction: 16,
+  subscribersPerTenant: 64,
   subscribers: 256,
 };
 
@@ -79,17 +86,30 @@ const PENDING_MS = 30_000;
 const IDLE_MS = 15 * 60_000;
 
 interface Ring {
+  /** The tenant whose function this is. */
+  tenant: string;
   events: TailEvent[];
   bytes: number;
   touched: number;
   /** Console lines waiting for their request's invocation record, by request id. */
-  pending: Map<string, { since: number; lines: LogLine[]; dropped: number; version: number | null }>;
+  pending: Map<string, Pending>;
+  /** Bytes those lines take (as sizeOf counts them): at most bytesPerFunction, like the buffer. */
+  pendingBytes: number;
   subscribers: Set<Subscriber>;
+}
+
+interface Pending {
+  since: number;
+  lines: LogLine[];
+  bytes: number;
+  dropped: number;
+  version: number | null;
 }
 
 interface Subscriber {
   filter: Compiled;
   send: (event: TailEvent) => void;
+  close: () => void;
 }
 
 type Compiled = (e: TailEvent) => boolean;
@@ -105,9 +125,12 @@ export interface LogCapture {
 export class LogHub {
   private readonly rings = new Map<string, Ring>();
   private subscriberCount = 0;
+  private readonly tenantSubscribers = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   private readonly closers = new Set<() => void>();
+  /** A live function's tenant (the registry's, read as events arrive); until set, events are taken as their callers say. */
+  ownerOf: ((fn: string) => string | undefined) | undefined;
   private readonly captures = new Map<string, LogCapture>();
 
   constructor(private readonly limits: LogHubLimits = DEFAULT_LOG_HUB_LIMITS) {
@@ -115,8 +138,8 @@ export class LogHub {
     this.sweeper.unref();
   }
 
-  /** A console line (already masked of secrets). */
-  log(fn: string, version: number | null, requestId: string | undefined, level: string, source: string, text: string): void {
+  /** A console line (already masked of secrets) of `tenant`'s function (undefined: not known, dropped). */
+  log(fn: string, tenant: string | undefined, version: number | null, requestId: string | undefined, level: string, source: string, text: string): void {
     const line: LogLine = { at: new Date().toISOString(), level, source, text };
     const capture = this.captures.get(fn);
     if (capture) {
@@ -124,13 +147,21 @@ export class LogHub {
       else capture.dropped++;
       return;
     }
-    const ring = this.ring(fn);
+    const ring = this.ring(fn, tenant);
+    if (!ring) return;
     if (requestId) {
+      // Held lines are bounded like the buffer: waitUntil work logging after its response (whose
+      // record never comes) would otherwise hold up to 1024 x 100 lines per function for PENDING_MS.
+      const size = text.length + LINE_OVERHEAD;
+      const fits = ring.pendingBytes + size <= this.limits.bytesPerFunction;
       let p = ring.pending.get(requestId);
-      if (!p && ring.pending.size < 1024) ring.pending.set(requestId, (p = { since: performance.now(), lines: [], dropped: 0, version }));
+      if (!p && fits && ring.pending.size < 1024) ring.pending.set(requestId, (p = { since: performance.now(), lines: [], bytes: 0, dropped: 0, version }));
       if (p) {
-        if (p.lines.length < this.limits.linesPerInvocation) p.lines.push(line);
-        else p.dropped++;
+        if (fits && p.lines.length < this.limits.linesPerInvocation) {
+          p.lines.push(line);
+          p.bytes += size;
+          ring.pendingBytes += size;
+        } else p.dropped++;
         return;
       }
     }
@@ -155,10 +186,14 @@ export class LogHub {
   }
 
   /** An invocation finished: its record goes out with the console lines it logged. */
-  invocation(record: Omit<InvocationEvent, 'type' | 'at' | 'logs'>): void {
-    const ring = this.ring(record.function);
+  invocation(record: Omit<InvocationEvent, 'type' | 'at' | 'logs'>, tenant: string): void {
+    const ring = this.ring(record.function, tenant);
+    if (!ring) return;
     const p = ring.pending.get(record.requestId);
-    if (p) ring.pending.delete(record.requestId);
+    if (p) {
+      ring.pending.delete(record.requestId);
+      ring.pendingBytes -= p.bytes;
+    }
     this.emit(ring, {
       type: 'invocation',
       at: new Date().toISOString(),
@@ -169,23 +204,30 @@ export class LogHub {
   }
 
   /** The function's recent events, oldest first, filtered. */
-  recent(fn: string, filter: TailFilter = {}, limit = this.limits.eventsPerFunction): TailEvent[] {
+  recent(fn: string, tenant: string, filter: TailFilter = {}, limit = this.limits.eventsPerFunction): TailEvent[] {
     const ring = this.rings.get(fn);
-    if (!ring) return [];
+    if (!ring || ring.tenant !== tenant) return [];
     const match = compile(filter);
     return limit <= 0 ? [] : ring.events.filter(match).slice(-limit);
   }
 
   /** Calls `send` with each new event of `fn` that passes `filter`; returns the unsubscribe. */
-  subscribe(fn: string, filter: TailFilter, send: (event: TailEvent) => void, onClose: () => void): () => void {
+  subscribe(fn: string, tenant: string, filter: TailFilter, send: (event: TailEvent) => void, onClose: () => void): () => void {
     if (this.closed) throw new FaasError('unavailable', 'the gateway is shutting down', { retryAfterSeconds: 1 });
-    const ring = this.ring(fn);
-    if (ring.subscribers.size >= this.limits.subscribersPerFunction || this.subscriberCount >= this.limits.subscribers) {
-      throw new FaasError('overloaded', `too many live log streams (at most ${this.limits.subscribersPerFunction} per function and ${this.limits.subscribers} in all)`);
+    const ring = this.ring(fn, tenant);
+    if (!ring) throw new FaasError('not_found', `function "${fn}" is not deployed`);
+    const ofTenant = this.tenantSubscribers.get(tenant) ?? 0;
+    const { subscribersPerFunction, subscribersPerTenant, subscribers } = this.limits;
+    if (ring.subscribers.size >= subscribersPerFunction || ofTenant >= subscribersPerTenant || this.subscriberCount >= subscribers) {
+      throw new FaasError(
+        'overloaded',
+        `too many live log streams (at most ${subscribersPerFunction} per function, ${subscribersPerTenant} per tenant and ${subscribers} in all)`,
+      );
     }
-    const sub: Subscriber = { filter: compile(filter), send };
+    const sub: Subscriber = { filter: compile(filter), send, close: onClose };
     ring.subscribers.add(sub);
     this.subscriberCount++;
+    this.tenantSubscribers.set(tenant, ofTenant + 1);
     this.closers.add(onClose);
     let done = false;
     return () => {
@@ -193,14 +235,29 @@ export class LogHub {
       done = true;
       ring.subscribers.delete(sub);
       this.subscriberCount--;
+      const left = (this.tenantSubscribers.get(tenant) ?? 1) - 1;
+      if (left > 0) this.tenantSubscribers.set(tenant, left);
+      else this.tenantSubscribers.delete(tenant);
       this.closers.delete(onClose);
     };
   }
 
-  /** Forgets a deleted function's events (its followers, if any, keep their stream). */
-  drop(name: string): void {
-    const ring = this.rings.get(name);
-    if (ring && ring.subscribers.size === 0) this.rings.delete(name);
+  /**
+   * The live functions and their tenants: the buffers of functions no longer deployed, or now another
+   * tenant's, are dropped and their followers' streams ended. (The gateway gives a lookup instead, see
+   * ownerOf, and rechecks names as they change.)
+   */
+  retain(owners: ReadonlyMap<string, string>): void {
+    this.ownerOf = (fn) => owners.get(fn);
+    for (const fn of [...this.rings.keys()]) this.recheck(fn);
+  }
+
+  /** After `fn` was deployed, deleted or changed hands: its buffer goes unless it is still its owner's. */
+  recheck(fn: string): void {
+    const ring = this.rings.get(fn);
+    if (!ring || this.ownerOf?.(fn) === ring.tenant) return;
+    this.rings.delete(fn);
+    for (const sub of [...ring.subscribers]) sub.close();
   }
 
   /** Ends every live stream (a drain or close must not wait for followers). */
@@ -211,9 +268,22 @@ export class LogHub {
     this.closers.clear();
   }
 
-  private ring(fn: string): Ring {
+  /**
+   * The buffer of `tenant`'s function `fn`, or undefined when `fn` is live as another tenant's. A name
+   * not live (yet: a new function's module loading before the registry's sync) gets a buffer for the
+   * tenant that logs; the next retain() drops it unless the name is then that tenant's.
+   */
+  private ring(fn: string, tenant: string | undefined): Ring | undefined {
+    const owner = this.ownerOf?.(fn);
+    if (tenant === undefined || (owner !== undefined && owner !== tenant)) return undefined;
     let ring = this.rings.get(fn);
-    if (!ring) this.rings.set(fn, (ring = { events: [], bytes: 0, touched: 0, pending: new Map(), subscribers: new Set() }));
+    if (ring && ring.tenant !== tenant) {
+      // the name changed hands since its buffer was made
+      this.rings.delete(fn);
+      for (const sub of [...ring.subscribers]) sub.close();
+      ring = undefined;
+    }
+    if (!ring) this.rings.set(fn, (ring = { tenant, events: [], bytes: 0, touched: 0, pending: new Map(), pendingBytes: 0, subscribers: new Set() }));
     ring.touched = performance.now();
     return ring;
   }
@@ -236,6 +306,7 @@ export class LogHub {
       for (const [id, p] of ring.pending) {
         if (now - p.since < PENDING_MS) continue;
         ring.pending.delete(id);
+        ring.pendingBytes -= p.bytes;
         for (const line of p.lines) this.emit(ring, { type: 'log', function: fn, version: p.version, requestId: id, ...line });
       }
       if (now - ring.touched > IDLE_MS && ring.subscribers.size === 0 && ring.pending.size === 0) this.rings.delete(fn);
@@ -243,10 +314,13 @@ export class LogHub {
   }
 }
 
+/** What a console line costs besides its text (its time, level and source). */
+const LINE_OVERHEAD = 64;
+
 function sizeOf(e: TailEvent): number {
   if (e.type === 'log') return e.text.length + 128;
   let n = 256 + e.path.length;
-  for (const l of e.logs) n += l.text.length + 64;
+  for (const l of e.logs) n += l.text.length + LINE_OVERHEAD;
   return n;
 }
 

@@ -49,7 +49,8 @@ export async function invokeFunction(
   args: InvokeArgs,
 ): Promise<{ payload: object; error?: FaasError }> {
   const { name } = args;
-  if (!deps.registry.get(name, principal)) throw new FaasError('not_found', `function "${name}" is not deployed`);
+  const rec = deps.registry.get(name, principal);
+  if (!rec) throw new FaasError('not_found', `function "${name}" is not deployed`);
   const method = args.method ?? 'GET';
   const path = args.path ?? '/';
   if (path.length > MAX_PATH_CHARS) throw new FaasError('bad_request', `path must be at most ${MAX_PATH_CHARS} characters`);
@@ -80,7 +81,7 @@ export async function invokeFunction(
       name,
       method,
       url: `http://${host}${target}`,
-      strip: '/fn/'.length + name.length,
+      strip: true,
       rawHeaders,
       body: () => Promise.resolve(body ?? new Uint8Array(0)),
       requestId,
@@ -89,7 +90,7 @@ export async function invokeFunction(
     });
   } catch (err) {
     const t = new Truncation();
-    const logs = requestLogs(deps.plane, name, requestId, t);
+    const logs = requestLogs(deps.plane, name, rec.tenant, requestId, t);
     const error = err instanceof FaasError ? err : new FaasError('internal_error', 'internal error');
     return { payload: t.into({ requestId, version: timing.version, timing: timingOf(timing, started), logs }), error };
   }
@@ -109,7 +110,7 @@ export async function invokeFunction(
       timing: timingOf(timing, started),
       version: timing.version,
       requestId,
-      logs: requestLogs(deps.plane, name, requestId, t),
+      logs: requestLogs(deps.plane, name, rec.tenant, requestId, t),
     }),
   };
 }
@@ -151,10 +152,10 @@ function timingOf(timing: FunctionCall['timing'], started: number): Record<strin
 }
 
 /** The console lines of one request, from the live logs (its invocation record carries them). */
-export function requestLogs(plane: ControlPlane, name: string, requestId: string, t: Truncation): ConsoleLine[] {
+export function requestLogs(plane: ControlPlane, name: string, tenant: string, requestId: string, t: Truncation): ConsoleLine[] {
   const lines: ConsoleLine[] = [];
   let dropped = 0;
-  for (const e of plane.logs.recent(name, { search: requestId }, 64)) {
+  for (const e of plane.logs.recent(name, tenant, { search: requestId }, 64)) {
     if (e.type === 'invocation' && e.requestId === requestId) {
       for (const l of e.logs) lines.push(line(l));
       dropped += e.droppedLogs ?? 0;

@@ -130,7 +130,7 @@ export function defineTools(limits: RunCodeLimits): ToolDef[] {
         const rec = deps.registry.get(name, principal);
         if (!rec) throw notDeployed(name);
         const recent = deps.plane.logs
-          .recent(name, {}, 50)
+          .recent(name, rec.tenant, {}, 50)
           .filter((e) => e.type === 'invocation')
           .slice(-5)
           .map(({ type: _type, logs, ...e }) => ({ ...e, logLines: logs.length }));

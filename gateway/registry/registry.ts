@@ -136,6 +136,11 @@ export class Registry {
     return this.store.count(tenant);
   }
 
+  /** The tenant that deployed a kept version (undefined when it is not kept). */
+  tenantOf(name: string, version: number): string | undefined {
+    return this.store.tenantOf(name, version);
+  }
+
   /** One page of live functions by name, after `cursor` (a name), optionally by prefix and tenant. */
   page(principal: Principal, options: { cursor?: string; limit: number; prefix?: string; tenant?: string }): LiveRecord[] {
     // a tenant sees its own functions whatever it asks for; the operator may narrow to one tenant
@@ -195,7 +200,7 @@ export class Registry {
   versions(name: string, principal: Principal = ROOT): VersionView[] {
     const live = this.require(name, principal);
     const share = sharesOf(live);
-    return this.store.versions(name).map((v) => ({
+    return this.keptVersions(live).map((v) => ({
       version: v.version,
       sha256: v.sha256,
       bytecodeBytes: v.bytecodeBytes,
@@ -278,11 +283,10 @@ export class Registry {
     return this.exclusive(name, async () => {
       const live = this.require(name, principal);
       const target = version ?? this.previousVersion(live);
-      const rec = this.store.version(name, target);
-      if (!rec) throw new FaasError('not_found', `version ${target} of function "${name}" is not kept (see its versions)`);
-      // Verified before it goes live: a rollback to an artifact that no longer loads is refused, not served broken.
-      const artifact = await this.loadArtifact(rec);
+      const rec = this.keptVersion(live, target);
       const config = parseFunctionConfig(rec.config);
+      this.checkLive(name, live.tenant, config, []);
+      const artifact = await this.loadArtifact(rec);
       this.store.makeLive(rec, null);
       if (this.opts.runtime.get(name)) await this.opts.runtime.deploy(name, rec.version, artifact, config, { tenant: rec.tenant });
       this.opts.onChange?.([name]);
@@ -297,17 +301,17 @@ export class Registry {
    */
   setSplit(name: string, split: SplitEntry[], principal: Principal = ROOT): Promise<LiveRecord> {
     return this.exclusive(name, async () => {
-      this.require(name, principal);
+      const live = this.require(name, principal);
       const entries = validSplit(split);
-      const records = entries.map((e) => {
-        const rec = this.store.version(name, e.version);
-        if (!rec) throw new FaasError('not_found', `version ${e.version} of function "${name}" is not kept (see its versions)`);
-        return rec;
-      });
-      for (const rec of records) await this.loadArtifact(rec);
+      const records = entries.map((e) => this.keptVersion(live, e.version));
       const primary = entries.reduce((a, b) => (b.percent > a.percent ? b : a));
+      const configs = records.map((rec) => parseFunctionConfig(rec.config));
+      const primaryAt = entries.indexOf(primary);
+      this.checkLive(name, live.tenant, configs[primaryAt]!, configs.filter((_, i) => i !== primaryAt));
+      // verified before they go live: a split onto an artifact that no longer loads is refused, not served broken
+      for (const rec of records) await this.loadArtifact(rec);
       const single = entries.length === 1;
-      this.store.makeLive(records[entries.indexOf(primary)]!, single ? null : entries);
+      this.store.makeLive(records[primaryAt]!, single ? null : entries);
       if (this.opts.runtime.get(name)) await this.putLive(this.store.current(name)!);
       this.opts.onChange?.([name]);
       this.opts.logger.info({ function: name, split: entries }, 'traffic split set');
@@ -404,19 +408,63 @@ export class Registry {
       }
       tenant = existing?.tenant ?? ctx.tenant ?? DEFAULT_TENANT;
     }
+    // a gradual rollout keeps the live (primary) version running beside the new one
+    this.checkLive(name, tenant, config, ctx.percent !== undefined && existing ? [existing.config] : []);
+    return tenant;
+  }
+
+  /**
+   * Refuses a live deployment of `name`, `primary` (whose routes it claims) with `alongside` (the
+   * other versions of its traffic split), that would take `tenant` over one of its quotas (every
+   * live version counts) or claim a route another tenant's function holds. Deploys, rollbacks and
+   * splits all pass here: a kept version admitted under an older quota or route table is checked again.
+   */
+  private checkLive(name: string, tenant: string, primary: FunctionConfig, alongside: readonly FunctionConfig[]): void {
     const t = this.opts.tenants.get(tenant);
     if (!t) throw new FaasError('not_found', `tenant "${tenant}" does not exist`);
-    const others = this.store.list(tenant).filter((f) => f.name !== name);
-    checkQuota(t, config, others);
-    const conflict = claimConflicts(name, tenant, config.routes, this.store.list());
+    // counted, and listed only for a memoryMb quota: a deploy costs the same with 100 functions or 100,000
+    const mine = this.store.current(name)?.tenant === tenant;
+    checkQuota(t, [primary, ...alongside], {
+      count: this.store.count(tenant) - (mine ? 1 : 0),
+      memoryMb: () =>
+        this.store
+          .list(tenant)
+          .filter((f) => f.name !== name)
+          .reduce((sum, f) => sum + this.liveMemoryMb(f), 0),
+    });
+    const conflict = primary.routes.length === 0 ? undefined : claimConflicts(name, tenant, primary.routes, this.store.withList('routes'));
     if (conflict) throw new FaasError('conflict', conflict);
-    return tenant;
+  }
+
+  /** `memoryMb` of every live version of a function (each version of a split runs its own instances). */
+  private liveMemoryMb(live: LiveRecord): number {
+    let sum = 0;
+    for (const version of sharesOf(live).keys()) {
+      const config = version === live.version ? live.config : this.store.version(live.name, version)?.config;
+      sum += config?.memoryMb ?? 0;
+    }
+    return sum;
+  }
+
+  /**
+   * Versions kept under the function's name that belong to its tenant, newest first. A name a tenant
+   * deleted and another one took keeps counting versions, but the old owner's stay out of reach: never
+   * listed, rolled back to or split into (they carry its code, secrets and KV namespaces).
+   */
+  private keptVersions(live: LiveRecord): VersionRecord[] {
+    return this.store.versions(live.name).filter((v) => v.tenant === live.tenant);
+  }
+
+  private keptVersion(live: LiveRecord, version: number): VersionRecord {
+    const rec = this.store.version(live.name, version);
+    if (!rec || rec.tenant !== live.tenant) throw new FaasError('not_found', `version ${version} of function "${live.name}" is not kept (see its versions)`);
+    return rec;
   }
 
   /** The version before the live one: the newest kept version older than the newest live one (during a rollout, the one it started from). */
   private previousVersion(live: LiveRecord): number {
     const newest = Math.max(...sharesOf(live).keys());
-    const older = this.store.versions(live.name).find((v) => v.version < newest);
+    const older = this.keptVersions(live).find((v) => v.version < newest);
     if (!older) throw new FaasError('not_found', `function "${live.name}" has no kept version before ${newest}`);
     return older.version;
   }

@@ -177,6 +177,7 @@ export class RegistryStore {
       listTenant: db.prepare<[string], FunctionRow>('SELECT * FROM functions WHERE tenant = ? ORDER BY name'),
       version: db.prepare<[string, number], VersionRow>('SELECT * FROM versions WHERE name = ? AND version = ?'),
       versions: db.prepare<[string], VersionRow>('SELECT * FROM versions WHERE name = ? ORDER BY version DESC'),
+      tenant: db.prepare<[string, number], { tenant: string }>('SELECT tenant FROM versions WHERE name = ? AND version = ?'),
       source: db.prepare<[string, number], { source: string | null }>('SELECT source FROM versions WHERE name = ? AND version = ?'),
       nextVersion: db.prepare<[string], { next: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM versions WHERE name = ?'),
       artifacts: db.prepare<[], { artifact: string }>('SELECT artifact FROM versions'),
@@ -260,6 +261,10 @@ export class RegistryStore {
     return this.stmts.versions.all(name).map(fromRow);
   }
 
+  tenantOf(name: string, version: number): string | undefined {
+    return this.stmts.tenant.get(name, version)?.tenant;
+  }
+
   /** What a version compiled (kept so an artifact the engine no longer accepts can be rebuilt). */
   source(name: string, version: number): string | null {
     return this.stmts.source.get(name, version)?.source ?? null;
@@ -316,7 +321,7 @@ function fromRow(row: VersionRow): VersionRecord {
     sha256: row.sha256,
     bytecodeBytes: row.bytecode_bytes,
     deployedAt: row.deployed_at,
-    config: JSON.parse(row.config) as FunctionConfig,
+    config: storedConfig(row.config),
     artifact: row.artifact,
     origin: row.origin,
     filename: row.filename,
@@ -324,6 +329,16 @@ function fromRow(row: VersionRow): VersionRecord {
     tenant: row.tenant,
     deployedBy: row.deployed_by,
   };
+}
+
+/**
+ * A version's config as stored. One stored before `stripPrefix` existed ran seeing the whole
+ * `/fn/<name>/…` path, so it keeps doing so (a gateway upgrade must not change what a deployed
+ * version sees); every config stored since names `stripPrefix` (the schema's default fills it in).
+ */
+function storedConfig(json: string): FunctionConfig {
+  const config = JSON.parse(json) as FunctionConfig;
+  return (config as Partial<FunctionConfig>).stripPrefix === undefined ? { ...config, stripPrefix: false } : config;
 }
 
 function fromFunctionRow(row: FunctionRow): LiveRecord {

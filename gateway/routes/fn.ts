@@ -29,7 +29,10 @@ export interface FunctionRouteDeps {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
-/** Paths that are the gateway's own on every host: a host route never takes them. */
+/**
+ * Paths that are the gateway's own on every host: a host route never takes them, as sent or as the
+ * router decodes them (`/%61dmin/…` is routed as `/admin/…`, past the admin token check).
+ */
 const GATEWAY_PATH = /^\/(?:admin|fn)(?:\/|$)|^\/(?:healthz|readyz|metrics|mcp)$/;
 
 export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDeps): void {
@@ -37,7 +40,7 @@ export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRout
   const byName: Handler<GatewayEnv> = (c) => {
     const name = c.req.param('name')!;
     assertFunctionName(name);
-    return invoke(c, name, PREFIX_LENGTH + name.length);
+    return invoke(c, name, true);
   };
   app.all('/fn/:name', byName);
   app.all('/fn/:name/*', byName);
@@ -53,18 +56,15 @@ export function registerHostRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDep
     const target = c.env.incoming.url ?? '/';
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
-    const name = GATEWAY_PATH.test(path) ? undefined : deps.plane.routes.match(c.req.header('host'), path);
+    const name = GATEWAY_PATH.test(path) || GATEWAY_PATH.test(c.req.path) ? undefined : deps.plane.routes.match(c.req.header('host'), path);
     if (!name) return next();
     let response: Response | undefined;
     await admission(c, async () => {
-      response = await invoke(c, name, 0);
+      response = await invoke(c, name, false);
     });
     return response!;
   });
 }
-
-/** "/fn/" */
-const PREFIX_LENGTH = 4;
 
 /** One request to a function, wherever it came from: an HTTP request, or an MCP tool call (invoke_function). */
 export interface FunctionCall {
@@ -72,8 +72,8 @@ export interface FunctionCall {
   method: string;
   /** The URL as the gateway received it, `/fn/<name>` included. */
   url: string;
-  /** Characters of the path that are the gateway's (`/fn/<name>`): 0 at a claimed route. */
-  strip: number;
+  /** Whether the path's first two segments are the gateway's (`/fn/<name>`); not at a claimed route. */
+  strip: boolean;
   /** Header names and values, alternating (Node's rawHeaders). */
   rawHeaders: string[];
   /** Reads the body: called only after the rate limits let the request in, and never for GET or HEAD. */
@@ -89,7 +89,7 @@ export interface FunctionCall {
 function invoker(deps: FunctionRouteDeps) {
   const call = functionCaller(deps);
   const { maxBodyBytes, bodyTimeoutMs, bodyBudget } = deps;
-  return (c: GatewayContext, name: string, strip: number): Promise<Response> => {
+  return (c: GatewayContext, name: string, strip: boolean): Promise<Response> => {
     const timing: NonNullable<GatewayEnv['Variables']['invocation']> = { function: name };
     c.set('invocation', timing);
     const incoming = c.env.incoming;
@@ -109,8 +109,8 @@ function invoker(deps: FunctionRouteDeps) {
 
 /**
  * Runs one request through a function: rate limits, version choice (traffic split), body, slot,
- * invocation, response; then usage, metrics and the live-log record. `strip` characters of the
- * path are the gateway's (`/fn/<name>`) and, unless the function keeps them (`stripPrefix: false`),
+ * invocation, response; then usage, metrics and the live-log record. With `strip`, the path's first
+ * two segments are the gateway's (`/fn/<name>`) and, unless the function keeps them (`stripPrefix: false`),
  * are not part of the URL the guest sees.
  */
 export function functionCaller({ runtime, registry, scheduler, metrics, lifecycle, plane }: Pick<FunctionRouteDeps, 'runtime' | 'registry' | 'scheduler' | 'metrics' | 'lifecycle' | 'plane'>) {
@@ -137,11 +137,11 @@ export function functionCaller({ runtime, registry, scheduler, metrics, lifecycl
 
       const method = call.method;
       const body = method === 'GET' || method === 'HEAD' ? null : await call.body();
-      const stripping = strip > 0 && fn.config.stripPrefix;
+      const stripping = strip && fn.config.stripPrefix;
       const headers = headerPairs(call.rawHeaders, stripping ? 'x-forwarded-prefix' : undefined);
       let url = call.url;
       if (stripping) {
-        url = stripped(url, strip);
+        url = stripped(url);
         // what the client sent under this name is replaced, not joined: the guest can trust it
         headers.push(['x-forwarded-prefix', `/fn/${name}`]);
       }
@@ -201,14 +201,17 @@ export function functionCaller({ runtime, registry, scheduler, metrics, lifecycl
       throw e;
     } finally {
       const wallMs = performance.now() - received;
-      plane.usage.add(tenant, name, {
-        invocations: 1,
-        errors: outcome === 'ok' ? 0 : 1,
-        wallMs,
-        cpuMs: usage?.cpuMs ?? 0,
-        egressBytes: usage?.egressBytes ?? 0,
-        kvOps: usage?.bindingOps ?? 0,
-      });
+      // A request refused by a rate limit ran nothing: billing it would let any client run up the bill the limit caps.
+      if (outcome !== 'rate_limited') {
+        plane.usage.add(tenant, name, {
+          invocations: 1,
+          errors: outcome === 'ok' ? 0 : 1,
+          wallMs,
+          cpuMs: usage?.cpuMs ?? 0,
+          egressBytes: usage?.egressBytes ?? 0,
+          kvOps: usage?.bindingOps ?? 0,
+        });
+      }
       plane.logs.invocation({
         function: name,
         version: fn.version,
@@ -222,7 +225,7 @@ export function functionCaller({ runtime, registry, scheduler, metrics, lifecycl
         execMs: round(timing.execMs),
         cpuMs: usage ? round(usage.cpuMs) : undefined,
         cold: timing.coldMs !== undefined ? timing.coldMs > 0 : undefined,
-      });
+      }, tenant);
     }
   };
 }
@@ -236,12 +239,19 @@ function meterLater(plane: ControlPlane, tenant: string, name: string, before: I
   });
 }
 
-/** `url` without the `strip` path characters after its origin ("/fn/hello/x?y" → "/x?y"; "/fn/hello" → "/"). */
-function stripped(url: string, strip: number): string {
+/**
+ * `url` without the first two segments of its path ("/fn/hello/x?y" → "/x?y"; "/fn/hello" → "/"), as
+ * sent: a name sent percent-encoded ("/fn/%68ello/x", routed as "hello") is longer than the name.
+ */
+function stripped(url: string): string {
   const pathStart = url.indexOf('/', url.indexOf('//') + 2);
   if (pathStart < 0) return url;
-  const rest = url.slice(pathStart + strip);
-  return url.slice(0, pathStart) + (rest.startsWith('/') ? rest : `/${rest}`);
+  const query = url.indexOf('?', pathStart);
+  const pathEnd = query < 0 ? url.length : query;
+  const second = url.indexOf('/', pathStart + 1);
+  const third = second < 0 || second >= pathEnd ? -1 : url.indexOf('/', second + 1);
+  const cut = third < 0 || third >= pathEnd ? pathEnd : third;
+  return url.slice(0, pathStart) + (cut === pathEnd ? '/' : '') + url.slice(cut);
 }
 
 function pathOf(target: string | undefined): string {

@@ -25,7 +25,7 @@ export function registerLogRoutes(app: Hono<GatewayEnv>, deps: { registry: Regis
       if (!/^\d{1,4}$/.test(limitParam)) throw new FaasError('bad_request', 'limit must be an integer from 0 to 9999');
       limit = Number(limitParam);
     }
-    const recent = deps.plane.logs.recent(rec.name, filter, limit);
+    const recent = deps.plane.logs.recent(rec.name, rec.tenant, filter, limit);
     const follow = c.req.query('follow');
     if (follow !== '1' && follow !== 'true') return c.json(recent);
 
@@ -51,7 +51,7 @@ export function registerLogRoutes(app: Hono<GatewayEnv>, deps: { registry: Regis
           controller.enqueue(encoder.encode(text));
         };
         const send = (e: TailEvent) => write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-        const unsubscribe = deps.plane.logs.subscribe(rec.name, filter, send, close);
+        const unsubscribe = deps.plane.logs.subscribe(rec.name, rec.tenant, filter, send, close);
         const heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
         stop = unsubscribe;
         write(': following\n\n');

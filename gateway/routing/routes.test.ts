@@ -30,6 +30,18 @@ describe('route table', () => {
     expect(new RouteTable([{ name: 'w', config: { routes: ['*.x.test/*'] } }]).match('x.test', '/')).toBeUndefined();
   });
 
+  it('finds a wildcard claim among thousands by the request host’s own suffixes, the longest first', () => {
+    const many = Array.from({ length: 500 }, (_, i) => ({ name: `f${i}`, config: { routes: Array.from({ length: 32 }, (_, j) => `*.h${i}-${j}.test/p/*`) } }));
+    const big = new RouteTable([...many, { name: 'outer', config: { routes: ['*.test/*'] } }, { name: 'inner', config: { routes: ['*.b.h7-3.test/*'] } }]);
+    expect(big.size).toBe(500 * 32 + 2);
+    expect(big.match('a.h499-31.test', '/p/x')).toBe('f499');
+    expect(big.match('a.b.h7-3.test', '/p/x')).toBe('inner');
+    expect(big.match('a.h7-3.test', '/q')).toBe('outer');
+    expect(big.match('h7-3.test', '/p/x')).toBe('outer');
+    expect(big.match('a..h1-1.test', '/p/')).toBe('f1');
+    expect(big.match('nobody.example', '/')).toBeUndefined();
+  });
+
   it('knows when two claims can take the same request', () => {
     const o = (a: string, b: string) => routesOverlap(parseRoute(a), parseRoute(b));
     expect(o('example.com/*', 'example.com/blog/*')).toBe(true);

@@ -15,33 +15,48 @@ export function withQuotaDefaults(config: unknown, quota: Quota, defaults: { cpu
   return out;
 }
 
+/** What a quota limits in one version's config. */
+export type QuotaFields = Pick<FunctionConfig, 'memoryMb' | 'cpuMs' | 'timeoutMs'>;
+
 /**
- * Refuses (403 `quota_exceeded`, naming the quota, its limit and the current use) a deploy of
- * `config` that would take `tenant` over one of its quotas; `others` are its other live functions
- * (the one being deployed, if it exists, is replaced and so not counted).
+ * Refuses (403 `quota_exceeded`, naming the quota, its limit and the current use) a live deployment
+ * of one function that would take `tenant` over one of its quotas. `versions` are the configs of its
+ * versions that will be live (one, or each version of a traffic split: every one runs its own
+ * instances, so their memory adds up); `others` are the tenant's other live functions with the memory
+ * all their live versions take (the function being deployed, if it exists, is replaced and so not counted).
  */
-export function checkQuota(tenant: Tenant, config: FunctionConfig, others: readonly { config: Pick<FunctionConfig, 'memoryMb'> }[]): void {
+/** The tenant's other live functions: how many, and (read only when a memoryMb quota asks) their memoryMb summed. */
+export interface OtherFunctions {
+  count: number;
+  memoryMb(): number;
+}
+
+export function checkQuota(tenant: Tenant, versions: readonly QuotaFields[], others: OtherFunctions): void {
   const q = tenant.quota;
   const refuse = (quota: string, message: string, detail: Record<string, number>) => {
     throw new FaasError('quota_exceeded', `tenant "${tenant.name}" quota ${quota}: ${message}`, { quota, ...detail });
   };
-  if (q.functions !== undefined && others.length + 1 > q.functions) {
-    refuse('functions', `${others.length} functions deployed, ${q.functions} allowed`, { limit: q.functions, used: others.length });
+  if (q.functions !== undefined && others.count + 1 > q.functions) {
+    refuse('functions', `${others.count} functions deployed, ${q.functions} allowed`, { limit: q.functions, used: others.count });
   }
   if (q.memoryMb !== undefined) {
-    const used = others.reduce((sum, f) => sum + f.config.memoryMb, 0);
-    if (used + config.memoryMb > q.memoryMb) {
-      refuse('memoryMb', `${used} MB used by other functions + ${config.memoryMb} MB asked > ${q.memoryMb} MB allowed`, {
+    const used = others.memoryMb();
+    const asked = versions.reduce((sum, v) => sum + v.memoryMb, 0);
+    if (used + asked > q.memoryMb) {
+      const what = versions.length > 1 ? `${asked} MB asked by ${versions.length} live versions` : `${asked} MB asked`;
+      refuse('memoryMb', `${used} MB used by other functions + ${what} > ${q.memoryMb} MB allowed`, {
         limit: q.memoryMb,
         used,
-        requested: config.memoryMb,
+        requested: asked,
       });
     }
   }
-  if (q.cpuMs !== undefined && config.cpuMs > q.cpuMs) {
-    refuse('cpuMs', `cpuMs ${config.cpuMs} asked, at most ${q.cpuMs} allowed per function`, { limit: q.cpuMs, requested: config.cpuMs });
-  }
-  if (q.timeoutMs !== undefined && config.timeoutMs > q.timeoutMs) {
-    refuse('timeoutMs', `timeoutMs ${config.timeoutMs} asked, at most ${q.timeoutMs} allowed per function`, { limit: q.timeoutMs, requested: config.timeoutMs });
+  for (const v of versions) {
+    if (q.cpuMs !== undefined && v.cpuMs > q.cpuMs) {
+      refuse('cpuMs', `cpuMs ${v.cpuMs} asked, at most ${q.cpuMs} allowed per function`, { limit: q.cpuMs, requested: v.cpuMs });
+    }
+    if (q.timeoutMs !== undefined && v.timeoutMs > q.timeoutMs) {
+      refuse('timeoutMs', `timeoutMs ${v.timeoutMs} asked, at most ${q.timeoutMs} allowed per function`, { limit: q.timeoutMs, requested: v.timeoutMs });
+    }
   }
 }

@@ -56,7 +56,13 @@ export class UsageMeter {
            egress_bytes = egress_bytes + excluded.egress_bytes, kv_ops = kv_ops + excluded.kv_ops`,
       ),
     };
-    this.timer = setInterval(() => this.flush(), flushEveryMs);
+    this.timer = setInterval(() => {
+      try {
+        this.flush();
+      } catch {
+        // the rows stay pending for the next tick; a query() meanwhile reports the failure
+      }
+    }, flushEveryMs);
     this.timer.unref();
   }
 
@@ -77,13 +83,26 @@ export class UsageMeter {
     addTo(total, figures);
   }
 
+  /**
+   * Writes the pending figures in one transaction. When it fails (a full disk, a locked file) it
+   * rolled back: the rows are pending again, so nothing is lost or counted twice, and it throws.
+   */
   flush(): void {
     if (this.pending.size === 0 || !this.db.open) return;
-    const rows = [...this.pending.values()];
+    const rows = this.pending;
     this.pending = new Map();
-    this.db.transaction(() => {
-      for (const r of rows) this.stmts.upsert.run(r);
-    })();
+    try {
+      this.db.transaction(() => {
+        for (const r of rows.values()) this.stmts.upsert.run(r);
+      })();
+    } catch (err) {
+      for (const [key, r] of rows) {
+        const now = this.pending.get(key);
+        if (now) addTo(now, r);
+        else this.pending.set(key, r);
+      }
+      throw err;
+    }
   }
 
   /** Hourly rows in [from, to), optionally one tenant's, flushed first so the answer is current. */
@@ -102,7 +121,11 @@ export class UsageMeter {
 
   close(): void {
     clearInterval(this.timer);
-    this.flush();
+    try {
+      this.flush();
+    } catch {
+      // shutting down: what could not be written is lost, the rest of the close goes on
+    }
   }
 }
 
