@@ -23,6 +23,7 @@ const GATEWAY_ON_WORKERS = [
   'gateway/scheduler/queue.test.ts',
   'gateway/functions-dir.test.ts',
   'gateway/density.test.ts',
+  'gateway/streaming.test.ts',
   'gateway/mcp/mcp.test.ts',
 ];
 

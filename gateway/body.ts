@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaasError } from '../contract/errors.ts';
+import { readableSource, type ByteSource } from '../runtime/index.ts';
 
 /**
  * Bytes of request bodies being received right now, over every connection: what slow clients can
@@ -94,4 +95,80 @@ export function readBody(incoming: IncomingMessage, { limit, timeoutMs, outgoing
 
 function tooLarge(limit: number): FaasError {
   return new FaasError('payload_too_large', `request body exceeds the ${limit}-byte limit`, { limit, unreadBody: true });
+}
+
+/**
+ * Bodies that declare at most this many bytes are read whole before the function runs (the fast path:
+ * handed over in one piece at dispatch); longer ones, and bodies of unknown length, stream.
+ */
+export const STREAM_THRESHOLD = 64 * 1024;
+
+export interface StreamedBody {
+  source: ByteSource;
+  /** Why the body failed (too large, too slow, cut off), once it did. */
+  failure(): FaasError | undefined;
+  /** Whether all of it was read (else the rest is left unread and the connection must close). */
+  complete(): boolean;
+}
+
+/**
+ * A request body streamed to the function as it reads it: nothing is taken from the socket before the
+ * guest asks (TCP flow control holds the client back meanwhile), the cap is enforced on the bytes as
+ * they arrive, and the body timeout runs from the start as for a buffered body. A failure errors the
+ * guest's stream; the route answers with its code if the function fails after it.
+ */
+export function streamBody(incoming: IncomingMessage, { limit, timeoutMs, outgoing, budget }: BodyLimits): StreamedBody {
+  const declared = Number(incoming.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  let size = 0;
+  /** Bytes counted against the budget, given back when the body is done. */
+  let held = 0;
+  let failure: FaasError | undefined;
+  let complete = false;
+  let asked = false;
+  const timer = setTimeout(() => {
+    failure ??= new FaasError('request_timeout', `request body did not arrive within ${timeoutMs} ms (${size} bytes received)`, { timeoutMs, unreadBody: true });
+    inner.fail(failure);
+  }, timeoutMs);
+  const inner = readableSource(incoming, {
+    onChunk(n) {
+      size += n;
+      if (size > limit) throw (failure ??= tooLarge(limit));
+      // Every byte taken counts against the shared budget until the body is done: the guest may be
+      // gathering it whole (text(), json() …), so stalled uploads still cannot pile up in memory.
+      if (budget) {
+        if (budget.used + n > budget.limit) {
+          throw (failure ??= new FaasError('overloaded', `too many request bodies are being received at once (${budget.limit} bytes)`, { retryAfterSeconds: 1, unreadBody: true }));
+        }
+        budget.used += n;
+        held += n;
+      }
+    },
+    failure: (err) =>
+      (failure ??= new FaasError('bad_request', err ? `request body could not be read: ${err.message}` : 'request body was cut off: the client closed the connection', {
+        unreadBody: true,
+      })),
+    onDone() {
+      clearTimeout(timer);
+      if (budget) budget.used -= held;
+      held = 0;
+    },
+    // the rest stays unread: the response closes the connection (never the socket under it mid-answer)
+    release: () => {},
+  });
+  const source: ByteSource = {
+    read() {
+      if (!asked) {
+        asked = true;
+        const expect = incoming.headers.expect;
+        if (expect && outgoing && expect.toLowerCase() === '100-continue' && !outgoing.headersSent) outgoing.writeContinue();
+      }
+      return inner.read().then((chunk) => {
+        if (chunk === null) complete = true;
+        return chunk;
+      });
+    },
+    cancel: (reason) => inner.cancel(reason),
+  };
+  return { source, failure: () => failure, complete: () => complete };
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SOURCES, startTestGateway, tempDir, waitFor, type TestGateway } from '../test/helpers/gateway.ts';
+import { SOURCES, startTestGateway, tempDir, testWorkers, waitFor, type TestGateway } from '../test/helpers/gateway.ts';
 
 let t: TestGateway | undefined;
 afterEach(async () => {
@@ -52,7 +52,10 @@ describe('a deployed function costs metadata until it is invoked', () => {
     t = await startTestGateway({ dataDir, functionsDir });
     const answers = await Promise.all(Array.from({ length: 20 }, () => t!.fn('f07').then((r) => r.text())));
     expect(new Set(answers)).toEqual(new Set(['I am 7']));
-    expect(await metric(t, 'faas_functions_loaded')).toBe(1);
+    // once per thread that ran it (a thread loads what it runs)
+    const loadedNow = await metric(t, 'faas_functions_loaded');
+    expect(loadedNow).toBeGreaterThanOrEqual(1);
+    expect(loadedNow).toBeLessThanOrEqual(Math.max(1, testWorkers()));
   });
 });
 

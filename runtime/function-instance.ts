@@ -6,11 +6,13 @@ import type { StackMapper } from './sourcemap.ts';
 import type { GuestLogEntry, HostServices } from './host/services.ts';
 import { opDeclaration, parseJsonArgs, type LogLevel } from './host/op-table.ts';
 import { pureOps } from './host/pure-ops.ts';
-import { headersJson } from './engine/dispatch-codec.ts';
+import { headersJson, type BodyStreamRef } from './engine/dispatch-codec.ts';
+import { trackEnd, type ByteSource } from './body-stream.ts';
+import { ZLIB_FORMATS, type ZlibFormat } from './host/compression.ts';
 import type { LogLimits, LogRateLimiter } from './log-limits.ts';
 import type { BackgroundCpuBudget } from './background-budget.ts';
 
-/** An invocation without ctx.waitUntil work: its usage at response time is final. */
+/** An invocation without ctx.waitUntil work or a streamed response body: its usage at response time is final. */
 const NOTHING_MORE: Promise<undefined> = Promise.resolve(undefined);
 
 type InstanceState = 'ready' | 'retiring' | 'dead';
@@ -98,27 +100,115 @@ export class FunctionInstance {
     return this.state === 'ready' && !this.poisoned;
   }
 
-  /** Runs the fetch handler. Resolves with the response; waitUntil work continues in `background`. */
+  /**
+   * Runs the fetch handler. Resolves with the response; waitUntil work, and the streaming of a
+   * streamed response body, continue in `background` (the invocation stays open until both are done),
+   * which resolves with the invocation's final usage (undefined when the usage at response time is final).
+   */
   async fetch(inv: Invocation, req: GuestRequest): Promise<{ response: GuestResponse; background: Promise<InvocationUsage | undefined> }> {
+    let body: Uint8Array | BodyStreamRef | null = req.body ? new Uint8Array(req.body) : null;
+    if (req.stream) {
+      try {
+        body = { stream: inv.streams.addHost(req.stream) };
+      } catch (err) {
+        req.stream.cancel('refused');
+        throw new FaasError('internal_error', (err as Error).message);
+      }
+    }
     const out = await this.run(inv, () =>
       this.sandbox.dispatch({
         method: req.method,
         url: req.url,
         headers: headersJson(req.headers),
-        body: req.body ? new Uint8Array(req.body) : null,
+        body,
         env: this.fn.envJson,
         id: inv.id,
       }),
     );
-    const response: GuestResponse = { status: out.status, headers: out.headers, body: out.body };
-    if (out.waitUntil) return { response, background: this.settle(inv).then(() => inv.usage()) };
-    this.finish(inv);
-    return { response, background: NOTHING_MORE };
+    const response: GuestResponse = { status: out.status, headers: out.headers, body: null };
+    const waits: Promise<void>[] = [];
+    if (out.body instanceof ArrayBuffer) response.body = out.body;
+    else if (out.body) {
+      try {
+        const tracked = this.responseStream(inv, out.body.stream);
+        response.stream = tracked.source;
+        waits.push(tracked.ended);
+      } catch (err) {
+        this.finish(inv);
+        throw err;
+      }
+    }
+    if (out.waitUntil) waits.push(this.settleWork(inv));
+    if (waits.length === 0) {
+      this.finish(inv);
+      return { response, background: NOTHING_MORE };
+    }
+    const background = (waits.length === 1 ? waits[0]! : Promise.all(waits)).then(() => {
+      this.finish(inv);
+      return inv.usage();
+    });
+    return { response, background };
+  }
+
+  /**
+   * The response body stream `id`: a host stream the guest passes on untouched (read without entering
+   * the guest), or a guest ReadableStream, pulled piece by piece, each pull an accounted entry of this
+   * invocation. Its end (or the invocation failing: the wall-time limit, a fault) ends the invocation.
+   */
+  private responseStream(inv: Invocation, id: number): ReturnType<typeof trackEnd> {
+    const entry = inv.streams.take(id);
+    if (!entry) throw new FaasError('function_error', 'the response body stream is not one this request can send (already read, or not its own)');
+    const source: ByteSource = entry.kind === 'host' ? entry.source : this.guestSource(inv, id);
+    const tracked = trackEnd(source);
+    inv.streaming = true;
+    const off = inv.onFail((err) => tracked.abort(err));
+    void tracked.ended.then(() => {
+      off();
+      inv.streaming = false;
+    });
+    return tracked;
+  }
+
+  private guestSource(inv: Invocation, id: number): ByteSource {
+    return {
+      read: async () => {
+        if (inv.finished || this.state === 'dead' || this.poisoned) throw new FaasError('unavailable', 'the instance streaming this response is gone');
+        if (performance.now() >= inv.deadline) {
+          throw new FaasError('timeout', `function "${this.fn.name}" did not finish within its ${this.fn.config.timeoutMs} ms wall-time limit (config key "timeoutMs")`);
+        }
+        try {
+          const pending = this.enter(inv, () => {
+            const result = this.sandbox.pullStream(id);
+            this.sandbox.runJobs();
+            return result;
+          });
+          const chunk = await this.race(inv, Promise.resolve(pending));
+          return chunk && chunk.byteLength > 0 ? chunk : chunk === null ? null : new Uint8Array(0);
+        } catch (err) {
+          throw this.faultToError(err, inv);
+        }
+      },
+      cancel: (reason) => {
+        if (inv.finished || this.state === 'dead' || this.poisoned) return;
+        try {
+          this.enter(inv, () => {
+            this.sandbox.cancelStream(id, reason ?? 'cancelled');
+            this.sandbox.runJobs();
+          });
+        } catch {
+          // a fault here discarded the instance already (see enter)
+        }
+      },
+    };
   }
 
   async scheduled(inv: Invocation, controller: { cron: string; scheduledTime: number }): Promise<void> {
     await this.run(inv, () => this.sandbox.scheduled(String(controller.cron), Number(controller.scheduledTime), this.fn.envJson, inv.id));
-    await this.settle(inv);
+    try {
+      await this.settleWork(inv);
+    } finally {
+      this.finish(inv);
+    }
   }
 
   /** Stops taking new work; disposed once the in-flight invocations finish. */
@@ -160,8 +250,8 @@ export class FunctionInstance {
     }
   }
 
-  /** Waits for ctx.waitUntil work of a responded invocation, bounded by its wall deadline. */
-  private async settle(inv: Invocation): Promise<void> {
+  /** Waits for ctx.waitUntil work of a responded invocation, bounded by its wall deadline (never rejects). */
+  private async settleWork(inv: Invocation): Promise<void> {
     try {
       const pending = this.enter(inv, () => {
         const result = this.sandbox.settle(inv.id);
@@ -172,20 +262,27 @@ export class FunctionInstance {
     } catch (err) {
       const faas = this.faultToError(err, inv);
       this.runtimeLog(inv, 'warn', `waitUntil did not complete: ${faas.code}: ${faas.message}`);
-    } finally {
-      this.finish(inv);
     }
   }
 
   /** Settles with the guest's result, or fails with the invocation's own wall timeout or fault. */
   private race<T>(inv: Invocation, work: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      inv.fail = reject;
+      const off = inv.onFail(reject);
       if (!this.wallTimers.has(inv)) {
         const t = setTimeout(() => this.onWallTimeout(inv), Math.max(0, inv.deadline - performance.now()));
         this.wallTimers.set(inv, t);
       }
-      work.then(resolve, reject);
+      work.then(
+        (v) => {
+          off();
+          resolve(v);
+        },
+        (e) => {
+          off();
+          reject(e);
+        },
+      );
     });
   }
 
@@ -200,6 +297,8 @@ export class FunctionInstance {
   private finish(inv: Invocation): void {
     if (inv.finished) return;
     this.clearWallTimer(inv);
+    // its streams go with it: host ones are released here, the guest's own are cancelled below
+    const exposed = inv.closeStreams('the request ended');
     const dropped: number[] = [];
     for (const [id, t] of this.timers) {
       if (t.owner === inv) {
@@ -210,9 +309,13 @@ export class FunctionInstance {
     }
     // The guest keeps each armed timer's callback: let it forget the ones that will never fire,
     // still under this invocation's CPU budget (guest code runs there, and may have been replaced).
-    if (dropped.length > 0 && this.state !== 'dead' && !this.poisoned) {
+    if ((dropped.length > 0 || exposed.length > 0) && this.state !== 'dead' && !this.poisoned) {
       try {
-        this.enter(inv, () => this.sandbox.dropTimers(dropped));
+        this.enter(inv, () => {
+          if (dropped.length > 0) this.sandbox.dropTimers(dropped);
+          for (const id of exposed) this.sandbox.cancelStream(id, 'the request ended');
+          if (exposed.length > 0) this.sandbox.runJobs();
+        });
       } catch {
         // a fault here discarded the instance already (see enter)
       }
@@ -299,6 +402,24 @@ export class FunctionInstance {
         return undefined;
       case 'timerSet':
         return this.setTimer(args[0] as number, args[1] as number, inv);
+      case 'streamRead':
+        return this.track(inv.streams.read(args[0] as number, args[1] as boolean, this.fn.memoryLimitBytes), inv);
+      case 'streamCancel':
+        inv.streams.cancel(args[0] as number);
+        return undefined;
+      case 'streamExpose':
+        return inv.streams.expose();
+      case 'zlibOpen':
+        if (!ZLIB_FORMATS.includes(args[0] as ZlibFormat)) throw new TypeError(`unsupported compression format "${String(args[0])}"`);
+        return inv.streams.zlibOpen(args[0] as ZlibFormat, args[1] as boolean);
+      case 'zlibPush':
+        inv.streams.zlibPush(args[0] as number, (args[1] as Uint8Array | null) ?? null, args[2] as boolean);
+        return undefined;
+      case 'zlibPull':
+        return inv.streams.zlibPull(args[0] as number);
+      case 'zlibClose':
+        inv.streams.zlibClose(args[0] as number);
+        return undefined;
       case 'timerClear': {
         // (possibly a timer another request of this instance armed: the guest has one timer table)
         const t = this.timers.get(args[0] as number);
@@ -382,7 +503,7 @@ export class FunctionInstance {
    */
   private runContinuation(owner: Invocation, work: () => void, timerId?: number): void {
     if (owner.finished || this.state === 'dead' || this.poisoned) return;
-    const background = owner.responded;
+    const background = owner.responded && !owner.streaming;
     if (background) {
       const wait = this.env.background.delayFor(this.fn.name);
       if (wait > 0) {

@@ -9,6 +9,8 @@ export type { FunctionHost, DeployedFunction, SandboxPoolStats, ThreadLoad, Host
 export { WorkerPool, DIED_MESSAGE, type WorkerPoolOptions, type WorkerEvent } from './workers/worker-pool.ts';
 export type { OpsModule, OpsProvider } from './workers/protocol.ts';
 export type { GuestRequest, GuestResponse, InvocationUsage } from './invocation.ts';
+export { readAllBytes, isByteSource, MAX_CHUNK, type ByteSource } from './body-stream.ts';
+export { readableSource, type ReadableSourceOptions } from './host/readable-source.ts';
 export type { GuestLogEntry, BoundOp, OpContext, LogLevel } from './host/services.ts';
 export { HOST_OPS, type OpName, type OpArgs } from './host/op-table.ts';
 export { fetchOp, DEFAULT_FETCH_LIMITS, type FetchLimits } from './host/fetch.ts';

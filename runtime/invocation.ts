@@ -1,15 +1,23 @@
-/** The plain-data request and response that cross into and out of the guest. */
+import { InvocationStreams, type ByteSource } from './body-stream.ts';
+
+/**
+ * The request and response that cross into and out of the guest: plain data, and a body either whole
+ * (`body`) or streamed (`stream`, a ByteSource: read as the guest reads it, or pulled as the client
+ * takes it), never both.
+ */
 export interface GuestRequest {
   method: string;
   url: string;
   headers: [string, string][];
   body: ArrayBuffer | null;
+  stream?: ByteSource;
 }
 
 export interface GuestResponse {
   status: number;
   headers: [string, string][];
   body: ArrayBuffer | null;
+  stream?: ByteSource;
 }
 
 export type InvocationKind = 'fetch' | 'scheduled' | 'load';
@@ -36,13 +44,15 @@ export class Invocation {
   readonly startedAt = performance.now();
   /** Set once the response has been handed back; the invocation may live on for ctx.waitUntil. */
   responded = false;
+  /** Its response body is still being streamed: continuations are the response's work, not background work. */
+  streaming = false;
   finished = false;
   /** Bytes of console output this invocation has logged (see LogLimits). */
   logBytes = 0;
   /** Records dropped since the cap was hit; reported once, with the "truncated" record. */
   logDropped = 0;
-  /** Fails the caller's pending promise (used by faults that happen outside the awaited chain). */
-  fail: (err: unknown) => void = () => {};
+  private failers: Set<(err: unknown) => void> | undefined;
+  private streamTable: InvocationStreams | undefined;
 
   constructor(
     readonly id: string,
@@ -58,5 +68,30 @@ export class Invocation {
 
   get remainingMs(): number {
     return Math.max(0, this.deadline - performance.now());
+  }
+
+  /**
+   * Fails whatever waits on this invocation: the caller's pending promise, a streamed response body
+   * (used by faults that happen outside the awaited chain, and by the wall-time limit).
+   */
+  fail(err: unknown): void {
+    if (!this.failers) return;
+    for (const f of [...this.failers]) f(err);
+  }
+
+  /** Registers `f` to be called by fail(); returns what unregisters it. */
+  onFail(f: (err: unknown) => void): () => void {
+    (this.failers ??= new Set()).add(f);
+    return () => this.failers?.delete(f);
+  }
+
+  /** The body streams and compression handles this invocation owns (made on first use). */
+  get streams(): InvocationStreams {
+    return (this.streamTable ??= new InvocationStreams());
+  }
+
+  /** Releases them; returns the guest streams still exposed (see InvocationStreams.close). */
+  closeStreams(reason: string): number[] {
+    return this.streamTable ? this.streamTable.close(reason) : [];
   }
 }

@@ -4,7 +4,7 @@ import { compileEntry } from '../../compiler/index.ts';
 import { verifyArtifact, type Artifact } from '../../contract/artifact.ts';
 import { loadSigningKey } from '../../contract/signing-key.ts';
 import { FaasError } from '../../contract/errors.ts';
-import { Runtime, fetchOp, type Isolation, type OpsProvider, type RuntimeOptions } from '../../runtime/index.ts';
+import { Runtime, fetchOp, readAllBytes, type Isolation, type OpsProvider, type RuntimeOptions } from '../../runtime/index.ts';
 import { parseFunctionConfig } from '../../contract/config.ts';
 import { join } from 'node:path';
 import { exitWithError } from './shared.ts';
@@ -54,15 +54,28 @@ export async function runCommand(entry: string, opts: RunOptions): Promise<void>
       headers: opts.header.map(parseHeader),
       body: body ? (body.buffer as ArrayBuffer) : null,
     });
-    await result.background;
-    const { status, headers } = result.response;
-    const text = result.response.body ? new TextDecoder().decode(result.response.body) : '';
+    const { status, headers, stream } = result.response;
     if (opts.json) {
+      const bytes = stream ? await readAllBytes(stream) : result.response.body;
+      await result.background;
+      const text = bytes ? new TextDecoder().decode(bytes) : '';
       process.stdout.write(`${JSON.stringify({ status, headers: Object.fromEntries(headers), body: text })}\n`);
     } else {
       process.stdout.write(`${status}\n`);
       for (const [k, v] of headers) process.stdout.write(`${k}: ${v}\n`);
-      process.stdout.write(`\n${text}${text.endsWith('\n') || !text ? '' : '\n'}`);
+      process.stdout.write('\n');
+      // a streamed body is printed as it comes (server-sent events show up one by one)
+      let last = '';
+      const write = (bytes: Uint8Array) => {
+        if (bytes.byteLength === 0) return;
+        const text = new TextDecoder().decode(bytes);
+        last = text;
+        process.stdout.write(text);
+      };
+      if (stream) for (let chunk = await stream.read(); chunk !== null; chunk = await stream.read()) write(chunk);
+      else if (result.response.body) write(new Uint8Array(result.response.body));
+      await result.background;
+      if (last && !last.endsWith('\n')) process.stdout.write('\n');
     }
     runtime.close();
     await closeAll(hosts);

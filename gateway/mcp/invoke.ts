@@ -95,7 +95,7 @@ export async function invokeFunction(
     return { payload: t.into({ requestId, version: timing.version, timing: timingOf(timing, started), logs }), error };
   }
   const t = new Truncation();
-  const bytes = new Uint8Array(await response.arrayBuffer());
+  const { bytes, complete } = await readCapped(response, t);
   const headers: Record<string, string> = {};
   response.headers.forEach((v, k) => {
     if (k !== 'x-request-id' && k !== 'server-timing') headers[k] = v;
@@ -106,6 +106,7 @@ export async function invokeFunction(
       headers,
       ...bodyOf(bytes, response.headers.get('content-type'), t),
       bodyBytes: bytes.byteLength,
+      ...(complete ? {} : { bodyComplete: false }),
       serverTiming: response.headers.get('server-timing') ?? undefined,
       timing: timingOf(timing, started),
       version: timing.version,
@@ -113,6 +114,36 @@ export async function invokeFunction(
       logs: requestLogs(deps.plane, name, rec.tenant, requestId, t),
     }),
   };
+}
+
+/** More than is ever shown (RESULT_LIMITS.textChars): a streamed body is read this far and no further. */
+const READ_CAP = 1024 * 1024;
+
+/**
+ * The response body, at most READ_CAP bytes of it: a function may stream a body far longer than an
+ * answer can carry (until its deadline), and the gateway holds only what it may show.
+ */
+async function readCapped(response: Response, t: Truncation): Promise<{ bytes: Uint8Array; complete: boolean }> {
+  if (!response.body) return { bytes: new Uint8Array(0), complete: true };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { bytes: Buffer.concat(chunks, total), complete: true };
+      chunks.push(value);
+      total += value.byteLength;
+      if (total > READ_CAP) {
+        void reader.cancel('read far enough').catch(() => {});
+        t.notes.push(`body: streamed, only the first ${READ_CAP.toLocaleString('en-US')} bytes were read (the rest was not)`);
+        return { bytes: Buffer.concat(chunks, total).subarray(0, READ_CAP), complete: false };
+      }
+    }
+  } catch (err) {
+    t.notes.push(`body: the function's stream failed after ${total.toLocaleString('en-US')} bytes (${err instanceof Error ? err.message : String(err)})`.slice(0, 512));
+    return { bytes: Buffer.concat(chunks, total), complete: false };
+  }
 }
 
 function requestBody(args: InvokeArgs, method: string, max: number): Uint8Array | null {

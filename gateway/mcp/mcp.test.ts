@@ -21,6 +21,11 @@ const LOGGING_ECHO = `export default {
   },
 };`;
 
+/** Did not hang: generous, far above anything the call should take. */
+function bounded<T>(p: Promise<T>, ms = 20_000): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+}
+
 async function tenantToken(name: string): Promise<string> {
   expect((await t.admin('POST', '/admin/tenants', { name })).status).toBe(201);
   const res = await t.admin('POST', `/admin/tenants/${name}/tokens`, { label: 'mcp' });
@@ -76,6 +81,18 @@ describe('tools', () => {
     expect(got.data.versions).toHaveLength(1);
     expect(got.data.recentInvocations.at(-1)).toMatchObject({ requestId: res.data.requestId, status: 200, logLines: 1 });
     expect((await call(root, 'list_functions')).data.functions.map((f: { name: string }) => f.name)).toContain('echo');
+  });
+
+  it('reads a streamed body only as far as it can show, and says so (an endless stream does not hold the call)', async () => {
+    const source = `export default { fetch() { const chunk = new TextEncoder().encode('x'.repeat(65536)); return new Response(new ReadableStream({ pull(c) { c.enqueue(chunk); } })); } };`;
+    expect((await call(root, 'deploy_function', { name: 'streamer', source })).isError).toBe(false);
+    const res = await bounded(call(root, 'invoke_function', { name: 'streamer' }));
+    expect(res.isError).toBe(false);
+    expect(res.data.status).toBe(200);
+    expect(res.data.bodyComplete).toBe(false);
+    expect(res.data.body.length).toBe(32 * 1024);
+    expect(res.data.truncated).toContain('body: streamed, only the first 1,048,576 bytes were read (the rest was not)');
+    expect((await t.fn('echo')).status).toBe(200);
   });
 
   it('answers a compile error as a tool error with file:line:col, and deploys nothing', async () => {

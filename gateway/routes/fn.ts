@@ -1,9 +1,9 @@
 import type { Hono, Handler, MiddlewareHandler } from 'hono';
 import { assertFunctionName } from '../../contract/config.ts';
 import { ERROR_STATUS, FaasError, isFaasError, type ErrorCode } from '../../contract/errors.ts';
-import type { DeployedFunction, GuestRequest, GuestResponse, InvocationUsage } from '../../runtime/index.ts';
+import type { ByteSource, DeployedFunction, GuestRequest, GuestResponse, InvocationUsage } from '../../runtime/index.ts';
 import type { FunctionHost } from '../../runtime/index.ts';
-import { readBody, type BodyBudget } from '../body.ts';
+import { STREAM_THRESHOLD, readBody, streamBody, type BodyBudget, type StreamedBody } from '../body.ts';
 import type { ControlPlane } from '../control-plane.ts';
 import { serverTiming, asHttpError, type GatewayContext, type GatewayEnv } from '../http.ts';
 import { ROLLOUT_KEY, rolloutKey } from '../routing/split.ts';
@@ -76,8 +76,13 @@ export interface FunctionCall {
   strip: boolean;
   /** Header names and values, alternating (Node's rawHeaders). */
   rawHeaders: string[];
-  /** Reads the body: called only after the rate limits let the request in, and never for GET or HEAD. */
-  body(): Promise<Uint8Array>;
+  /**
+   * The body: called only after the rate limits let the request in, and never for GET or HEAD. Bytes
+   * (none: null), or a body that streams to the function as it is read.
+   */
+  body(): Promise<Uint8Array | null | StreamedBody>;
+  /** Cuts the client's connection off (a streamed response that failed or ran out of time); none for an MCP call, which reads the answer itself. */
+  abort?(): void;
   requestId: string;
   /** The request target, for the live logs. */
   target: string | undefined;
@@ -99,7 +104,15 @@ function invoker(deps: FunctionRouteDeps) {
       url: c.req.url,
       strip,
       rawHeaders: incoming.rawHeaders,
-      body: () => readBody(incoming, { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget }),
+      body: async () => {
+        if (!hasBody(incoming.headers)) return null;
+        // A short body is read whole first (handed over in one piece); a long or unsized one streams to
+        // the function as it reads it.
+        const limits = { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget };
+        const declared = Number(incoming.headers['content-length']);
+        return Number.isFinite(declared) && declared <= STREAM_THRESHOLD ? readBody(incoming, limits) : streamBody(incoming, limits);
+      },
+      abort: () => c.env.outgoing.destroy(),
       requestId: c.get('requestId'),
       target: incoming.url,
       timing,
@@ -126,6 +139,7 @@ export function functionCaller({ runtime, registry, scheduler, metrics, lifecycl
     let outcome = 'ok';
     let usage: InvocationUsage | undefined;
     let fn: DeployedFunction = primary;
+    let streamed: StreamedBody | undefined;
     try {
       plane.limits.admit(name, tenant);
       const split = plane.splits.get(name);
@@ -136,7 +150,12 @@ export function functionCaller({ runtime, registry, scheduler, metrics, lifecycl
       timing.version = fn.version;
 
       const method = call.method;
-      const body = method === 'GET' || method === 'HEAD' ? null : await call.body();
+      let body: Uint8Array | null = null;
+      if (method !== 'GET' && method !== 'HEAD') {
+        const read = await call.body();
+        if (read === null || read instanceof Uint8Array) body = read;
+        else streamed = read;
+      }
       const stripping = strip && fn.config.stripPrefix;
       const headers = headerPairs(call.rawHeaders, stripping ? 'x-forwarded-prefix' : undefined);
       let url = call.url;
@@ -146,6 +165,7 @@ export function functionCaller({ runtime, registry, scheduler, metrics, lifecycl
         headers.push(['x-forwarded-prefix', `/fn/${name}`]);
       }
       const request: GuestRequest = { method, url, headers, body: body && body.byteLength > 0 ? ownBuffer(body) : null };
+      if (streamed) request.stream = streamed.source;
 
       // The wall-time budget starts once the request is fully received; queueing spends from it.
       const deadline = performance.now() + fn.config.timeoutMs;
@@ -187,13 +207,26 @@ export function functionCaller({ runtime, registry, scheduler, metrics, lifecycl
       timing.worker = result.worker;
       const extra: Record<string, string> = { 'x-request-id': call.requestId, 'server-timing': serverTiming(timing) };
       if (split) extra['faas-version'] = String(fn.version);
-      const response = toHttpResponse(result.response, extra);
+      // the rest of a body the function did not read (or that failed) is not waited for
+      if (streamed && !result.response.stream && !streamed.complete()) extra.connection = 'close';
+      let response: Response;
+      try {
+        response = toHttpResponse(result.response, extra, method, call.abort, deadline + BACKGROUND_GRACE_MS);
+      } catch (err) {
+        result.response.stream?.cancel('refused');
+        throw err;
+      }
       timing.headersSet = true;
       status = response.status;
       metrics.invocation(name, 'ok', { seconds: (performance.now() - started) / 1000, cold: result.cold });
       return response;
     } catch (err) {
-      const e = asHttpError(err);
+      // a body that failed (too large, too slow, cut off) explains the failure better than the guest's error
+      let e = streamed?.failure() ?? asHttpError(err);
+      if (streamed && !streamed.complete()) {
+        streamed.source.cancel('refused');
+        if (e.detail?.unreadBody !== true) e = new FaasError(e.code, e.message, { ...e.detail, unreadBody: true });
+      }
       timing.error = outcome = e.code;
       status = ERROR_STATUS[e.code as ErrorCode] ?? 500;
       usage ??= e.detail?.usage as InvocationUsage | undefined;
@@ -230,7 +263,7 @@ export function functionCaller({ runtime, registry, scheduler, metrics, lifecycl
   };
 }
 
-/** What the invocation's ctx.waitUntil work added after the response. */
+/** What the invocation added after the response: its ctx.waitUntil work, the rest of a streamed body (CPU of the pulls, egress of a piped fetch). */
 function meterLater(plane: ControlPlane, tenant: string, name: string, before: InvocationUsage, after: InvocationUsage): void {
   plane.usage.add(tenant, name, {
     cpuMs: Math.max(0, after.cpuMs - before.cpuMs),
@@ -281,7 +314,7 @@ export const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
  * goes in here too, so no middleware has to touch `c.res.headers` afterwards. Everything the guest
  * controls is checked here, so a bad response is a `function_error` and never a failure while writing.
  */
-function toHttpResponse(g: GuestResponse, extra: Record<string, string>): Response {
+function toHttpResponse(g: GuestResponse, extra: Record<string, string>, method: string, abort: (() => void) | undefined, deadline: number): Response {
   if (!Number.isInteger(g.status) || g.status < 200 || g.status > 599) {
     throw new FaasError('function_error', `function returned status ${g.status}; a response status must be 200-599`);
   }
@@ -310,10 +343,72 @@ function toHttpResponse(g: GuestResponse, extra: Record<string, string>): Respon
     else headers[name] = `${prev}, ${value}`;
   }
   Object.assign(headers, extra);
+  const noBody = NULL_BODY_STATUS.has(g.status) || method === 'HEAD';
+  if (g.stream) {
+    if (noBody) g.stream.cancel('no body is sent');
+    else return new Response(webStream(g.stream, abort, deadline), { status: g.status, headers: headers as Record<string, string> });
+  }
   // A Uint8Array (not an ArrayBuffer) body keeps @hono/node-server on its fast path: written out
   // directly instead of being wrapped in a stream.
-  const body = NULL_BODY_STATUS.has(g.status) || !g.body ? null : new Uint8Array(g.body);
+  const body = noBody || !g.body ? null : new Uint8Array(g.body);
   return new Response(body, { status: g.status, headers: headers as Record<string, string> });
+}
+
+/**
+ * A streamed response body as the web stream @hono/node-server writes out: a chunk is pulled only when
+ * the client's socket took the last one (it waits for 'drain'), so a slow client slows the function
+ * down instead of piling chunks up here. Headers go out at once, before the first chunk. A stream
+ * that fails cuts the response off (the client sees an incomplete body, never a clean end); a client
+ * that goes away cancels the stream (the guest's cancel runs, an upstream it pipes is released). The
+ * runtime ends a stream at the function's deadline; this is the gateway's own backstop for one that
+ * nobody pulls (a client that stopped reading).
+ */
+function webStream(source: ByteSource, abort: (() => void) | undefined, deadline: number): ReadableStream<Uint8Array> {
+  let done = false;
+  const stop = () => {
+    done = true;
+    clearTimeout(timer);
+  };
+  const timer = setTimeout(() => {
+    if (done) return;
+    stop();
+    source.cancel('the function ran out of time');
+    abort?.();
+  }, Math.max(0, deadline - performance.now()));
+  timer.unref();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let chunk: Uint8Array | null;
+        try {
+          chunk = await source.read();
+        } catch (err) {
+          stop();
+          // a client's connection is cut off (it sees an incomplete body); a reader in the gateway (MCP) sees the error
+          if (abort) {
+            abort();
+            controller.close();
+          } else controller.error(err);
+          return;
+        }
+        if (chunk === null) {
+          stop();
+          controller.close();
+        } else if (chunk.byteLength > 0) controller.enqueue(chunk);
+      },
+      cancel() {
+        if (done) return;
+        stop();
+        source.cancel('the client went away');
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Whether a request carries a body at all (HTTP/1.1: a length or a transfer coding says so). */
+function hasBody(h: Record<string, string | string[] | undefined>): boolean {
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
 /** Leading and trailing SP, HTAB, CR and LF go, as the Fetch standard normalises a header value. */

@@ -6,12 +6,12 @@
  * failure does to its WASM instance).
  */
 import { classifyGuestError, classifyHostError, toGuestSafeError } from './classify.ts';
-import { RESPONSE_LIMITS, encodeBody, type DispatchRequest, type DispatchResponse } from './dispatch-codec.ts';
+import { RESPONSE_LIMITS, encodeBody, type BodyStreamRef, type DispatchRequest, type DispatchResponse } from './dispatch-codec.ts';
 import { GuestThrow, PROMISE_FULFILLED, PROMISE_PENDING, type GuestErrorInfo, type GuestVm } from './guest-vm.ts';
 import { GuestFault, type ArgSpec, type GuestCode, type HostArg, type HostValue, type MaybePromise, type Sandbox, type SandboxHooks } from './types.ts';
 
 /** The prelude API's functions, by name (see runtime/prelude/guest/core.ts). */
-const API_FUNCTIONS = ['attach', 'dispatch', 'settle', 'scheduled', 'fireTimer', 'dropTimers', 'pendingTimers', 'watch', 'parseJson', 'byteLength', 'quote'] as const;
+const API_FUNCTIONS = ['attach', 'dispatch', 'settle', 'scheduled', 'fireTimer', 'dropTimers', 'pendingTimers', 'watch', 'parseJson', 'byteLength', 'quote', 'pull'] as const;
 type ApiName = (typeof API_FUNCTIONS)[number];
 
 /** The host operation that evaluates a lazy prelude chunk; served here, it returns a guest value. */
@@ -133,7 +133,7 @@ export abstract class GuestSandbox<H> implements Sandbox {
         vm.newString(req.method),
         vm.newString(req.url),
         req.headers === null ? vm.null : vm.newString(req.headers),
-        req.body === null ? vm.null : vm.newBytes(req.body),
+        req.body === null ? vm.null : req.body instanceof Uint8Array ? vm.newBytes(req.body) : vm.newNumber(req.body.stream),
         env === undefined ? vm.undefined : vm.newString(env),
         vm.newString(req.id),
       ];
@@ -175,6 +175,43 @@ export abstract class GuestSandbox<H> implements Sandbox {
       }
       return this.answer(result, () => undefined);
     });
+  }
+
+  pullStream(id: number): MaybePromise<Uint8Array | null> {
+    return this.guard(() => {
+      const arg = this.vm.newNumber(id);
+      let result: H;
+      try {
+        result = this.callApi('pull', [arg]);
+      } finally {
+        this.vm.free(arg);
+      }
+      return this.answer(result, (h) => this.readChunk(h));
+    });
+  }
+
+  cancelStream(id: number, reason: string): void {
+    this.guard(() => {
+      const args = [this.vm.newNumber(id), this.vm.newString(reason)];
+      try {
+        this.vm.free(this.callApi('pull', args));
+      } finally {
+        for (const h of args) this.vm.free(h);
+      }
+    });
+  }
+
+  /** A piece of a streamed body: bytes under RESPONSE_LIMITS.maxChunkBytes, or null (the end). */
+  private readChunk(h: H): Uint8Array | null {
+    const vm = this.vm;
+    const k = vm.kind(h);
+    if (k === 'null' || k === 'undefined') return null;
+    if (k !== 'bytes') throw new GuestFault('exception', 'TypeError', 'a response body stream must yield bytes');
+    if (vm.bytesLength(h) > RESPONSE_LIMITS.maxChunkBytes) {
+      throw new GuestFault('exception', 'RangeError', `a response body chunk exceeds ${RESPONSE_LIMITS.maxChunkBytes} bytes`);
+    }
+    const b = vm.readBytes(h);
+    return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
   }
 
   fireTimer(id: number): void {
@@ -523,10 +560,14 @@ export abstract class GuestSandbox<H> implements Sandbox {
       throw new GuestFault('exception', 'TypeError', `too many response headers (more than ${RESPONSE_LIMITS.maxHeaders})`);
     }
     const status = this.element(arr, 0, (h) => (vm.kind(h) === 'number' ? vm.readNumber(h) : NaN));
-    let body: ArrayBuffer | null = null;
+    let body: ArrayBuffer | BodyStreamRef | null = null;
     this.element(arr, 1, (h) => {
       const k = vm.kind(h);
-      if (k === 'string') {
+      if (k === 'number') {
+        const id = vm.readNumber(h);
+        if (!Number.isSafeInteger(id) || id < 1) throw new GuestFault('exception', 'TypeError', 'dispatch: malformed response body stream');
+        body = { stream: id };
+      } else if (k === 'string') {
         if (vm.stringLength(h) > RESPONSE_LIMITS.maxBodyBytes) throw tooLarge();
         body = encodeBody(vm.readString(h));
       } else if (k === 'bytes') {

@@ -114,6 +114,13 @@ export interface Sandbox {
   dispatch(req: DispatchRequest): MaybePromise<DispatchResponse>;
   /** One cron firing; `env` is the env spec's JSON, or undefined when unchanged since the last call. */
   scheduled(cron: string, scheduledTime: number, env: string | undefined, id: string): MaybePromise<void>;
+  /**
+   * The next piece of the guest's response body stream `id` (see dispatch-codec.ts), or null at its
+   * end; rejects (a GuestFault) when the stream errored or a chunk is not bytes.
+   */
+  pullStream(id: number): MaybePromise<Uint8Array | null>;
+  /** The host gives up on stream `id` (the client left, the request ended): the guest cancels it. */
+  cancelStream(id: number, reason: string): void;
   /** Resolves once the waitUntil work of request `id` has settled. */
   settle(id: string): MaybePromise<void>;
   fireTimer(id: number): void;

@@ -9,6 +9,8 @@ import { EgressCounters, FetchRefused } from './egress-counters.ts';
 import { FetchGate } from './fetch-gate.ts';
 import { checkedRequest, parseTarget, type OutgoingRequest } from './fetch-request.ts';
 import type { BoundOp } from './services.ts';
+import type { ByteSource } from '../body-stream.ts';
+import { readableSource } from './readable-source.ts';
 
 export interface FetchInit {
   method: string;
@@ -24,13 +26,28 @@ export interface FetchResult {
   url: string;
   redirected: boolean;
   headers: [string, string][];
-  body: ArrayBuffer;
+  /** The body held whole: a short one (declared at most SMALL_BODY bytes), or an empty one. */
+  body: ArrayBuffer | null;
+  /** Else the body as it arrives from the upstream, read as the guest reads it. */
+  stream?: ByteSource;
+  /** Its Content-Length, when the upstream declared one. */
+  declaredLength?: number;
 }
+
+/**
+ * A response that declares at most this many bytes is read whole before fetch() resolves (one
+ * crossing into the guest); anything longer or of unknown length streams.
+ */
+const SMALL_BODY = 64 * 1024;
 
 export interface FetchLimits {
   /** Cap on one upstream request, further bounded by the invocation's remaining wall time. */
   timeoutMs: number;
-  /** Cap on one response body; `fetchOp` lowers it to the calling function's guest memory. */
+  /**
+   * Cap on a response body the guest holds whole (a short one read before fetch() resolves, or a
+   * streamed one it buffers with text(), arrayBuffer() …); `fetchOp` lowers it to the calling
+   * function's guest memory. A body the guest passes on as a stream is not held and not capped.
+   */
   maxResponseBytes: number;
   maxRedirects: number;
   /** Cap on one request body; `fetchOp` lowers it to the calling function's guest memory. */
@@ -106,20 +123,96 @@ export function fetchOp(limits: Partial<FetchLimits> = {}, counters: EgressCount
       release = await gate.acquire(Math.min(base.queueTimeoutMs, timeoutMs));
       const result = await send(request, policy, { ...perFetch, timeoutMs: deadline - Date.now() });
       counters.count('ok');
-      invocation.egressBytes += (request.body?.byteLength ?? 0) + result.body.byteLength;
-      return result;
+      // usage metering: what went out now, and what comes back as it is read (a streamed body that
+      // is passed on counts as it passes, a body given up early only what was read of it)
+      invocation.egressBytes += request.body?.byteLength ?? 0;
+      if (!result.stream) {
+        invocation.egressBytes += result.body?.byteLength ?? 0;
+        return result;
+      }
+      // A streamed body keeps its slots (this runtime's and the invocation's) until it is done.
+      const slot = release;
+      const done = once(() => {
+        slot?.();
+        leave(invocation);
+      });
+      holding = false;
+      release = undefined;
+      const source = whenDone(result.stream, done, (bytes) => (invocation.egressBytes += bytes));
+      const streams = (invocation as Partial<Invocation>).streams;
+      if (!streams) {
+        // an embedder without body streams: the body is read whole, under the cap
+        return { ...result, stream: undefined, body: await readCapped(source, perFetch.maxResponseBytes, request.url.origin) };
+      }
+      const what = `fetch to ${request.url.origin} failed: response body`;
+      let id: number;
+      try {
+        id = streams.addHost(source, { maxBuffered: perFetch.maxResponseBytes, declaredLength: result.declaredLength, what, onOverflow: () => counters.count('response_too_large') });
+      } catch (err) {
+        source.cancel('refused');
+        throw err;
+      }
+      const { stream: _, declaredLength: __, ...head } = result;
+      return { ...head, body: null, stream: id };
     } catch (err) {
       counters.count(err instanceof FetchRefused ? err.reason : 'failed');
       throw err;
     } finally {
       release?.();
-      if (holding) {
-        const left = (inFlight.get(invocation) ?? 1) - 1;
-        if (left > 0) inFlight.set(invocation, left);
-        else inFlight.delete(invocation);
-      }
+      if (holding) leave(invocation);
     }
   };
+
+  function leave(invocation: Invocation): void {
+    const left = (inFlight.get(invocation) ?? 1) - 1;
+    if (left > 0) inFlight.set(invocation, left);
+    else inFlight.delete(invocation);
+  }
+}
+
+function once(f: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    f();
+  };
+}
+
+/** `source`, calling `done` once it ended, failed or was cancelled, and `took` with each chunk's size. */
+function whenDone(source: ByteSource, done: () => void, took: (bytes: number) => void): ByteSource {
+  return {
+    read: () =>
+      source.read().then(
+        (chunk) => {
+          if (chunk === null) done();
+          else took(chunk.byteLength);
+          return chunk;
+        },
+        (err) => {
+          done();
+          throw err;
+        },
+      ),
+    cancel(reason) {
+      done();
+      source.cancel(reason);
+    },
+  };
+}
+
+async function readCapped(source: ByteSource, max: number, origin: string): Promise<ArrayBuffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let c = await source.read(); c !== null; c = await source.read()) {
+    size += c.byteLength;
+    if (size > max) {
+      source.cancel('too large');
+      throw new FetchRefused('response_too_large', `fetch to ${origin} failed: response body exceeds the cap of ${max} bytes`);
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks, size).buffer.slice(0) as ArrayBuffer;
 }
 
 /** One fetch with its redirects. `init` is checked here too: a malformed one is a TypeError, never a host exception. */
@@ -140,6 +233,8 @@ async function send(request: OutgoingRequest, policy: EgressPolicy, limits: Fetc
     if (!location || ![301, 302, 303, 307, 308].includes(res.status) || request.redirect === 'manual') {
       return { ...res, url: url.href, redirected: hop > 0 };
     }
+    // a redirect's own body is not wanted
+    res.stream?.cancel('redirected');
     if (request.redirect === 'error') throw new TypeError(`fetch failed: redirect to ${location} with redirect mode "error"`);
     if (hop >= limits.maxRedirects) throw new TypeError(`fetch failed: more than ${limits.maxRedirects} redirects`);
     let next: URL;
@@ -255,6 +350,20 @@ function requestOnce(
         fail(new FetchRefused('response_too_large', `fetch to ${url.origin} failed: ${what} exceeds the cap of ${maxBytes} bytes`));
       const declared = Number(res.headers['content-length']);
       const bodyless = method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
+      const pairs: [string, string][] = [];
+      for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
+      const head = { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '' , headers: pairs };
+      if (!bodyless && !(declared <= SMALL_BODY)) {
+        // Streamed: handed over now, read as the guest reads (a reader that stops stops the upstream).
+        settled = true;
+        clearTimeout(timer);
+        const source = readableSource(res, {
+          failure: (err) => new TypeError(`fetch to ${url.origin} failed: ${err ? err.message : 'the connection closed before the response was complete'}`),
+          release: () => req.destroy(),
+        });
+        resolve({ ...head, body: null, stream: source, declaredLength: Number.isFinite(declared) ? declared : undefined });
+        return;
+      }
       // Refused before a byte of the body is read when the upstream says how much is coming.
       if (!bodyless && declared > maxBytes) return tooLarge(`response body of ${declared} bytes`);
       const chunks: Buffer[] = [];
@@ -279,9 +388,7 @@ function requestOnce(
           bytes.set(c, offset);
           offset += c.length;
         }
-        const pairs: [string, string][] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
-        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: pairs, body: bytes.buffer });
+        resolve({ ...head, body: bytes.buffer });
       });
     });
     req.end(body ?? undefined);

@@ -12,6 +12,7 @@
 import { GUEST_MAX, KiB, MiB, bool, bytes, json, optBytes, optStr, parseJsonArgs, str, type ArgsOf, type OpDeclaration } from '../../contract/host-ops.ts';
 
 import { BINDING_OPS } from '../../bindings/index.ts';
+import { ZLIB_FORMATS } from './compression.ts';
 
 export { parseJsonArgs, type OpDeclaration } from '../../contract/host-ops.ts';
 
@@ -20,6 +21,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** One console call's text at most; the prelude cuts longer lines itself and says so. */
 export const MAX_LOG_CHARS = 16 * KiB;
 export const URL_SETTERS = ['href', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash'] as const;
+/** A body stream's or compression handle's id (ids are per thread, counting up). */
+const STREAM_ID = { type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER } as const;
 /** Longest URL the host parses. */
 const MAX_URL = 2 * MiB;
 
@@ -44,6 +47,19 @@ export const HOST_OPS = {
 
   /** `{ method, url, headers, redirect }` as JSON, and the body. */
   fetch: { kind: 'bound', args: [json(4 * MiB), optBytes(GUEST_MAX)] },
+
+  // body streams of the current invocation (runtime/body-stream.ts): the next chunk of a host stream
+  // (`whole`: the guest buffers it all, so a buffering cap applies), giving one up, and registering a
+  // guest ReadableStream the host will pull as the response body
+  streamRead: { kind: 'runtime', args: [STREAM_ID, bool] },
+  streamCancel: { kind: 'runtime', args: [STREAM_ID] },
+  streamExpose: { kind: 'runtime', args: [] },
+  // CompressionStream / DecompressionStream (runtime/host/compression.ts): a handle per stream, owned by
+  // the invocation; input in pieces of at most 64 KiB, output at most 16 KiB per pull
+  zlibOpen: { kind: 'runtime', args: [{ type: 'string', max: 16, oneOf: ZLIB_FORMATS }, bool] },
+  zlibPush: { kind: 'runtime', args: [STREAM_ID, optBytes(64 * KiB), bool] },
+  zlibPull: { kind: 'runtime', args: [STREAM_ID] },
+  zlibClose: { kind: 'runtime', args: [STREAM_ID] },
   // the bindings' own operations (KV …), declared in bindings/<name>/index.ts
   ...BINDING_OPS,
 } as const satisfies Record<string, OpDeclaration>;

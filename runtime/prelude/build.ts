@@ -19,7 +19,7 @@ import type { Prelude, PreludeSources } from '../engine/types.ts';
 export type { Prelude, PreludeSources } from '../engine/types.ts';
 
 /** Chunk name → the global(s) it provides are declared in guest/core.ts; entries are guest/chunks/<name>.ts. */
-export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception'] as const;
+export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception', 'compression'] as const;
 
 /** Every chunk: the prelude's own, then the bindings' (bindings/<name>/guest/). */
 export const CHUNK_NAMES: readonly string[] = [...CORE_CHUNKS, ...BINDING_CHUNKS.map((c) => c.chunk)];
@@ -40,7 +40,12 @@ function chunkEntry(name: string): string {
 const COMPILE_FLAGS = CompileFlags.STRIP_SOURCE | CompileFlags.STRIP_DEBUG;
 
 /** Every primordial name becomes `__p.<name>` in the bundles; numbered slots replace those afterwards. */
-const DEFINE = Object.fromEntries(Object.keys(PRIMORDIALS).map((name) => [name, `__p.${name}`]));
+const DEFINE: Record<string, string> = {
+  ...Object.fromEntries(Object.keys(PRIMORDIALS).map((name) => [name, `__p.${name}`])),
+  // vendored code (the prelude's own never names these) gets descriptors read safely (vendor-shims.ts)
+  'Object.defineProperty': 'vendorDefineProperty',
+  'Object.defineProperties': 'vendorDefineProperties',
+};
 
 async function bundle(entry: string, format: 'esm'): Promise<string> {
   // imported here: a built runtime loads the prebuilt prelude and never needs esbuild
@@ -51,8 +56,12 @@ async function bundle(entry: string, format: 'esm'): Promise<string> {
     write: false,
     format,
     define: DEFINE,
+    inject: [`${GUEST_DIR}vendor-shims.ts`],
     minify: true,
     target: 'es2023',
+    // QuickJS compiles a template literal with a substitution to String.prototype.concat, which user
+    // code can replace: vendored code (the streams chunk) gets plain `+` instead
+    supported: { 'template-literal': false },
     platform: 'neutral',
     charset: 'utf8',
     legalComments: 'none',

@@ -109,7 +109,8 @@ describe('prelude build', () => {
     expect([...prelude.chunks.keys()]).toEqual([...CHUNK_NAMES]);
     expect([...sources.chunks.keys()]).toEqual([...CHUNK_NAMES]);
     expect(prelude.sizes.core.bytecode).toBeLessThan(28 * 1024);
-    for (const name of CHUNK_NAMES) expect(prelude.sizes[name].bytecode).toBeLessThan(12 * 1024);
+    // the stream chunk bundles a vendored spec implementation (web-streams-polyfill): its own budget
+    for (const name of CHUNK_NAMES) expect(prelude.sizes[name].bytecode).toBeLessThan(name === 'stream' ? 80 * 1024 : 12 * 1024);
     console.log('prelude sizes (bytes):', JSON.stringify(prelude.sizes));
   });
 
@@ -129,7 +130,7 @@ describe('prelude build', () => {
       expect(b.vm.typeof(b.api)).toBe('object');
       expect(b.run('typeof __faas_host + typeof __faas_define')).toBe('undefinedundefined');
       const fn = b.vm.evalCode('(api) => Object.keys(api).sort().join()');
-      expect(b.vm.dump(b.vm.callFunction(fn, b.vm.undefined, b.api))).toBe('attach,byteLength,dispatch,dropTimers,fireTimer,parseJson,pendingTimers,quote,scheduled,settle,watch');
+      expect(b.vm.dump(b.vm.callFunction(fn, b.vm.undefined, b.api))).toBe('attach,byteLength,dispatch,dropTimers,fireTimer,parseJson,pendingTimers,pull,quote,scheduled,settle,watch');
     } finally {
       b.vm.dispose();
     }

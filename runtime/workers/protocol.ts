@@ -1,7 +1,12 @@
 /**
  * The messages between a WorkerPool (gateway thread) and its worker threads. Everything is plain
- * structured-clone data; request and response bodies travel in the transfer list.
+ * structured-clone data; request and response bodies travel in the transfer list, whole or, when
+ * they stream, chunk by chunk through the StreamPort messages (stream-port.ts) of each side.
  */
+
+/** A request or response as it crosses: the body whole, or the id of the sender's exported stream. */
+export type WireRequest = Omit<GuestRequest, 'stream'> & { bodyStream?: number };
+export type WireResponse = Omit<GuestResponse, 'stream'> & { bodyStream?: number };
 import type { Artifact } from '../../contract/artifact.ts';
 import type { FunctionConfig } from '../../contract/config.ts';
 import type { WireError } from '../../contract/errors.ts';
@@ -9,6 +14,7 @@ import type { GuestRequest, GuestResponse, InvocationUsage } from '../invocation
 import type { BoundOp, GuestLogEntry } from '../host/services.ts';
 import type { DeployOptions, FunctionStats, RuntimeCounts, RuntimeOptions } from '../runtime.ts';
 import type { SandboxPoolStats } from '../function-host.ts';
+import type { StreamMessage } from './stream-port.ts';
 
 /**
  * A module a worker imports to build its host operations (fetch, KV …), since functions cannot be
@@ -46,12 +52,13 @@ export type ToWorker =
   /** The answer to a `need`: the verified artifact, or why it could not be loaded. */
   | { t: 'artifact'; id: number; artifact?: Artifact; error?: WireError }
   | { t: 'undeploy'; id: number; name: string }
-  | { t: 'invoke'; id: number; name: string; version?: number; req: GuestRequest; requestId?: string; deadline: number }
+  | { t: 'invoke'; id: number; name: string; version?: number; req: WireRequest; requestId?: string; deadline: number }
   | { t: 'scheduled'; id: number; name: string; controller: { cron: string; scheduledTime: number }; requestId?: string; deadline: number }
   | { t: 'stats'; id: number }
   | { t: 'close'; id: number }
   /** Test hook (WorkerPool.simulateFault): an uncaught error, or a blocked event loop. */
-  | { t: 'fault'; fault: 'throw' | 'hang'; hangMs: number };
+  | { t: 'fault'; fault: 'throw' | 'hang'; hangMs: number }
+  | StreamMessage;
 
 export interface WorkerReport {
   stats: FunctionStats[];
@@ -68,7 +75,7 @@ export type FromWorker =
   | {
       t: 'result';
       id: number;
-      response: GuestResponse;
+      response: WireResponse;
       cold: boolean;
       coldMs: number;
       execMs: number;
@@ -82,4 +89,5 @@ export type FromWorker =
   | { t: 'background'; id: number; usage?: InvocationUsage }
   /** Completion of a deploy, undeploy, scheduled or close; `error` when it failed. */
   | { t: 'done'; id: number; error?: WireError; value?: unknown }
-  | ({ t: 'report'; id?: number } & WorkerReport);
+  | ({ t: 'report'; id?: number } & WorkerReport)
+  | StreamMessage;

@@ -15,6 +15,7 @@ import { fromEpoch, type FromWorker, type OpsProvider, type ToWorker, type Worke
 import { fromWire, toWire } from '../../contract/errors.ts';
 import type { Artifact } from '../../contract/artifact.ts';
 import type { ArtifactSource } from '../loaded-function.ts';
+import { StreamPort } from './stream-port.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -30,6 +31,9 @@ const post = (msg: FromWorker, transfer?: ArrayBuffer[]) => {
   }
   port.postMessage(msg);
 };
+
+/** Request bodies the gateway streams in, response bodies it pulls out. */
+const streams = new StreamPort((msg, transfer) => post(msg, transfer));
 
 const providers: OpsProvider[] = [];
 for (const ref of init.ops) {
@@ -49,6 +53,7 @@ const reporter = setInterval(() => post({ t: 'report', ...report() }), init.repo
 reporter.unref();
 
 port.on('message', (msg: ToWorker) => {
+  if (streams.handle(msg as { t: string })) return;
   switch (msg.t) {
     case 'invoke':
       void invoke(msg);
@@ -120,8 +125,13 @@ function artifactFromGateway(name: string, version: number, sha256: string): Art
 
 async function invoke(msg: Extract<ToWorker, { t: 'invoke' }>): Promise<void> {
   let result;
+  const { bodyStream, ...req } = msg.req;
   try {
-    result = await runtime.invoke(msg.name, msg.req, { requestId: msg.requestId, version: msg.version, deadline: fromEpoch(msg.deadline) });
+    result = await runtime.invoke(msg.name, bodyStream === undefined ? req : { ...req, stream: streams.import(bodyStream) }, {
+      requestId: msg.requestId,
+      version: msg.version,
+      deadline: fromEpoch(msg.deadline),
+    });
   } catch (err) {
     post({ t: 'done', id: msg.id, error: toWire(err) });
     return;
@@ -135,12 +145,12 @@ async function invoke(msg: Extract<ToWorker, { t: 'invoke' }>): Promise<void> {
   // Most invocations have no waitUntil work: give it a turn to settle so no second message is needed.
   await Promise.resolve();
   const pending = !settled;
-  const { response } = result;
+  const { stream, ...response } = result.response;
   post(
     {
       t: 'result',
       id: msg.id,
-      response,
+      response: stream ? { ...response, bodyStream: streams.export(stream) } : response,
       cold: result.cold,
       coldMs: result.coldMs,
       execMs: result.execMs,

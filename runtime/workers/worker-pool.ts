@@ -10,6 +10,7 @@ import { pickWorker } from './affinity.ts';
 import type { FunctionHost, HostInvokeResult, SandboxPoolStats, ThreadLoad } from '../function-host.ts';
 import { toEpoch, type FromWorker, type OpsModule, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
 import { fromWire, toWire } from '../../contract/errors.ts';
+import { StreamPort } from './stream-port.ts';
 
 export interface WorkerPoolOptions {
   /** Worker threads; each runs its own Runtime. At least 1. */
@@ -82,6 +83,8 @@ class Slot {
   warm = new Set<string>();
   report: WorkerReport | undefined;
   restartTimer: NodeJS.Timeout | undefined;
+  /** Body streams to and from the current thread (a new one per thread: ids are per thread). */
+  streams: StreamPort | undefined;
 
   constructor(readonly index: number) {}
 }
@@ -188,10 +191,15 @@ export class WorkerPool implements FunctionHost {
   }
 
   invoke(name: string, req: GuestRequest, options: InvokeOptions = {}): Promise<HostInvokeResult> {
-    return this.dispatch('invoke', name, options, (id, deadline) => ({
-      msg: { t: 'invoke', id, name, version: options.version, req, requestId: options.requestId, deadline },
-      transfer: req.body ? [req.body] : [],
-    }));
+    return this.dispatch<HostInvokeResult>('invoke', name, options, (id, deadline, slot) => {
+      const { stream, ...whole } = req;
+      // a streamed request body is exported to the thread, which pulls it as the guest reads
+      const wire = stream ? { ...whole, bodyStream: slot.streams!.export(stream) } : whole;
+      return { msg: { t: 'invoke', id, name, version: options.version, req: wire, requestId: options.requestId, deadline }, transfer: req.body ? [req.body] : [] };
+    }).catch((err) => {
+      req.stream?.cancel('refused');
+      throw err;
+    });
   }
 
   scheduled(name: string, controller: { cron: string; scheduledTime: number }, options: InvokeOptions = {}): Promise<void> {
@@ -303,7 +311,7 @@ export class WorkerPool implements FunctionHost {
     kind: 'invoke' | 'scheduled',
     name: string,
     options: InvokeOptions,
-    build: (id: number, deadline: number) => { msg: ToWorker; transfer: ArrayBuffer[] },
+    build: (id: number, deadline: number, slot: Slot) => { msg: ToWorker; transfer: ArrayBuffer[] },
   ): Promise<T> {
     const fn = this.get(name, options.version);
     if (!fn) return Promise.reject(new FaasError('not_found', `function "${name}" is not deployed`));
@@ -313,7 +321,7 @@ export class WorkerPool implements FunctionHost {
     if (!slot) return Promise.reject(new FaasError('unavailable', 'no worker thread is running', { retryAfterSeconds: 1 }));
     const deadline = options.deadline ?? performance.now() + fn.config.timeoutMs;
     const id = ++this.seq;
-    const { msg, transfer } = build(id, toEpoch(deadline));
+    const { msg, transfer } = build(id, toEpoch(deadline), slot);
     slot.inflight++;
     slot.invocations++;
     slot.warm.add(key);
@@ -358,6 +366,7 @@ export class WorkerPool implements FunctionHost {
     slot.lastError = undefined;
     slot.report = undefined;
     slot.warm = new Set();
+    slot.streams = new StreamPort((msg, transfer) => post(worker, msg, transfer));
     // A replacement starts with every live function; later deploys queue behind these.
     for (const versions of this.functions.values()) {
       // older versions first, the primary last: each deploy keeps the ones already sent alive
@@ -437,6 +446,7 @@ export class WorkerPool implements FunctionHost {
   }
 
   private handleMessage(slot: Slot, msg: FromWorker): void {
+    if (slot.streams?.handle(msg as { t: string })) return;
     switch (msg.t) {
       case 'log':
         this.opts.log?.(msg.entry);
@@ -447,8 +457,9 @@ export class WorkerPool implements FunctionHost {
         slot.coldStarts = msg.coldStarts;
         let background: Promise<InvocationUsage | undefined> = SETTLED;
         if (msg.background) background = new Promise((resolve) => slot.backgrounds.set(msg.id, resolve));
+        const { bodyStream, ...response } = msg.response;
         p.resolve({
-          response: msg.response,
+          response: bodyStream === undefined ? response : { ...response, stream: slot.streams!.import(bodyStream) },
           cold: msg.cold,
           coldMs: msg.coldMs,
           execMs: msg.execMs,
@@ -538,6 +549,9 @@ export class WorkerPool implements FunctionHost {
     }
     for (const resolve of slot.backgrounds.values()) resolve(undefined);
     slot.backgrounds.clear();
+    // streamed bodies to and from the dead thread fail (a response is cut off; a request body released)
+    slot.streams?.close(err);
+    slot.streams = undefined;
     // A thread that fails while starting is handled by whoever started it (create() or respawn()).
     if (this.closing || !wasReady) return;
     slot.restarts++;

@@ -114,7 +114,7 @@ export async function invokeBox(d: DrivenBox, path = '/', env: { kv?: string[] }
   });
   d.box.runJobs();
   const res = await pending;
-  return { status: res.status, text: res.body ? new TextDecoder().decode(res.body) : '' };
+  return { status: res.status, text: res.body instanceof ArrayBuffer ? new TextDecoder().decode(res.body) : '' };
 }
 
 export const echoSource = (tag: string) => `

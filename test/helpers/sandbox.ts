@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileEntry } from '../../compiler/index.ts';
 import { verifyArtifact } from '../../contract/artifact.ts';
-import { Runtime, fetchOp, type GuestLogEntry, type RuntimeOptions } from '../../runtime/index.ts';
+import { Runtime, fetchOp, readAllBytes, type ByteSource, type GuestLogEntry, type RuntimeOptions } from '../../runtime/index.ts';
 import { parseFunctionConfig } from '../../contract/config.ts';
 
 /**
@@ -43,6 +43,25 @@ export interface RequestSpec {
   path?: string;
   headers?: Record<string, string>;
   body?: string | Uint8Array;
+  /** A body that streams in these chunks (as the gateway streams a long or unsized one). */
+  chunks?: (string | Uint8Array)[];
+}
+
+/** A ByteSource handing out `chunks` one read at a time (and counting the reads). */
+export function chunkSource(chunks: (string | Uint8Array)[]): ByteSource & { reads: number; cancelled: boolean } {
+  const queue = chunks.map((c) => (typeof c === 'string' ? new TextEncoder().encode(c) : c));
+  const source = {
+    reads: 0,
+    cancelled: false,
+    async read() {
+      source.reads++;
+      return source.cancelled ? null : (queue.shift() ?? null);
+    },
+    cancel() {
+      source.cancelled = true;
+    },
+  };
+  return source;
 }
 
 export interface InvokeOutcome {
@@ -77,11 +96,13 @@ export async function invoke(name: string, request: RequestSpec = {}, options: R
       url: `http://localhost${request.path ?? '/'}`,
       headers: Object.entries(request.headers ?? {}),
       body: body ? (body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer) : null,
+      ...(request.chunks ? { stream: chunkSource(request.chunks) } : {}),
     },
     { requestId },
   );
+  const bytes = result.response.stream ? await readAllBytes(result.response.stream) : result.response.body;
   await result.background;
-  const text = result.response.body ? new TextDecoder().decode(result.response.body) : '';
+  const text = bytes ? new TextDecoder().decode(bytes) : '';
   return {
     status: result.response.status,
     headers: Object.fromEntries(result.response.headers),

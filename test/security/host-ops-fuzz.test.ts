@@ -145,3 +145,52 @@ describe('host-op fuzz', () => {
     expect(new TextDecoder().decode(ok.response.body!)).toBe('still here');
   });
 });
+
+describe('body stream ids across requests', () => {
+  it("a guest that tries every stream id cannot read or cancel another request's body", async () => {
+    // the holder waits, its streamed request body unread; the thief walks the id space meanwhile
+    const holder = `export default { async fetch(request) {
+      await new Promise((r) => setTimeout(r, 1500));
+      return new Response(await request.text());
+    } };`;
+    const thief = `export default { async fetch() {
+      const host = globalThis.__fuzzHost;
+      const seen = {};
+      for (let id = 1; id <= 3000; id++) {
+        for (const [what, call] of [['read', () => host('streamRead', id, false)], ['read whole', () => host('streamRead', id, true)], ['cancel', () => host('streamCancel', id)]]) {
+          let key;
+          try {
+            await call();
+            key = what + ': ok';
+          } catch (e) {
+            key = what + ': ' + e.name + ': ' + String(e.message).split(' (')[0];
+          }
+          seen[key] = (seen[key] || 0) + 1;
+        }
+      }
+      return Response.json(seen);
+    } };`;
+    const config = parseFunctionConfig({ cpuMs: 5000, timeoutMs: 10_000 });
+    for (const [name, source] of [['holder', holder], ['thief', thief]]) {
+      const { bytes } = await compileEntry({ source, filename: `${name}.ts`, resolveDir: dir }, signingKey);
+      rt.deploy(name, 1, verifyArtifact(bytes, signingKey), config);
+    }
+    const req = { method: 'POST', url: 'http://localhost/', headers: [] as [string, string][], body: null };
+    await rt.invoke('thief', req).catch(() => undefined);
+    expect(armInstances('thief')).toBeGreaterThan(0);
+    // a streamed request body: three chunks, handed out only as they are asked for
+    const parts = ['secret ', 'request ', 'body'];
+    const held = rt.invoke('holder', { ...req, stream: { read: async () => (parts.length ? new TextEncoder().encode(parts.shift()!) : null), cancel: () => parts.splice(0) } });
+    const stolen = await rt.invoke('thief', req);
+    const seen = JSON.parse(new TextDecoder().decode(stolen.response.body!)) as Record<string, number>;
+    // every id is someone else's or nobody's: reads are refused alike, a cancel of a stream that is not
+    // the caller's does nothing (it is idempotent), and the holder's body is intact
+    expect(seen).toEqual({ 'read: TypeError: unknown body stream': 3000, 'read whole: TypeError: unknown body stream': 3000, 'cancel: ok': 3000 });
+    const answer = await held;
+    expect(new TextDecoder().decode(answer.response.body!)).toBe('secret request body');
+    // and a neighbour still answers
+    const { bytes: hello } = await compileEntry({ source: `export default { fetch() { return new Response('neighbour'); } };`, filename: 'neighbour.ts', resolveDir: dir }, signingKey);
+    rt.deploy('neighbour', 1, verifyArtifact(hello, signingKey), parseFunctionConfig({}));
+    expect(new TextDecoder().decode((await rt.invoke('neighbour', { ...req, method: 'GET' })).response.body!)).toBe('neighbour');
+  });
+});

@@ -55,7 +55,8 @@ export class EmscriptenVm implements GuestVm<QuickJSHandle> {
   }
 
   newBytes(bytes: Uint8Array): QuickJSHandle {
-    return this.ctx.newArrayBuffer(bytes.slice().buffer);
+    // a copy of exactly these bytes (a Node Buffer's slice() is a view of its pool, not a copy)
+    return this.ctx.newArrayBuffer(new Uint8Array(bytes).buffer);
   }
 
   newObject(): QuickJSHandle {

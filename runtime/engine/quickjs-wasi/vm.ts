@@ -57,12 +57,14 @@ export class WasiVm implements GuestVm<number> {
     try {
       return fn();
     } finally {
-      if (--this.depth === 0 && this.returned.length > 0) {
-        const list = this.returned;
-        this.returned = [];
-        for (const p of list) this.free(p);
-      }
+      if (--this.depth === 0 && this.returned.length > 0) this.releaseReturned();
     }
+  }
+
+  private releaseReturned(): void {
+    const list = this.returned;
+    this.returned = [];
+    for (const p of list) this.free(p);
   }
 
   free(h: number): void {
@@ -176,6 +178,9 @@ export class WasiVm implements GuestVm<number> {
   private register(fn: (args: number[]) => number): { h: number; key: string } {
     const key = `${this.prefix}:${nextCallback++}`;
     this.qjs.registerHostCallback(key, (...args: JSValueHandle[]) => {
+      // What earlier callbacks returned was dup'ed when they returned: free it now rather than at the
+      // end of the entry, which may make thousands of host calls (a stream pulled chunk by chunk).
+      if (this.returned.length > 0) this.releaseReturned();
       const result = fn(args.map((a) => a.ptr));
       this.returned.push(result);
       // the package only reads `.ptr` (and dups it) from what a callback returns

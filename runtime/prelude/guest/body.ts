@@ -1,22 +1,27 @@
 import { sortAndCombine, type HeaderList } from './headers.ts';
 import { call } from './host.ts';
 import { loaded, need } from './lazy.ts';
+import { typedArrayKind } from './safe.ts';
 import { copyBytes, exactBuffer, isBufferSource } from './util.ts';
 
 /**
- * A body is kept whole, in the form it arrived in: a string stays a string until someone asks for
- * bytes, so `new Response("hi")` → `text()` never crosses to the host, and a string response body
- * leaves the guest as the string itself. There is no streaming; `body` offers a minimal one-chunk
- * ReadableStream look-alike (stream.ts) for code that reads or forwards it.
+ * A body is kept in the form it arrived in: a string stays a string until someone asks for bytes, so
+ * `new Response("hi")` → `text()` never crosses to the host, and a string response body leaves the
+ * guest as the string itself. A body the host streams (a request body still arriving, a fetch
+ * response) is its host stream's id, a number, until the guest reads it: text() and the like read it
+ * straight from the host, and a Response that passes it on untouched hands the host its own stream
+ * back. Only `.body` (or a stream given to a constructor) makes a ReadableStream (the stream chunk);
+ * from then on that stream is the source.
  *
  * Request and Response each keep all their state in one array behind one private field: QuickJS
  * builds an array literal several times faster than an object literal or a set of private fields,
  * and construction is the hot path of every request. The first slots, the body and headers, are
  * laid out the same in both, so the helpers here serve either.
  */
-export type BodySource = string | Uint8Array | null;
+/** A string or bytes kept whole, a host stream's id, a ReadableStream, or null. */
+export type BodySource = string | Uint8Array | number | object | null;
 
-/** The body source; whether it was read; the `body` stream once created. */
+/** The body source; whether it was read; the `body` stream once made (then also the source). */
 export const SRC = 0;
 export const USED = 1;
 export const STREAM = 2;
@@ -76,70 +81,113 @@ export function stateOf(x: unknown): State {
   throw new TypeError('Illegal invocation: not a Request or Response');
 }
 
-/** Reads the whole source and marks the body used; `reader` is the body's own stream reading it. */
-export function consume(s: State, reader?: boolean): BodySource {
-  if (s[USED]) throw new TypeError('Body has already been used');
-  if (!reader && s[STREAM] && loaded.stream.isLocked(s[STREAM])) throw new TypeError('Body is locked by a reader');
+/** A source held whole (null, a string, bytes), as opposed to a host stream or a ReadableStream. */
+export const isWhole = (src: BodySource): src is string | Uint8Array | null =>
+  src === null || typeof src === 'string' || (typeof src === 'object' && typedArrayKind(src) === 'Uint8Array');
+
+const isStreamObject = (src: BodySource): boolean => typeof src === 'object' && src !== null && typedArrayKind(src) === undefined;
+
+/** Takes the source for reading it all (or handing it on) and marks the body used; throws if it cannot be read. */
+export function consume(s: State): BodySource {
   const src = s[SRC];
+  if (isStreamObject(src)) {
+    const st = loaded.stream;
+    if (s[USED] || st.isDisturbed(src)) throw new TypeError('Body has already been used');
+    if (st.isLocked(src)) throw new TypeError('Body is locked by a reader');
+    s[USED] = true;
+    return src;
+  }
+  if (s[USED]) throw new TypeError('Body has already been used');
   if (src !== null) s[USED] = true;
   return src;
 }
 
-export function cloneSource(s: State): BodySource {
-  if (s[USED]) throw new TypeError('Body has already been used');
-  const src = s[SRC];
-  return src !== null && typeof src === 'object' ? new Uint8Array(src) : src;
+/** All of a source that is not held whole: a host stream or a ReadableStream, read to its end. */
+export function readWhole(src: BodySource): Promise<Uint8Array> {
+  return typeof src === 'number' ? readHost(src) : need('stream').readAll(src);
 }
 
-export const takeBody = (b: object, reader?: boolean): BodySource => consume(stateOf(b), reader);
-export const bodyUsed = (b: object): boolean => stateOf(b)[USED];
+/**
+ * All of a host stream, read here in the core (text() of a streamed request body needs no stream
+ * chunk): `whole` asks the host for everything left in one piece, under its buffering cap.
+ */
+export async function readHost(id: number): Promise<Uint8Array> {
+  const all: ArrayBuffer | null = await call('streamRead', id, true);
+  return all === null ? new Uint8Array(0) : new Uint8Array(all);
+}
 
-/** `.body`: the stream look-alike, made on first use. */
+export function cloneSource(s: State): BodySource {
+  const src = s[SRC];
+  if (s[USED] || (isStreamObject(src) && loaded.stream.isDisturbed(src))) throw new TypeError('Body has already been used');
+  if (src === null || typeof src === 'string') return src;
+  if (typedArrayKind(src) === 'Uint8Array') return new Uint8Array(src as Uint8Array);
+  // a stream is teed: this body keeps one branch, the clone gets the other
+  const pair = need('stream').teeSource(src);
+  s[SRC] = s[STREAM] = pair[0];
+  return pair[1];
+}
+
+export const takeBody = (b: object): BodySource => consume(stateOf(b));
+export const bodyUsed = (b: object): boolean => {
+  const s = stateOf(b);
+  const src = s[SRC];
+  return s[USED] || (isStreamObject(src) && loaded.stream.isDisturbed(src));
+};
+
+/** `.body`: a ReadableStream, made on first use; from then on it is the source. */
 export function bodyStream(b: object): any {
   const s = stateOf(b);
-  if (s[SRC] === null) return null;
-  return (s[STREAM] ??= need('stream').bodyStream(b));
+  const src = s[SRC];
+  if (src === null || isStreamObject(src)) return src;
+  return (s[SRC] = s[STREAM] = need('stream').streamOf(src, s[USED]));
 }
 export const hasBody = (b: object): boolean => stateOf(b)[SRC] !== null;
 
+/** A body read whole, mapped: at once for a source held whole, else once its stream was read to the end. */
+function readAs<T>(b: object, map: (src: string | Uint8Array | null) => T): T | Promise<T> {
+  const src = consume(stateOf(b));
+  return isWhole(src) ? map(src) : callWith(PromisePrototypeThen, readWhole(src), map);
+}
+const asBuffer = (src: string | Uint8Array | null) => exactBuffer(toBytes(src));
+const asJson = (src: string | Uint8Array | null) => JSONParse(toText(src));
+
 /** The body mixin of Request and Response (their common prototype, as the Fetch spec's mixin). */
 export class Body {
-  /** The stream look-alike is a chunk: most handlers read bodies with text()/json(), never through `body`. */
   get body(): any {
     return bodyStream(this);
   }
 
   get bodyUsed(): boolean {
-    return stateOf(this)[USED];
+    return bodyUsed(this);
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    return exactBuffer(toBytes(consume(stateOf(this))));
+    return readAs(this, asBuffer);
   }
 
   async bytes(): Promise<Uint8Array> {
-    return toBytes(consume(stateOf(this)));
+    return readAs(this, toBytes);
   }
 
   async text(): Promise<string> {
-    return toText(consume(stateOf(this)));
+    return readAs(this, toText);
   }
 
   async json(): Promise<any> {
-    return JSONParse(toText(consume(stateOf(this))));
+    return readAs(this, asJson);
   }
 }
 
 const TEXT_PLAIN = 'text/plain;charset=UTF-8';
 const FORM = 'application/x-www-form-urlencoded;charset=UTF-8';
 
-export function toBytes(src: BodySource): Uint8Array {
+export function toBytes(src: string | Uint8Array | null): Uint8Array {
   if (src === null) return new Uint8Array(0);
   if (typeof src === 'string') return src === '' ? new Uint8Array(0) : new Uint8Array(call('utf8Encode', src));
   return src;
 }
 
-export function toText(src: BodySource): string {
+export function toText(src: string | Uint8Array | null): string {
   if (src === null) return '';
   if (typeof src === 'string') return src;
   return callWith(TypedArrayPrototypeGetLength, src) === 0 ? '' : call('utf8Decode', src, false, false);
@@ -150,9 +198,12 @@ export function extractBody(init: unknown): [BodySource, string | null] {
   if (init == null) return [null, null];
   if (typeof init === 'string') return [init, TEXT_PLAIN];
   if (isBufferSource(init)) return [copyBytes(init), null];
-  // the stream and URLSearchParams chunks answer for their own objects (by private brand), if loaded
-  const taken = loaded.stream?.takeStream(init);
-  if (taken !== undefined) return [taken, null];
+  // the stream and URLSearchParams chunks answer for their own objects (by brand), if loaded
+  const st = loaded.stream;
+  if (st && st.isReadableStream(init)) {
+    if (st.isLocked(init) || st.isDisturbed(init)) throw new TypeError('Failed to construct body: the ReadableStream is locked or disturbed');
+    return [init as object, null];
+  }
   const form: string | undefined = loaded.url?.serializeParams(init);
   if (form !== undefined) return [form, FORM];
   return [String(init), TEXT_PLAIN];

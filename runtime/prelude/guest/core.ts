@@ -10,13 +10,19 @@ import { bindHost, call, setDomException, type HostFn } from './host.ts';
 import { lazyGlobals, loaded, need, setChunkInternals } from './lazy.ts';
 import { Request, absoluteUrl, explicitSignal, outgoingParts, requestFields, requestHeaderList } from './request.ts';
 import { Response, fetchedResponse } from './response.ts';
-import { bodyStream, bodyUsed, extractBody, hasBody, takeBody, toBytes } from './body.ts';
+import { bodyStream, bodyUsed, extractBody, hasBody, readHost, takeBody, toBytes } from './body.ts';
 import { setIterate } from './headers.ts';
 import { guardStackTraces } from './stack-guard.ts';
 import { dropTimers, fireTimer, pendingTimers, timerGlobals } from './timers.ts';
 import { defineGlobal, g } from './util.ts';
 
 const TIMER_GLOBALS = ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] as const;
+/**
+ * The streams a function makes itself. The readers' and controllers' classes (which only a stream
+ * hands out) become globals when the chunk loads (chunks/stream.ts): each lazy global costs every
+ * instance heap, used or not.
+ */
+const STREAM_GLOBALS = ['ReadableStream', 'WritableStream', 'TransformStream', 'ByteLengthQueuingStrategy', 'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream'];
 
 export default function boot(host: HostFn): object {
   bindHost(host);
@@ -53,6 +59,7 @@ export default function boot(host: HostFn): object {
     extractBody,
     absoluteUrl,
     toBytes,
+    readHost,
     console: { emit, format, inspect, state: consoleState, now },
     setTimeout: timerGlobals.setTimeout,
     clearTimeout: timerGlobals.clearTimeout,
@@ -89,6 +96,8 @@ export default function boot(host: HostFn): object {
   lazyGlobals('clone', ['structuredClone']);
   lazyGlobals('abort', ['AbortController', 'AbortSignal', 'Event', 'EventTarget']);
   lazyGlobals('fetch', ['fetch']);
+  lazyGlobals('stream', STREAM_GLOBALS);
+  lazyGlobals('compression', ['CompressionStream', 'DecompressionStream']);
   if (typeof g.atob !== 'function' || typeof g.btoa !== 'function') lazyGlobals('base64', ['atob', 'btoa']);
 
   const api = ObjectCreate(null);
@@ -100,6 +109,11 @@ export default function boot(host: HostFn): object {
   api.dropTimers = dropTimers;
   api.pendingTimers = pendingTimers;
   api.watch = watch;
+  // the host's side of a streamed response body (see streams.ts): the next piece, or (with a reason) giving up
+  api.pull = (id: number, reason?: string) => {
+    const st = loaded.stream;
+    return !st ? null : reason === undefined ? st.pull(id) : st.cancel(id, reason);
+  };
   api.parseJson = (text: string) => JSONParse(text);
   /** A string as JSON text: lets an engine whose string copy mangles lone surrogates read it exactly. */
   api.quote = (text: string) => JSONStringify(text);

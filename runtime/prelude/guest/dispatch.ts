@@ -101,7 +101,8 @@ async function later(result: unknown, id: string): Promise<unknown[]> {
 
 /**
  * One request, in the compact form the engines send: method and URL, the headers as a JSON text of
- * `[name, value]` pairs (parsed only if the handler reads them), the body bytes, the env spec as JSON
+ * `[name, value]` pairs (parsed only if the handler reads them), the body bytes (or the id of the host
+ * stream it arrives on), the env spec as JSON
  * (undefined: same as last time) and the request id. A handler that answers synchronously gets its
  * response back without a promise; otherwise the result is a promise, rejected on any error.
  */
@@ -109,7 +110,7 @@ export function dispatch(
   method: string,
   url: string,
   headers: string | [string, string][] | null,
-  body: ArrayBuffer | null,
+  body: ArrayBuffer | number | null,
   env: string | undefined,
   id: string,
 ): unknown {

@@ -1,9 +1,11 @@
 import { call, internals, type FetchedResponse } from './host.ts';
+import { typedArrayKind } from './safe.ts';
 
 /**
  * fetch is performed by the host (which enforces the egress allowlist); the guest builds the Request
  * with the core's own classes and honours `signal` by rejecting early. An aborted upstream request is
- * left to finish on the host; its result is ignored.
+ * left to finish on the host; its result is ignored (a streamed response body of it is released when
+ * the invocation ends). The response body arrives as a host stream unless the host had it whole.
  */
 export async function fetch(input: unknown, init?: any): Promise<unknown> {
   const request = new internals.Request(input, init);
@@ -16,7 +18,11 @@ export async function fetch(input: unknown, init?: any): Promise<unknown> {
   }
   const parts = internals.requestParts(request);
   const head = JSONStringify({ method: parts.method, url: parts.url, headers: parts.headers, redirect: parts.redirect });
-  const pending: Promise<FetchedResponse> = call('fetch', head, parts.body);
+  // a request body goes whole: a stream given as one is read to its end first
+  const src = parts.body;
+  const body: Uint8Array | null =
+    src === null || typeof src === 'string' ? (src === null ? null : internals.toBytes(src)) : typeof src === 'number' ? await internals.readHost(src) : typedArrayKind(src) === 'Uint8Array' ? (src as Uint8Array) : await internals.need('stream').readAll(src);
+  const pending: Promise<FetchedResponse> = call('fetch', head, body);
   const result = abort ? await abortable(pending, signal, abort) : await pending;
   return internals.fetchedResponse(result);
 }

@@ -24,13 +24,14 @@ export interface Internals {
   fetchedResponse(res: FetchedResponse): any;
   requestSignal(req: any): any;
   requestFields(x: unknown): { method: string; url: string; redirect: string; signal: unknown } | undefined;
-  takeBody(body: any, reader?: boolean): unknown;
+  takeBody(body: any): unknown;
   bodyUsed(body: any): boolean;
   bodyStream(body: any): any;
   hasBody(body: any): boolean;
   extractBody(init: unknown): [unknown, string | null];
   absoluteUrl(input: unknown): string;
   toBytes(src: unknown): Uint8Array;
+  readHost(id: number): Promise<Uint8Array>;
   console: object;
   setTimeout(fn: () => void, ms: number): number;
   clearTimeout(id: number): void;
@@ -40,7 +41,8 @@ export interface RequestParts {
   method: string;
   url: string;
   headers: [string, string][];
-  body: Uint8Array | null;
+  /** The body source as kept (see body.ts), read by fetch before it goes. */
+  body: unknown;
   redirect: string;
 }
 
@@ -50,7 +52,10 @@ export interface FetchedResponse {
   url: string;
   redirected: boolean;
   headers: [string, string][];
+  /** The body held whole, or null when it is streamed (`stream`) or absent. */
   body: ArrayBuffer | null;
+  /** The host stream of a body the host did not hold whole. */
+  stream?: number;
 }
 
 let hostFn: HostFn;

@@ -1,4 +1,4 @@
-import { Body, addBrand, cloneSource, consume, currentList, headersOf, pairsToList, toBytes, type State } from './body.ts';
+import { Body, addBrand, cloneSource, consume, currentList, headersOf, pairsToList, type State } from './body.ts';
 import type { HeaderList } from './headers.ts';
 import { call, type RequestParts } from './host.ts';
 import { need } from './lazy.ts';
@@ -18,7 +18,7 @@ export interface Parts {
   method: string;
   url: string;
   headers: HeaderList;
-  body: string | Uint8Array | null;
+  body: unknown;
   redirect: string;
   signal: unknown;
 }
@@ -31,7 +31,8 @@ export function absoluteUrl(input: unknown): string {
   return parsed.href;
 }
 
-export let incomingRequest: (method: string, url: string, headers: string | [string, string][] | null, body: ArrayBuffer | null) => Request;
+/** `body`: the bytes, or the id of the host stream they arrive on, or null. */
+export let incomingRequest: (method: string, url: string, headers: string | [string, string][] | null, body: ArrayBuffer | number | null) => Request;
 export let outgoingParts: (req: Request) => RequestParts;
 export let explicitSignal: (req: Request) => unknown;
 /** What `new Request(request)` copies from a Request, read from its state; undefined for anything else. */
@@ -82,7 +83,11 @@ export class Request extends Body {
     addBrand((x) => (#s in x ? x.#s : undefined));
     incomingRequest = (method, url, headers, body) =>
       new Request(TRUSTED, [
-        body && (callWith(ArrayBufferPrototypeGetByteLength, body) || (method !== 'GET' && method !== 'HEAD')) ? new Uint8Array(body) : null,
+        typeof body === 'number'
+          ? body
+          : body && (callWith(ArrayBufferPrototypeGetByteLength, body) || (method !== 'GET' && method !== 'HEAD'))
+            ? new Uint8Array(body)
+            : null,
         false,
         null,
         null,
@@ -99,7 +104,7 @@ export class Request extends Body {
       const list = currentList(s);
       const headers: [string, string][] = [];
       for (let i = 0; i < list.length; i += 2) headers[i >> 1] = [list[i]!, list[i + 1]!];
-      return { method: s[METHOD], url: s[URL_], headers, body: src === null ? null : toBytes(src), redirect: s[REDIRECT] };
+      return { method: s[METHOD], url: s[URL_], headers, body: src, redirect: s[REDIRECT] };
     };
     explicitSignal = (req) => req.#s[SIGNAL];
     requestFields = (x) => {

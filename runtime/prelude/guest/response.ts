@@ -1,4 +1,6 @@
 import { Body, TEXT_PLAIN, addBrand, cloneSource, consume, currentList, extractBody, headersOf, type BodySource, type State } from './body.ts';
+import { loaded } from './lazy.ts';
+import { typedArrayKind } from './safe.ts';
 import { fillHeaders, hasHeader, type HeaderList } from './headers.ts';
 import type { FetchedResponse } from './host.ts';
 import { absoluteUrl } from './request.ts';
@@ -62,7 +64,9 @@ function initResponse(body: unknown, init: any, contentType: string | null): Sta
 
 /**
  * What leaves the guest for a response: `[status, body, waitUntil, name, value, …]`, the body as a
- * string (the host encodes it), an ArrayBuffer, or null. Marks the body used.
+ * string (the host encodes it), an ArrayBuffer, the id of a stream the host reads (a host stream
+ * passed on untouched, or a ReadableStream the host pulls through the API's `pull`), or null. Marks
+ * the body used.
  */
 export let responseOut: (s: State, waitUntil: boolean) => unknown[];
 /** The state of a Response (brand-checked), else undefined. */
@@ -130,7 +134,12 @@ export class Response extends Body {
     responseState = (x) => (typeof x === 'object' && x !== null && #s in x ? x.#s : undefined);
     responseOut = (s, waitUntil) => {
       const src = consume(s);
-      const body = src === null || typeof src === 'string' ? src : exactBuffer(src);
+      const body =
+        src === null || typeof src === 'string' || typeof src === 'number'
+          ? src
+          : typedArrayKind(src) === 'Uint8Array'
+            ? exactBuffer(src as Uint8Array)
+            : loaded.stream.bodyId(src);
       const list = currentList(s);
       // one header (the usual content-type) is the common case: one array literal
       if (list.length === 2) return [s[STATUS], body, waitUntil, list[0], list[1]];
@@ -142,7 +151,7 @@ export class Response extends Body {
       const list: HeaderList = [];
       const pairs = r.headers;
       for (let i = 0; i < pairs.length; i++) callWith(ArrayPrototypePush, list, callWith(StringPrototypeToLowerCase, String(pairs[i]![0])), String(pairs[i]![1]));
-      const body = r.body && !nullBodyStatus(r.status) ? new Uint8Array(r.body) : null;
+      const body = nullBodyStatus(r.status) ? null : typeof r.stream === 'number' ? r.stream : r.body ? new Uint8Array(r.body) : null;
       return new Response(TRUSTED, [body, false, null, null, list, true, r.status, r.statusText, 'basic', r.url, r.redirected]);
     };
   }
