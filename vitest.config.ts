@@ -22,6 +22,7 @@ const GATEWAY_ON_WORKERS = [
   'gateway/bindings.test.ts',
   'gateway/scheduler/queue.test.ts',
   'gateway/functions-dir.test.ts',
+  'gateway/formdata.test.ts',
   'gateway/density.test.ts',
   'gateway/streaming.test.ts',
   'gateway/mcp/mcp.test.ts',

@@ -25,6 +25,12 @@ export const URL_SETTERS = ['href', 'protocol', 'username', 'password', 'host', 
 const STREAM_ID = { type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER } as const;
 /** Longest URL the host parses. */
 const MAX_URL = 2 * MiB;
+/**
+ * Largest multipart body the host parses in one synchronous call (guest/multipart.ts says the same):
+ * far above the request cap and a fetch response's, and a bound on how long one call can hold the
+ * thread.
+ */
+export const MAX_MULTIPART = 32 * MiB;
 
 export const HOST_OPS = {
   log: { kind: 'runtime', args: [{ type: 'string', max: 8, oneOf: LOG_LEVELS }, str(MAX_LOG_CHARS + 64)] },
@@ -44,6 +50,8 @@ export const HOST_OPS = {
   base64Encode: { kind: 'pure', args: [str(GUEST_MAX)] },
   base64Decode: { kind: 'pure', args: [str(GUEST_MAX)] },
   formDecode: { kind: 'pure', args: [str(GUEST_MAX)] },
+  /** A multipart/form-data body and its boundary (RFC 2046: at most 70 characters). */
+  multipartParse: { kind: 'pure', args: [bytes(MAX_MULTIPART), str(70)] },
 
   /** `{ method, url, headers, redirect }` as JSON, and the body. */
   fetch: { kind: 'bound', args: [json(4 * MiB), optBytes(GUEST_MAX)] },

@@ -19,7 +19,7 @@ import type { Prelude, PreludeSources } from '../engine/types.ts';
 export type { Prelude, PreludeSources } from '../engine/types.ts';
 
 /** Chunk name → the global(s) it provides are declared in guest/core.ts; entries are guest/chunks/<name>.ts. */
-export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception', 'compression'] as const;
+export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception', 'compression', 'blob', 'form-data'] as const;
 
 /** Every chunk: the prelude's own, then the bindings' (bindings/<name>/guest/). */
 export const CHUNK_NAMES: readonly string[] = [...CORE_CHUNKS, ...BINDING_CHUNKS.map((c) => c.chunk)];

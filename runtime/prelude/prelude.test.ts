@@ -161,6 +161,23 @@ describe('prelude build', () => {
     }
   });
 
+  test('Blob, File and FormData are two chunks, loaded on first touch; what they cost when loaded', async () => {
+    const b = await bareVm();
+    try {
+      const before = b.vm.getMemoryUsage().mallocSize;
+      expect(b.run(`typeof FormData`)).toBe('function');
+      expect(b.loads).toEqual(['form-data']);
+      const form = b.vm.getMemoryUsage().mallocSize;
+      expect(b.run(`new Blob(['a']).size + new File([], 'f').name.length`)).toBe(2);
+      expect(b.loads).toEqual(['form-data', 'blob']);
+      const both = b.vm.getMemoryUsage().mallocSize;
+      console.log(`form-data chunk: +${form - before} bytes; blob chunk: +${both - form} bytes`);
+      expect(both - before).toBeLessThan(96 * 1024);
+    } finally {
+      b.vm.dispose();
+    }
+  });
+
   test('user code that patches Object.defineProperty or Object.prototype cannot catch the chunk installer', async () => {
     const b = await bareVm();
     try {

@@ -115,6 +115,7 @@ describe('the prelude under patched built-ins', () => {
     expect(c.fetch).toEqual([200, 'POST', 'u', 'up\u00e9', 'f=g', 'stop', true, 'TypeError', 'application/json']);
     expect(c.base64).toEqual(['aGn/', 'hi']);
     expect(c.bodies).toEqual(['POST', 1, '1', null, 'hi', 2, 3, 'piped', 2, 1, 'https://a.example/next', 'error', 'a=1', 1]);
+    expect(c.blob).toEqual([3, 'text/plain', 'abc', 'bc', 3, 3, 'f.txt', 3, 's,b,f', 's,b,f', 'g.txt', 'abc', 'text/plain', 1, '3', 'multipart/form-data', true, 1]);
     expect(c.kv).toEqual([7, 1, 2, true, 1, true, null]);
     expect(c.timers).toEqual(['micro', true, -1]);
     expect(c.after).toEqual(['1', 1, 'late.example']);

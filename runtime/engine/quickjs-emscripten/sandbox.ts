@@ -55,6 +55,7 @@ export class EmscriptenSandbox extends GuestSandbox<QuickJSHandle> {
     // The prelude's byteLength lets the VM tell ArrayBuffers apart without a pending exception.
     this.vm.byteLengthFn = this.guard(() => this.apiFunction('byteLength'));
     this.vm.quoteFn = this.guard(() => this.apiFunction('quote'));
+    this.vm.parseJsonFn = this.guard(() => this.apiFunction('parseJson'));
   }
 
   setMemoryLimit(bytes: number): void {
@@ -108,6 +109,7 @@ export class EmscriptenSandbox extends GuestSandbox<QuickJSHandle> {
     try {
       this.vm.byteLengthFn?.dispose();
       this.vm.quoteFn?.dispose();
+      this.vm.parseJsonFn?.dispose();
       if (this.ctx.alive) this.ctx.dispose();
       if (this.rt.alive) this.rt.dispose();
     } catch {

@@ -24,6 +24,8 @@ export class EmscriptenVm implements GuestVm<QuickJSHandle> {
   byteLengthFn: QuickJSHandle | undefined;
   /** The prelude's JSON.stringify of a string: read when the plain copy shows U+FFFD (a lone surrogate, mangled by the copy). */
   quoteFn: QuickJSHandle | undefined;
+  /** The prelude's JSON.parse: builds a string with a NUL in it, which the plain copy would cut. */
+  parseJsonFn: QuickJSHandle | undefined;
 
   constructor(
     private readonly ctx: QuickJSContext,
@@ -43,7 +45,21 @@ export class EmscriptenVm implements GuestVm<QuickJSHandle> {
   }
 
   newString(s: string): QuickJSHandle {
-    return this.ctx.newString(s);
+    // the library's copy goes through a C string too: a NUL would end it, so such a string travels as
+    // JSON text (which escapes it) and is parsed by the prelude's captured JSON.parse
+    if (!s.includes('\0') || !this.parseJsonFn) return this.ctx.newString(s);
+    const text = this.ctx.newString(JSON.stringify(s));
+    try {
+      const r = this.ctx.callFunction(this.parseJsonFn, this.undefined, text);
+      if ('error' in r && r.error) {
+        const info = this.errorInfo(r.error);
+        r.error.dispose();
+        throw new GuestThrow(info);
+      }
+      return (r as { value: QuickJSHandle }).value;
+    } finally {
+      text.dispose();
+    }
   }
 
   newNumber(n: number): QuickJSHandle {

@@ -176,6 +176,17 @@ export class Body {
   async json(): Promise<any> {
     return readAs(this, asJson);
   }
+
+  /** Blob and FormData are chunks: each makes its object from the consumed source and the header list. */
+  async blob(): Promise<any> {
+    const list = currentList(stateOf(this));
+    return readAs(this, (src) => need('blob').fromBody(src, list));
+  }
+
+  async formData(): Promise<any> {
+    const list = currentList(stateOf(this));
+    return readAs(this, (src) => need('form-data').fromBody(src, list));
+  }
 }
 
 const TEXT_PLAIN = 'text/plain;charset=UTF-8';
@@ -198,6 +209,9 @@ export function extractBody(init: unknown): [BodySource, string | null] {
   if (init == null) return [null, null];
   if (typeof init === 'string') return [init, TEXT_PLAIN];
   if (isBufferSource(init)) return [copyBytes(init), null];
+  // Blob (File) and FormData: their chunks answer for their own objects (by private brand), if loaded
+  const made = loaded.blob?.toBody(init) ?? loaded['form-data']?.toBody(init);
+  if (made !== undefined) return made;
   // the stream and URLSearchParams chunks answer for their own objects (by brand), if loaded
   const st = loaded.stream;
   if (st && st.isReadableStream(init)) {

@@ -98,6 +98,8 @@ export default function boot(host: HostFn): object {
   lazyGlobals('fetch', ['fetch']);
   lazyGlobals('stream', STREAM_GLOBALS);
   lazyGlobals('compression', ['CompressionStream', 'DecompressionStream']);
+  lazyGlobals('blob', ['Blob', 'File']);
+  lazyGlobals('form-data', ['FormData']);
   if (typeof g.atob !== 'function' || typeof g.btoa !== 'function') lazyGlobals('base64', ['atob', 'btoa']);
 
   const api = ObjectCreate(null);

@@ -1,5 +1,5 @@
 import { bindHost, type Internals } from '../host.ts';
 import { URL } from '../url.ts';
-import { URLSearchParams, serializeParams } from '../url-search-params.ts';
+import { URLSearchParams, parseQuery, serializeParams } from '../url-search-params.ts';
 
-export default (shared: Internals) => (bindHost(shared.host, shared), { URL, URLSearchParams, serializeParams });
+export default (shared: Internals) => (bindHost(shared.host, shared), { URL, URLSearchParams, parseQuery, serializeParams });
