@@ -180,6 +180,23 @@ describe('the endpoint', () => {
     await t.assertHealthy();
   });
 
+  it('invoke_function of a function that streams without end, or whose stream fails, answers in time with what it read', async () => {
+    const endless = `export default { fetch() { const chunk = new TextEncoder().encode('z'.repeat(65536)); return new Response(new ReadableStream({ pull(c) { c.enqueue(chunk); } })); } };`;
+    const failing = `export default { fetch() { let n = 0; return new Response(new ReadableStream({ pull(c) { if (n++ < 2) c.enqueue(new TextEncoder().encode('ok')); else c.error(new Error('broken stream')); } })); } };`;
+    await call(attacker, 'deploy_function', { name: 'endless-stream', source: endless });
+    await call(attacker, 'deploy_function', { name: 'failing-stream', source: failing });
+    const a = await bounded(20_000, 'endless stream', () => call(attacker, 'invoke_function', { name: 'endless-stream' }));
+    expect(a.data.bodyComplete).toBe(false);
+    expect(a.text.length).toBeLessThanOrEqual(128 * 1024 + 200);
+    const b = await bounded(20_000, 'failing stream', () => call(attacker, 'invoke_function', { name: 'failing-stream' }));
+    // either the failure is seen before the answer (an error result) or mid-body (a note): never a clean, complete body
+    if (!b.isError) {
+      expect(b.data.bodyComplete).toBe(false);
+      expect(b.data.truncated.join(' ')).toMatch(/stream failed/);
+    }
+    await t.assertHealthy();
+  });
+
   it('one-call functions cannot be reached, deployed over or seen, even while one runs', async () => {
     const running = call(attacker, 'run_code', { code: 'await new Promise((r) => setTimeout(r, 300)); return "slow";' });
     await new Promise((r) => setTimeout(r, 100));
