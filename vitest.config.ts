@@ -29,6 +29,7 @@ const GATEWAY_ON_WORKERS = [
   'gateway/formdata.test.ts',
   'gateway/density.test.ts',
   'gateway/streaming.test.ts',
+  'gateway/mcp/mcp.test.ts',
 ];
 
 const ON_EVERY_ENGINE = [

@@ -7,6 +7,7 @@ import { deployCommand, listCommand, deleteCommand, versionsCommand, rollbackCom
 import { tailCommand } from './commands/tail.ts';
 import { initCommand } from './commands/init.ts';
 import { typesCommand } from './commands/types.ts';
+import { mcpCommand } from './commands/mcp.ts';
 import {
   tenantCreateCommand,
   tenantDeleteCommand,
@@ -81,6 +82,7 @@ program
   .option('--artifact-cache-mb <n>', 'loaded artifacts kept in memory, per worker thread (default 64)')
   .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
   .option('--console-host <host>', 'serve the web console (/console) only on this host name, and no function on it (default: $FAAS_CONSOLE_HOST)')
+  .option('--run-code-allowed-hosts <hosts>', 'MCP run_code: comma-separated egress allowlist for snippets (default: none, no fetch)')
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program
@@ -100,6 +102,7 @@ program
   .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
   .option('--console-host <host>', 'serve the web console (/console) only on this host name, and no function on it (default: $FAAS_CONSOLE_HOST)')
   .option('--no-check', 'skip the TypeScript typecheck of changed functions (done when a tsconfig.json is above them)')
+  .option('--run-code-allowed-hosts <hosts>', 'MCP run_code: comma-separated egress allowlist for snippets (default: none, no fetch)')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
 const adminOptions = (cmd: Command) =>
@@ -197,5 +200,11 @@ program
   .option('-o, --out <file>', 'output file (default: <dir>/faas-env.d.ts)')
   .option('--stdout', 'print instead of writing')
   .action(typesCommand);
+
+adminOptions(
+  program
+    .command('mcp')
+    .description("serve the gateway's MCP tools on stdio for a local MCP client (relays to the gateway's /mcp with the token given)"),
+).action(mcpCommand);
 
 await program.parseAsync(process.argv);

@@ -41,6 +41,12 @@ export interface CompileOptions extends BundleOptions {
    * memoryMb to set). Without them the probe only finds the handlers.
    */
   limits?: ProbeLimits;
+  /**
+   * Evaluate the module's top level once to find its handlers (default true). Without the probe a
+   * module with a default export is taken to have fetch() (unverified): for generated wrappers whose
+   * top level must not run outside the sandbox that will run it under its own limits (MCP run_code).
+   */
+  probe?: boolean;
 }
 
 export async function compileEntry(entry: EntryInput, signingKey: Uint8Array, options: CompileOptions = {}): Promise<CompileResult> {
@@ -49,7 +55,7 @@ export async function compileEntry(entry: EntryInput, signingKey: Uint8Array, op
   const bundled = performance.now();
   const displayName = typeof entry === 'string' ? relative(options.workingDir ?? process.cwd(), resolve(entry)) : entry.filename;
   const hasDefault = bundle.exports.includes('default');
-  const request = { js: bundle.code, filename: bundle.fileName, sourceMap: bundle.map, fallbackFile: displayName, probe: hasDefault, limits: options.limits };
+  const request = { js: bundle.code, filename: bundle.fileName, sourceMap: bundle.map, fallbackFile: displayName, probe: hasDefault && options.probe !== false, limits: options.limits };
   const { bytecode, probe, compileMs, probeMs } = await (options.inThread ? compileAndProbe(request) : compileOffThread(request));
   const entryName = basename(displayName);
   const exports = requireHandlerExports(displayName, bundle.exports, hasDefault ? probe : { evaluated: false, reason: 'no default export' });

@@ -23,6 +23,7 @@ import { registerRunRoutes } from './routes/run.ts';
 import { registerStatsRoutes } from './routes/stats.ts';
 import { registerSourceRoutes } from './routes/source.ts';
 import { consoleHostOnly } from './console/host.ts';
+import { registerMcp, type McpOptions } from './mcp/index.ts';
 
 export interface AppDeps {
   runtime: FunctionHost;
@@ -48,6 +49,7 @@ export interface AppDeps {
   signingKey: Uint8Array;
   /** Serve the console only on this host name, and no function on it (see gateway/console/routes.ts). */
   consoleHost?: string;
+  mcp?: McpOptions;
 }
 
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
@@ -57,6 +59,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const admit = admission(deps.lifecycle);
   app.use('/fn/*', admit);
   app.use('/admin/*', admit);
+  app.use('/mcp', admit);
   registerHealthRoutes(app, deps.lifecycle);
   registerMetricsRoute(app, deps.metrics);
   registerConsoleRoutes(app, { ...deps, authenticate: tokenAuthenticator(deps.adminToken, deps.plane.tenants) });
@@ -67,6 +70,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   registerSourceRoutes(app, deps);
   if (deps.consoleHost) app.use('*', consoleHostOnly(deps.consoleHost));
   registerFunctionRoutes(app, deps);
+  registerMcp(app, deps);
   registerHostRoutes(app, deps, admit);
   app.notFound((c) => errorResponse(c, new FaasError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {

@@ -27,6 +27,8 @@ import { gatewayOps, workerOpsModule } from './workers/ops.ts';
 import { EgressCounters } from '../runtime/index.ts';
 import { MetricsSampler, type SamplerOptions } from './observability/sampler.ts';
 import { SessionStore, type SessionOptions } from './console/sessions.ts';
+import type { McpOptions } from './mcp/index.ts';
+import { resolveRunCodeLimits } from './mcp/run-code.ts';
 
 export interface GatewayOptions {
   /** 0 picks a free port. Default 8080. */
@@ -76,6 +78,8 @@ export interface GatewayOptions {
    */
   maxBufferedBodyBytes?: number;
   scheduler?: SchedulerOptions;
+  /** The MCP server at /mcp: run_code's limits and egress (default: 1 MiB, 100 ms CPU, 1 s, no egress). */
+  mcp?: McpOptions;
   /** Tuning passed to the runtime (pool size, instance limits …). */
   runtime?: Omit<RuntimeOptions, 'engine' | 'isolation' | 'log' | 'ops'>;
   logger?: Logger;
@@ -137,6 +141,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const adminToken = opts.adminToken || envToken || randomBytes(24).toString('base64url');
   const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   if (!Number.isInteger(bodyTimeoutMs) || bodyTimeoutMs <= 0) throw new FaasError('bad_request', `bodyTimeoutMs must be a positive integer (got ${bodyTimeoutMs})`);
+  resolveRunCodeLimits(opts.mcp?.runCode); // a bad MCP option fails before anything is started
 
   // Opened (and put in WAL mode) before any worker opens its own connection to the same file; the
   // gateway keeps this connection for itself (admin reads), guests use their binding host's.
@@ -232,6 +237,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     sessions,
     signingKey,
     consoleHost,
+    mcp: opts.mcp,
   });
 
   let server: Server;

@@ -21,6 +21,7 @@ export interface ServeOptions {
   artifactCacheMb?: string;
   functionIdleTtl?: string;
   consoleHost?: string;
+  runCodeAllowedHosts?: string;
   watch: boolean;
   /** `faas dev`: typecheck TypeScript entries that have a tsconfig.json (false: --no-check). */
   check?: boolean;
@@ -60,6 +61,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       watch: opts.watch,
       consoleHost: opts.consoleHost,
       checkEntry: opts.watch && opts.check !== false ? (path) => assertTypes(path) : undefined,
+      ...(opts.runCodeAllowedHosts ? { mcp: { runCode: { allowedHosts: opts.runCodeAllowedHosts.split(',').map((h) => h.trim()).filter(Boolean) } } } : {}),
       onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
       onWatch: (o) => say(describe(o)),
     });

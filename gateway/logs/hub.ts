@@ -114,6 +114,14 @@ interface Subscriber {
 
 type Compiled = (e: TailEvent) => boolean;
 
+/** Console lines of one function taken aside instead of into the live logs (see LogHub.capture). */
+export interface LogCapture {
+  readonly lines: LogLine[];
+  /** Lines over the capture's cap that were not kept. */
+  dropped: number;
+  close(): void;
+}
+
 export class LogHub {
   private readonly rings = new Map<string, Ring>();
   private subscriberCount = 0;
@@ -123,6 +131,7 @@ export class LogHub {
   private readonly closers = new Set<() => void>();
   /** A live function's tenant (the registry's, read as events arrive); until set, events are taken as their callers say. */
   ownerOf: ((fn: string) => string | undefined) | undefined;
+  private readonly captures = new Map<string, LogCapture>();
 
   constructor(private readonly limits: LogHubLimits = DEFAULT_LOG_HUB_LIMITS) {
     this.sweeper = setInterval(() => this.sweep(), 5_000);
@@ -131,9 +140,15 @@ export class LogHub {
 
   /** A console line (already masked of secrets) of `tenant`'s function (undefined: not known, dropped). */
   log(fn: string, tenant: string | undefined, version: number | null, requestId: string | undefined, level: string, source: string, text: string): void {
+    const line: LogLine = { at: new Date().toISOString(), level, source, text };
+    const capture = this.captures.get(fn);
+    if (capture) {
+      if (capture.lines.length < this.limits.linesPerInvocation) capture.lines.push(line);
+      else capture.dropped++;
+      return;
+    }
     const ring = this.ring(fn, tenant);
     if (!ring) return;
-    const line: LogLine = { at: new Date().toISOString(), level, source, text };
     if (requestId) {
       // Held lines are bounded like the buffer: waitUntil work logging after its response (whose
       // record never comes) would otherwise hold up to 1024 x 100 lines per function for PENDING_MS.
@@ -151,6 +166,23 @@ export class LogHub {
       }
     }
     this.emit(ring, { type: 'log', function: fn, version, requestId: requestId ?? null, ...line });
+  }
+
+  /**
+   * Every console line of `fn` goes to the returned capture (at most linesPerInvocation of them), not
+   * into the live logs, until it is closed: for functions that live for one call and are never
+   * listed (MCP run_code), whose lines belong to that call's answer and would only leave a ring behind.
+   */
+  capture(fn: string): LogCapture {
+    const capture: LogCapture = {
+      lines: [],
+      dropped: 0,
+      close: () => {
+        if (this.captures.get(fn) === capture) this.captures.delete(fn);
+      },
+    };
+    this.captures.set(fn, capture);
+    return capture;
   }
 
   /** An invocation finished: its record goes out with the console lines it logged. */

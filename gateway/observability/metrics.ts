@@ -3,6 +3,7 @@ import { FETCH_OUTCOMES, type EgressCounters } from '../../runtime/index.ts';
 import type { FunctionHost } from '../../runtime/index.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { UsageFigures, UsageMeter } from '../usage/meter.ts';
+import { functionLabel } from '../mcp/ephemeral.ts';
 
 /** Error codes that mean the guest hit one of its limits, and the `kind` label they count under. */
 const LIMIT_KINDS: Record<string, string> = {
@@ -86,7 +87,8 @@ export class GatewayMetrics {
         this.reset();
         const totals = new Map<string, number>();
         // Old versions still finishing requests show up as their own entries; count them too.
-        for (const s of sources.runtime.stats()) totals.set(s.name, (totals.get(s.name) ?? 0) + pick(s));
+        // MCP run_code's one-call functions count under one label, not one each.
+        for (const s of sources.runtime.stats()) totals.set(functionLabel(s.name), (totals.get(functionLabel(s.name)) ?? 0) + pick(s));
         for (const [fn, v] of totals) this.set({ function: fn }, v);
       };
     // Density: what is deployed (the registry), what of it is in memory, and what the budgets evicted.
@@ -265,7 +267,7 @@ export class GatewayMetrics {
   }
 
   guestLogsDropped(fn: string, records: number): void {
-    this.logsDropped.inc({ function: fn }, records);
+    this.logsDropped.inc({ function: functionLabel(fn) }, records);
   }
 
   scheduled(fn: string, outcome: string, seconds: number): void {

@@ -8,7 +8,7 @@ import { withQuotaDefaults } from '../tenants/quota.ts';
 import { readBody, type BodyBudget } from '../body.ts';
 import type { ControlPlane } from '../control-plane.ts';
 import type { GatewayContext, GatewayEnv } from '../http.ts';
-import { publicView, type Registry } from '../registry/registry.ts';
+import { publicView, type Registry, type SplitEntry } from '../registry/registry.ts';
 import { principalAuth, principalOf, type SessionAuth } from './auth.ts';
 import { registerLogRoutes } from './logs.ts';
 import { registerTenantRoutes } from './tenants.ts';
@@ -95,34 +95,7 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): voi
     const principal = principalOf(c);
     return audited(plane, principal, 'deploy', { tenant: ownTenant(principal), name }, async (target) => {
       const limits = { limit: deps.maxDeployBytes, timeoutMs: deps.bodyTimeoutMs, outgoing: c.env.outgoing, budget: deps.bodyBudget };
-      const body = parseBody(DeployBody, await readBody(c.env.incoming, limits), 'deploy request');
-      if (body.tenant !== undefined && principal.kind === 'tenant' && body.tenant !== principal.tenant) {
-        throw new FaasError('forbidden', `this token belongs to tenant "${principal.tenant}", not "${body.tenant}"`);
-      }
-      const tenant = principal.kind === 'tenant' ? principal.tenant : (body.tenant ?? registry.get(name)?.tenant ?? DEFAULT_TENANT);
-      const quota = plane.tenants.get(tenant)?.quota ?? {};
-      const config = parseFunctionConfig(withQuotaDefaults(body.config, quota, CONFIG_DEFAULTS));
-      const rec = await registry.deploy(
-        name,
-        { entry: registry.sourceEntry(body.source, body.filename), source: body.source, filename: body.filename, origin: 'api' },
-        config,
-        { principal, tenant: body.tenant, percent: body.percent },
-      );
-      target.tenant = rec.tenant;
-      target.detail = { version: rec.version, sha256: rec.sha256, ...(body.percent !== undefined ? { percent: body.percent } : {}) };
-      const live = registry.get(name);
-      return c.json(
-        {
-          name: rec.name,
-          version: rec.version,
-          sha256: rec.sha256,
-          bytecodeBytes: rec.bytecodeBytes,
-          deployedAt: rec.deployedAt,
-          tenant: rec.tenant,
-          ...(live?.split ? { split: live.split } : {}),
-        },
-        201,
-      );
+      return c.json(await deployFunction(deps, principal, name, parseJson(await readBody(c.env.incoming, limits)), target), 201);
     });
   });
 
@@ -207,8 +180,59 @@ export async function audited<T>(
   }
 }
 
+/** What a deploy answers (201). */
+export interface DeployAnswer {
+  name: string;
+  version: number;
+  sha256: string;
+  bytecodeBytes: number;
+  deployedAt: string;
+  tenant: string;
+  split?: SplitEntry[];
+}
+
+/**
+ * Deploys `name` as `principal` from a deploy request (`{source, filename, config, tenant?,
+ * percent?}`, already parsed from JSON): the admin API's PUT and MCP's deploy_function. Fills in
+ * `target` for the audit log; the caller runs it inside audited().
+ */
+export async function deployFunction(
+  deps: Pick<AdminDeps, 'registry' | 'plane'>,
+  principal: Principal,
+  name: string,
+  request: unknown,
+  target: AuditTarget,
+): Promise<DeployAnswer> {
+  const { registry, plane } = deps;
+  const body = validated(DeployBody, request, 'deploy request');
+  if (body.tenant !== undefined && principal.kind === 'tenant' && body.tenant !== principal.tenant) {
+    throw new FaasError('forbidden', `this token belongs to tenant "${principal.tenant}", not "${body.tenant}"`);
+  }
+  const tenant = principal.kind === 'tenant' ? principal.tenant : (body.tenant ?? registry.get(name)?.tenant ?? DEFAULT_TENANT);
+  const quota = plane.tenants.get(tenant)?.quota ?? {};
+  const config = parseFunctionConfig(withQuotaDefaults(body.config, quota, CONFIG_DEFAULTS));
+  const rec = await registry.deploy(
+    name,
+    { entry: registry.sourceEntry(body.source, body.filename), source: body.source, filename: body.filename, origin: 'api' },
+    config,
+    { principal, tenant: body.tenant, percent: body.percent },
+  );
+  target.tenant = rec.tenant;
+  target.detail = { ...target.detail, version: rec.version, sha256: rec.sha256, ...(body.percent !== undefined ? { percent: body.percent } : {}) };
+  const live = registry.get(name);
+  return {
+    name: rec.name,
+    version: rec.version,
+    sha256: rec.sha256,
+    bytecodeBytes: rec.bytecodeBytes,
+    deployedAt: rec.deployedAt,
+    tenant: rec.tenant,
+    ...(live?.split ? { split: live.split } : {}),
+  };
+}
+
 /** The tenant a principal acts as ("default" for the operator unless told otherwise). */
-function ownTenant(p: Principal): string | null {
+export function ownTenant(p: Principal): string | null {
   return p.kind === 'tenant' ? p.tenant : null;
 }
 
@@ -218,12 +242,19 @@ export async function readSmallBody(c: GatewayContext, deps: { bodyTimeoutMs: nu
 }
 
 export function parseBody<S extends z.ZodType>(schema: S, bytes: Uint8Array, what: string): z.output<S> {
-  let json: unknown;
+  return validated(schema, parseJson(bytes), what);
+}
+
+function parseJson(bytes: Uint8Array): unknown {
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
     throw new FaasError('bad_request', `request body is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** `json` as `schema` says, else `bad_request` naming the first field at fault. */
+export function validated<S extends z.ZodType>(schema: S, json: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -240,6 +271,6 @@ export function requireFunction(c: GatewayContext, registry: Registry) {
   return rec;
 }
 
-function notDeployed(name: string): FaasError {
+export function notDeployed(name: string): FaasError {
   return new FaasError('not_found', `function "${name}" is not deployed`);
 }

@@ -2,7 +2,6 @@ import type { Hono, Handler, MiddlewareHandler } from 'hono';
 import { assertFunctionName } from '../../contract/config.ts';
 import { ERROR_STATUS, FaasError, isFaasError, type ErrorCode } from '../../contract/errors.ts';
 import type { ByteSource, DeployedFunction, GuestRequest, GuestResponse, InvocationUsage } from '../../runtime/index.ts';
-import type { ServerResponse } from 'node:http';
 import type { FunctionHost } from '../../runtime/index.ts';
 import { STREAM_THRESHOLD, readBody, streamBody, type BodyBudget, type StreamedBody } from '../body.ts';
 import type { ControlPlane } from '../control-plane.ts';
@@ -34,7 +33,7 @@ const NULL_BODY_STATUS = new Set([204, 205, 304]);
  * Paths that are the gateway's own on every host: a host route never takes them, as sent or as the
  * router decodes them (`/%61dmin/…` is routed as `/admin/…`, past the admin token check).
  */
-export const GATEWAY_PATH = /^\/(?:admin|fn|console)(?:\/|$)|^\/(?:healthz|readyz|metrics)$/;
+export const GATEWAY_PATH = /^\/(?:admin|fn|console)(?:\/|$)|^\/(?:healthz|readyz|metrics|mcp)$/;
 
 export function registerFunctionRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDeps): void {
   const invoke = invoker(deps);
@@ -67,23 +66,75 @@ export function registerHostRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDep
   });
 }
 
+/** One request to a function, wherever it came from: an HTTP request, or an MCP tool call (invoke_function). */
+export interface FunctionCall {
+  name: string;
+  method: string;
+  /** The URL as the gateway received it, `/fn/<name>` included. */
+  url: string;
+  /** Whether the path's first two segments are the gateway's (`/fn/<name>`); not at a claimed route. */
+  strip: boolean;
+  /** Header names and values, alternating (Node's rawHeaders). */
+  rawHeaders: string[];
+  /**
+   * The body: called only after the rate limits let the request in, and never for GET or HEAD. Bytes
+   * (none: null), or a body that streams to the function as it is read.
+   */
+  body(): Promise<Uint8Array | null | StreamedBody>;
+  /** Cuts the client's connection off (a streamed response that failed or ran out of time); none for an MCP call, which reads the answer itself. */
+  abort?(): void;
+  requestId: string;
+  /** The request target, for the live logs. */
+  target: string | undefined;
+  /** Filled in as the call goes (version, queue, cold and exec ms, error), for the access log. */
+  timing: NonNullable<GatewayEnv['Variables']['invocation']>;
+}
+
+/** Runs HTTP requests through functions (see functionCaller). */
+function invoker(deps: FunctionRouteDeps) {
+  const call = functionCaller(deps);
+  const { maxBodyBytes, bodyTimeoutMs, bodyBudget } = deps;
+  return (c: GatewayContext, name: string, strip: boolean): Promise<Response> => {
+    const timing: NonNullable<GatewayEnv['Variables']['invocation']> = { function: name };
+    c.set('invocation', timing);
+    const incoming = c.env.incoming;
+    return call({
+      name,
+      method: c.req.method,
+      url: c.req.url,
+      strip,
+      rawHeaders: incoming.rawHeaders,
+      body: async () => {
+        if (!hasBody(incoming.headers)) return null;
+        // A short body is read whole first (handed over in one piece); a long or unsized one streams to
+        // the function as it reads it.
+        const limits = { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget };
+        const declared = Number(incoming.headers['content-length']);
+        return Number.isFinite(declared) && declared <= STREAM_THRESHOLD ? readBody(incoming, limits) : streamBody(incoming, limits);
+      },
+      abort: () => c.env.outgoing.destroy(),
+      requestId: c.get('requestId'),
+      target: incoming.url,
+      timing,
+    });
+  };
+}
+
 /**
  * Runs one request through a function: rate limits, version choice (traffic split), body, slot,
  * invocation, response; then usage, metrics and the live-log record. With `strip`, the path's first
  * two segments are the gateway's (`/fn/<name>`) and, unless the function keeps them (`stripPrefix: false`),
  * are not part of the URL the guest sees.
  */
-function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxBodyBytes, bodyTimeoutMs, bodyBudget }: FunctionRouteDeps) {
-  return async (c: GatewayContext, name: string, strip: boolean): Promise<Response> => {
-    const timing: NonNullable<GatewayEnv['Variables']['invocation']> = { function: name };
-    c.set('invocation', timing);
+export function functionCaller({ runtime, registry, scheduler, metrics, lifecycle, plane }: Pick<FunctionRouteDeps, 'runtime' | 'registry' | 'scheduler' | 'metrics' | 'lifecycle' | 'plane'>) {
+  return async (call: FunctionCall): Promise<Response> => {
+    const { name, strip, timing } = call;
     let primary = runtime.get(name);
     if (primary) registry.touch(name);
     else primary = await registry.materialize(name);
     if (!primary) throw new FaasError('not_found', `function "${name}" is not deployed`);
     const tenant = primary.tenant;
     const received = performance.now();
-    const incoming = c.env.incoming;
     let status = 500;
     let outcome = 'ok';
     let usage: InvocationUsage | undefined;
@@ -93,24 +144,21 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
       plane.limits.admit(name, tenant);
       const split = plane.splits.get(name);
       if (split) {
-        const version = split.pick(rolloutKey(c.req.header(ROLLOUT_KEY), c.req.header('cookie')));
+        const version = split.pick(rolloutKey(headerOf(call.rawHeaders, ROLLOUT_KEY), headerOf(call.rawHeaders, 'cookie')));
         fn = runtime.get(name, version) ?? primary;
       }
       timing.version = fn.version;
 
-      const method = c.req.method;
-      const limits = { limit: maxBodyBytes, timeoutMs: bodyTimeoutMs, outgoing: c.env.outgoing, budget: bodyBudget };
+      const method = call.method;
       let body: Uint8Array | null = null;
-      if (method !== 'GET' && method !== 'HEAD' && hasBody(incoming.headers)) {
-        // A short body is read whole first (handed over in one piece); a long or unsized one streams to
-        // the function as it reads it.
-        const declared = Number(incoming.headers['content-length']);
-        if (Number.isFinite(declared) && declared <= STREAM_THRESHOLD) body = await readBody(incoming, limits);
-        else streamed = streamBody(incoming, limits);
+      if (method !== 'GET' && method !== 'HEAD') {
+        const read = await call.body();
+        if (read === null || read instanceof Uint8Array) body = read;
+        else streamed = read;
       }
       const stripping = strip && fn.config.stripPrefix;
-      const headers = headerPairs(incoming.rawHeaders, stripping ? 'x-forwarded-prefix' : undefined);
-      let url = c.req.url;
+      const headers = headerPairs(call.rawHeaders, stripping ? 'x-forwarded-prefix' : undefined);
+      let url = call.url;
       if (stripping) {
         url = stripped(url);
         // what the client sent under this name is replaced, not joined: the guest can trust it
@@ -128,7 +176,7 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
       const started = performance.now();
       let result;
       try {
-        result = await runtime.invoke(name, request, { requestId: c.get('requestId'), deadline, version: split ? fn.version : undefined });
+        result = await runtime.invoke(name, request, { requestId: call.requestId, deadline, version: split ? fn.version : undefined });
       } catch (err) {
         // An artifact found broken on its first load is being rebuilt from its stored source: this
         // request waits for that (within its deadline) and runs on the rebuilt version.
@@ -140,7 +188,7 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
           });
           fn = runtime.get(name) ?? fn;
           timing.version = fn.version;
-          result = await runtime.invoke(name, request, { requestId: c.get('requestId'), deadline });
+          result = await runtime.invoke(name, request, { requestId: call.requestId, deadline });
         } catch (final) {
           slot.release();
           timing.execMs = performance.now() - started;
@@ -157,13 +205,13 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
       timing.coldMs = result.coldMs;
       timing.execMs = result.execMs;
       timing.worker = result.worker;
-      const extra: Record<string, string> = { 'x-request-id': c.get('requestId'), 'server-timing': serverTiming(timing) };
+      const extra: Record<string, string> = { 'x-request-id': call.requestId, 'server-timing': serverTiming(timing) };
       if (split) extra['faas-version'] = String(fn.version);
       // the rest of a body the function did not read (or that failed) is not waited for
       if (streamed && !result.response.stream && !streamed.complete()) extra.connection = 'close';
       let response: Response;
       try {
-        response = toHttpResponse(result.response, extra, method, c.env.outgoing, deadline + BACKGROUND_GRACE_MS);
+        response = toHttpResponse(result.response, extra, method, call.abort, deadline + BACKGROUND_GRACE_MS);
       } catch (err) {
         result.response.stream?.cancel('refused');
         throw err;
@@ -200,9 +248,9 @@ function invoker({ runtime, registry, scheduler, metrics, lifecycle, plane, maxB
       plane.logs.invocation({
         function: name,
         version: fn.version,
-        requestId: c.get('requestId'),
-        method: c.req.method,
-        path: pathOf(incoming.url),
+        requestId: call.requestId,
+        method: call.method,
+        path: pathOf(call.target),
         status,
         outcome,
         ms: round(wallMs)!,
@@ -266,7 +314,7 @@ export const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
  * goes in here too, so no middleware has to touch `c.res.headers` afterwards. Everything the guest
  * controls is checked here, so a bad response is a `function_error` and never a failure while writing.
  */
-function toHttpResponse(g: GuestResponse, extra: Record<string, string>, method: string, outgoing: ServerResponse, deadline: number): Response {
+function toHttpResponse(g: GuestResponse, extra: Record<string, string>, method: string, abort: (() => void) | undefined, deadline: number): Response {
   if (!Number.isInteger(g.status) || g.status < 200 || g.status > 599) {
     throw new FaasError('function_error', `function returned status ${g.status}; a response status must be 200-599`);
   }
@@ -298,7 +346,7 @@ function toHttpResponse(g: GuestResponse, extra: Record<string, string>, method:
   const noBody = NULL_BODY_STATUS.has(g.status) || method === 'HEAD';
   if (g.stream) {
     if (noBody) g.stream.cancel('no body is sent');
-    else return new Response(webStream(g.stream, outgoing, deadline), { status: g.status, headers: headers as Record<string, string> });
+    else return new Response(webStream(g.stream, abort, deadline), { status: g.status, headers: headers as Record<string, string> });
   }
   // A Uint8Array (not an ArrayBuffer) body keeps @hono/node-server on its fast path: written out
   // directly instead of being wrapped in a stream.
@@ -315,7 +363,7 @@ function toHttpResponse(g: GuestResponse, extra: Record<string, string>, method:
  * runtime ends a stream at the function's deadline; this is the gateway's own backstop for one that
  * nobody pulls (a client that stopped reading).
  */
-function webStream(source: ByteSource, outgoing: ServerResponse, deadline: number): ReadableStream<Uint8Array> {
+function webStream(source: ByteSource, abort: (() => void) | undefined, deadline: number): ReadableStream<Uint8Array> {
   let done = false;
   const stop = () => {
     done = true;
@@ -325,7 +373,7 @@ function webStream(source: ByteSource, outgoing: ServerResponse, deadline: numbe
     if (done) return;
     stop();
     source.cancel('the function ran out of time');
-    outgoing.destroy();
+    abort?.();
   }, Math.max(0, deadline - performance.now()));
   timer.unref();
   return new ReadableStream<Uint8Array>(
@@ -334,10 +382,13 @@ function webStream(source: ByteSource, outgoing: ServerResponse, deadline: numbe
         let chunk: Uint8Array | null;
         try {
           chunk = await source.read();
-        } catch {
+        } catch (err) {
           stop();
-          outgoing.destroy();
-          controller.close();
+          // a client's connection is cut off (it sees an incomplete body); a reader in the gateway (MCP) sees the error
+          if (abort) {
+            abort();
+            controller.close();
+          } else controller.error(err);
           return;
         }
         if (chunk === null) {
@@ -368,6 +419,16 @@ function trimHttpWhitespace(v: string): string {
 }
 
 const isHttpWhitespace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+/** Header `name` (lower case) from a rawHeaders list, repeated ones joined as Node joins them. */
+function headerOf(raw: string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== name) continue;
+    value = value === undefined ? raw[i + 1] : `${value}${name === 'cookie' ? '; ' : ', '}${raw[i + 1]}`;
+  }
+  return value;
+}
 
 function headerPairs(raw: string[], drop?: string): [string, string][] {
   const out: [string, string][] = [];
