@@ -143,13 +143,21 @@ export function bodyStream(b: object): any {
 }
 export const hasBody = (b: object): boolean => stateOf(b)[SRC] !== null;
 
-/** A body read whole, mapped: at once for a source held whole, else once its stream was read to the end. */
-function readAs<T>(b: object, map: (src: string | Uint8Array | null) => T): T | Promise<T> {
-  const src = consume(stateOf(b));
-  return isWhole(src) ? map(src) : callWith(PromisePrototypeThen, readWhole(src), map);
+/**
+ * A body read whole, mapped (`withList`: the map also gets the header list, as it was before the
+ * read). The body methods return this promise as it is: an async method returning a promise would
+ * resolve its own with it, and that asks the promise for `then`, a method the guest can patch.
+ */
+async function readAs<T>(b: object, map: (src: string | Uint8Array | null, list: HeaderList) => T, withList?: boolean): Promise<T> {
+  const s = stateOf(b);
+  const list = withList ? currentList(s) : (undefined as unknown as HeaderList);
+  const src = consume(s);
+  return map(isWhole(src) ? src : await readWhole(src), list);
 }
 const asBuffer = (src: string | Uint8Array | null) => exactBuffer(toBytes(src));
 const asJson = (src: string | Uint8Array | null) => JSONParse(toText(src));
+const asBlob = (src: string | Uint8Array | null, list: HeaderList) => need('blob').fromBody(src, list);
+const asFormData = (src: string | Uint8Array | null, list: HeaderList) => need('form-data').fromBody(src, list);
 
 /** The body mixin of Request and Response (their common prototype, as the Fetch spec's mixin). */
 export class Body {
@@ -161,31 +169,29 @@ export class Body {
     return bodyUsed(this);
   }
 
-  async arrayBuffer(): Promise<ArrayBuffer> {
+  arrayBuffer(): Promise<ArrayBuffer> {
     return readAs(this, asBuffer);
   }
 
-  async bytes(): Promise<Uint8Array> {
+  bytes(): Promise<Uint8Array> {
     return readAs(this, toBytes);
   }
 
-  async text(): Promise<string> {
+  text(): Promise<string> {
     return readAs(this, toText);
   }
 
-  async json(): Promise<any> {
+  json(): Promise<any> {
     return readAs(this, asJson);
   }
 
   /** Blob and FormData are chunks: each makes its object from the consumed source and the header list. */
-  async blob(): Promise<any> {
-    const list = currentList(stateOf(this));
-    return readAs(this, (src) => need('blob').fromBody(src, list));
+  blob(): Promise<any> {
+    return readAs(this, asBlob, true);
   }
 
-  async formData(): Promise<any> {
-    const list = currentList(stateOf(this));
-    return readAs(this, (src) => need('form-data').fromBody(src, list));
+  formData(): Promise<any> {
+    return readAs(this, asFormData, true);
   }
 }
 

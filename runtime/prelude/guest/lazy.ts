@@ -48,28 +48,47 @@ export function setChunkInternals(internals: () => Internals): void {
 }
 
 /**
+ * Every lazy global's name, and the chunk that provides it (same index). One table for all of them:
+ * an array per chunk, or a closure over one, would stay alive in every instance for nothing.
+ */
+const lazyNames: string[] = [];
+const lazyChunks: string[] = [];
+
+/** The accessor of lazy global `i`: a value assigned replaces it, a read loads the chunk (and with it every name it provides). */
+function lazyAccess(i: number, assigning: boolean, value: unknown): unknown {
+  const name = lazyNames[i]!;
+  if (assigning) return void defineGlobal(name, value);
+  const chunk = lazyChunks[i]!;
+  const exports = need(chunk);
+  for (let j = 0; j < lazyNames.length; j++) {
+    if (lazyChunks[j] !== chunk) continue;
+    const n = lazyNames[j]!;
+    const d = ownDescriptor(g, n);
+    if (d?.get && d.get === d.set) defineGlobal(n, exports[n]);
+  }
+  return g[name];
+}
+
+/**
  * Puts `names` on the global object as accessors that load `chunk` when first read and then turn
  * into plain data properties. Assigning first replaces the accessor without loading anything, so
- * user code sees ordinary globals either way. One closure serves as both getter and setter (it
- * tells them apart by argument count): every function object costs heap and load time in every
- * instance.
+ * user code sees ordinary globals either way. Every name costs every instance heap, used or not:
+ * its accessor is one small closure over the name's index (a method, so no prototype object), both
+ * getter and setter (it tells them apart by argument count).
  */
 export function lazyGlobals(chunk: string, names: string[]): void {
   // one descriptor object reused for every name: it is only read while defining
   const descriptor = { __proto__: null, configurable: true, enumerable: false } as PropertyDescriptor;
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!;
-    const accessor = function (value?: unknown) {
-      if (arguments.length) return void defineGlobal(name, value);
-      const exports = need(chunk);
-      for (let j = 0; j < names.length; j++) {
-        const n = names[j]!;
-        const d = ownDescriptor(g, n);
-        if (d?.get && d.get === d.set) defineGlobal(n, exports[n]);
-      }
-      return g[name];
-    };
-    descriptor.get = descriptor.set = accessor;
-    ObjectDefineProperty(g, name, descriptor);
+  for (let k = 0; k < names.length; k++) {
+    const i = lazyNames.length;
+    // own index properties of a fresh array, written before any user code runs
+    lazyNames[i] = names[k]!;
+    lazyChunks[i] = chunk;
+    descriptor.get = descriptor.set = {
+      m(value?: unknown) {
+        return lazyAccess(i, arguments.length > 0, value);
+      },
+    }.m;
+    ObjectDefineProperty(g, names[k]!, descriptor);
   }
 }
