@@ -15,7 +15,6 @@ import { declaredGlobals, type DeclaredGlobal } from './declared-globals.ts';
  */
 const ES_LIB_ONLY: Record<string, string> = {
   Atomics: 'QuickJS-NG is built without atomics (no shared memory between agents)',
-  Intl: 'no ECMA-402 in this engine yet (the "Web platform, second wave" adds it)',
 };
 
 /** Properties of every global object that TypeScript keeps out of its scope list (keywords, in effect). */
@@ -50,6 +49,13 @@ async function runtimeGlobals(): Promise<Record<string, RuntimeGlobal>> {
       if (typeof v === 'function' && v.prototype && Object.getOwnPropertyNames(v.prototype).length > 1) {
         e.statics = Object.getOwnPropertyNames(v).filter((k) => !['length', 'name', 'prototype'].includes(k));
         e.members = chain(v.prototype);
+        // [LegacyUnforgeable] members (Event's isTrusted) are own accessors of every instance, not
+        // on the prototype: they belong to the instance type too.
+        let instance;
+        try { instance = new v('x'); } catch {}
+        if (instance !== null && typeof instance === 'object')
+          for (const k of Object.getOwnPropertyNames(instance))
+            if (Object.getOwnPropertyDescriptor(instance, k).get && !e.members.includes(k)) e.members.push(k);
         e.error = v.prototype instanceof Error;
       } else if (v !== null && typeof v === 'object' && v !== globalThis) {
         e.members = chain(v);

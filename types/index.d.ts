@@ -13,7 +13,5 @@
 /// <reference path="./handlers.d.ts" />
 /// <reference path="./streams.d.ts" />
 /// <reference path="./blob.d.ts" />
-// Declarations of the "Web platform, second wave" globals still on their branches, referenced here
-// (and moved out of next/) once that branch is merged: types/globals.test.ts then tells what differs.
-// /// <reference path="./next/crypto.d.ts" />
-// /// <reference path="./next/intl.d.ts" />
+/// <reference path="./crypto.d.ts" />
+/// <reference path="./intl.d.ts" />

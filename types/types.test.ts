@@ -14,9 +14,4 @@ describe('faas/types', () => {
   it(`fixtures (${fixtures.join(', ')}) compile, with an error on every @ts-expect-error line`, () => {
     expect(typecheckWithTypes(fixtures.map((f) => join(TYPES_DIR, 'fixtures', f)))).toEqual([]);
   });
-
-  it('the declarations of the second-wave branches (types/next/) compile beside the others', () => {
-    const next = readdirSync(join(TYPES_DIR, 'next')).map((f) => join(TYPES_DIR, 'next', f));
-    expect(typecheckWithTypes([], next)).toEqual([]);
-  });
 });

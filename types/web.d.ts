@@ -292,7 +292,7 @@ declare var URLSearchParams: {
 };
 
 // ---------------------------------------------------------------------------------------------
-// TextEncoder, TextDecoder (lazy chunk "encoding"): UTF-8
+// TextEncoder, TextDecoder (lazy chunk "encoding"): UTF-8; TextDecoder also utf-16le, utf-16be, windows-1252
 // ---------------------------------------------------------------------------------------------
 
 interface TextEncoderEncodeIntoResult {
@@ -341,113 +341,6 @@ interface StructuredSerializeOptions {
 declare function structuredClone<T = any>(value: T, options?: StructuredSerializeOptions): T;
 
 // ---------------------------------------------------------------------------------------------
-// crypto (lazy chunk "crypto"): getRandomValues, randomUUID, subtle
-// ---------------------------------------------------------------------------------------------
-
-type KeyFormat = 'jwk' | 'pkcs8' | 'raw' | 'spki';
-type KeyType = 'private' | 'public' | 'secret';
-type KeyUsage = 'decrypt' | 'deriveBits' | 'deriveKey' | 'encrypt' | 'sign' | 'unwrapKey' | 'verify' | 'wrapKey';
-type AlgorithmIdentifier = Algorithm | string;
-type HashAlgorithmIdentifier = AlgorithmIdentifier;
-
-interface Algorithm {
-  name: string;
-}
-interface KeyAlgorithm {
-  name: string;
-}
-interface HmacImportParams extends Algorithm {
-  hash: HashAlgorithmIdentifier;
-  length?: number;
-}
-interface HmacKeyAlgorithm extends KeyAlgorithm {
-  hash: KeyAlgorithm;
-  length: number;
-}
-interface JsonWebKey {
-  alg?: string;
-  crv?: string;
-  d?: string;
-  dp?: string;
-  dq?: string;
-  e?: string;
-  ext?: boolean;
-  k?: string;
-  key_ops?: string[];
-  kty?: string;
-  n?: string;
-  p?: string;
-  q?: string;
-  qi?: string;
-  use?: string;
-  x?: string;
-  y?: string;
-}
-
-interface CryptoKey {
-  readonly type: KeyType;
-  readonly extractable: boolean;
-  readonly algorithm: KeyAlgorithm;
-  readonly usages: KeyUsage[];
-}
-declare var CryptoKey: {
-  prototype: CryptoKey;
-  new (): never;
-};
-
-interface CryptoKeyPair {
-  privateKey: CryptoKey;
-  publicKey: CryptoKey;
-}
-
-/**
- * crypto.subtle: digest (SHA-1, SHA-256, SHA-384, SHA-512), importKey + sign/verify for HMAC with
- * raw keys, exportKey("raw") of an extractable key, and timingSafeEqual (as on Workers). The other
- * operations exist and reject with a NotSupportedError in this version.
- */
-interface SubtleCrypto {
-  digest(algorithm: AlgorithmIdentifier, data: BufferSource): Promise<ArrayBuffer>;
-  importKey(format: 'jwk', keyData: JsonWebKey, algorithm: AlgorithmIdentifier | HmacImportParams, extractable: boolean, keyUsages: readonly KeyUsage[]): Promise<CryptoKey>;
-  importKey(format: Exclude<KeyFormat, 'jwk'>, keyData: BufferSource, algorithm: AlgorithmIdentifier | HmacImportParams, extractable: boolean, keyUsages: KeyUsage[]): Promise<CryptoKey>;
-  exportKey(format: 'jwk', key: CryptoKey): Promise<JsonWebKey>;
-  exportKey(format: Exclude<KeyFormat, 'jwk'>, key: CryptoKey): Promise<ArrayBuffer>;
-  generateKey(algorithm: AlgorithmIdentifier, extractable: boolean, keyUsages: readonly KeyUsage[]): Promise<CryptoKeyPair | CryptoKey>;
-  sign(algorithm: AlgorithmIdentifier, key: CryptoKey, data: BufferSource): Promise<ArrayBuffer>;
-  verify(algorithm: AlgorithmIdentifier, key: CryptoKey, signature: BufferSource, data: BufferSource): Promise<boolean>;
-  /** Compares two buffers in time that depends only on their length (a Workers extension). */
-  timingSafeEqual(a: BufferSource, b: BufferSource): boolean;
-  encrypt(algorithm: AlgorithmIdentifier, key: CryptoKey, data: BufferSource): Promise<ArrayBuffer>;
-  decrypt(algorithm: AlgorithmIdentifier, key: CryptoKey, data: BufferSource): Promise<ArrayBuffer>;
-  deriveBits(algorithm: AlgorithmIdentifier, baseKey: CryptoKey, length?: number | null): Promise<ArrayBuffer>;
-  deriveKey(algorithm: AlgorithmIdentifier, baseKey: CryptoKey, derivedKeyType: AlgorithmIdentifier, extractable: boolean, keyUsages: KeyUsage[]): Promise<CryptoKey>;
-  wrapKey(format: KeyFormat, key: CryptoKey, wrappingKey: CryptoKey, wrapAlgorithm: AlgorithmIdentifier): Promise<ArrayBuffer>;
-  unwrapKey(
-    format: KeyFormat,
-    wrappedKey: BufferSource,
-    unwrappingKey: CryptoKey,
-    unwrapAlgorithm: AlgorithmIdentifier,
-    unwrappedKeyAlgorithm: AlgorithmIdentifier,
-    extractable: boolean,
-    keyUsages: KeyUsage[],
-  ): Promise<CryptoKey>;
-}
-declare var SubtleCrypto: {
-  prototype: SubtleCrypto;
-  new (): never;
-};
-
-interface Crypto {
-  readonly subtle: SubtleCrypto;
-  getRandomValues<T extends ArrayBufferView | null>(array: T): T;
-  randomUUID(): `${string}-${string}-${string}-${string}-${string}`;
-}
-declare var Crypto: {
-  prototype: Crypto;
-  new (): never;
-};
-declare var crypto: Crypto;
-
-// ---------------------------------------------------------------------------------------------
 // AbortController, AbortSignal, Event, EventTarget (lazy chunk "abort")
 // ---------------------------------------------------------------------------------------------
 
@@ -465,16 +358,31 @@ interface Event {
   readonly currentTarget: EventTarget | null;
   readonly srcElement: EventTarget | null;
   readonly eventPhase: number;
+  /** An own accessor of every event ([LegacyUnforgeable]): true for the events the platform fires. */
   readonly isTrusted: boolean;
   readonly composed: boolean;
+  /** Legacy: stopPropagation() sets it; setting it to true stops propagation. */
+  cancelBubble: boolean;
+  /** Legacy: the opposite of defaultPrevented; setting it to false cancels the event. */
+  returnValue: boolean;
   composedPath(): EventTarget[];
+  /** Legacy: sets type, bubbles and cancelable of an event not yet dispatched. */
+  initEvent(type: string, bubbles?: boolean, cancelable?: boolean): void;
   preventDefault(): void;
   stopPropagation(): void;
   stopImmediatePropagation(): void;
+  readonly NONE: 0;
+  readonly CAPTURING_PHASE: 1;
+  readonly AT_TARGET: 2;
+  readonly BUBBLING_PHASE: 3;
 }
 declare var Event: {
   prototype: Event;
   new (type: string, eventInitDict?: EventInit): Event;
+  readonly NONE: 0;
+  readonly CAPTURING_PHASE: 1;
+  readonly AT_TARGET: 2;
+  readonly BUBBLING_PHASE: 3;
 };
 
 interface EventListener {

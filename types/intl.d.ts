@@ -1,8 +1,8 @@
 /**
- * Branch wp-intl ("Web platform, second wave"): Intl (ECMA-402 on the host's ICU; TypeScript's ES
- * lib already declares it), CustomEvent, navigator, URLPattern, reportError, DOMException loaded
- * lazily, TextDecoder's utf-16le/utf-16be/windows-1252. Referenced from index.d.ts once that branch
- * is merged.
+ * The rest of the "Web platform, second wave": CustomEvent (chunk "abort"), navigator (chunk
+ * "navigator"), URLPattern (chunk "urlpattern", the vendored urlpattern-polyfill), reportError (chunk "console"). Intl
+ * itself (chunk "intl", on the host's ICU) is declared by TypeScript's ES lib; Event's constants and
+ * legacy members are in web.d.ts.
  */
 
 interface CustomEventInit<T = any> extends EventInit {
@@ -17,16 +17,6 @@ declare var CustomEvent: {
   new <T>(type: string, eventInitDict?: CustomEventInit<T>): CustomEvent<T>;
 };
 
-interface Event {
-  readonly cancelBubble: boolean;
-  returnValue: boolean;
-  initEvent(type: string, bubbles?: boolean, cancelable?: boolean): void;
-  readonly NONE: 0;
-  readonly CAPTURING_PHASE: 1;
-  readonly AT_TARGET: 2;
-  readonly BUBBLING_PHASE: 3;
-}
-
 interface Navigator {
   readonly userAgent: string;
   readonly language: string;
@@ -38,6 +28,7 @@ declare var navigator: Navigator;
 declare function reportError(e: any): void;
 
 type URLPatternInput = string | URLPatternInit;
+type URLPatternComponent = 'protocol' | 'username' | 'password' | 'hostname' | 'port' | 'pathname' | 'search' | 'hash';
 interface URLPatternInit {
   protocol?: string;
   username?: string;
@@ -84,4 +75,6 @@ declare var URLPattern: {
   prototype: URLPattern;
   new (input?: URLPatternInput, baseURL?: string, options?: URLPatternOptions): URLPattern;
   new (input?: URLPatternInput, options?: URLPatternOptions): URLPattern;
+  /** Orders two patterns by one component, most specific first (-1, 0 or 1): a proposal the polyfill ships. */
+  compareComponent(component: URLPatternComponent, left: URLPattern, right: URLPattern): number;
 };
