@@ -45,7 +45,8 @@ describe('the gateway as a process', () => {
     await second.stop('SIGTERM');
   });
 
-  it('never leaves a broken function when killed at random points during deploys', async () => {
+  // five gateway processes started in turn: generous for a loaded machine
+  it('never leaves a broken function when killed at random points during deploys', { timeout: 120_000 }, async () => {
     const dataDir = dir('faas-sigkill-');
     const attempted = new Set<string>(['v0']);
     // Once a deploy was answered 201 it must survive the crash: the commit is fsynced before.
