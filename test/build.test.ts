@@ -34,7 +34,8 @@ describe('npm run build', () => {
     }
   });
 
-  it('serves from the built code: worker threads start from compiled JavaScript and the prebuilt prelude', async () => {
+  // a fresh data directory: every example function is compiled before ready
+  it('serves from the built code: worker threads start from compiled JavaScript and the prebuilt prelude', { timeout: 90_000 }, async () => {
     const stderr: string[] = [];
     const stdout: string[] = [];
     const proc = spawn(process.execPath, [join(OUT, 'bin/cli.js'), 'serve', '--port', '0', '--data', data, '--functions', join(REPO_ROOT, 'functions'), '--workers', '1'], {
