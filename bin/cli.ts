@@ -76,6 +76,7 @@ program
   .option('--memory-budget-mb <n>', 'guest heap of resident instances plus loaded artifacts, per worker thread; least recently used go first (default 512)')
   .option('--artifact-cache-mb <n>', 'loaded artifacts kept in memory, per worker thread (default 64)')
   .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
+  .addOption(new Option('--store <url>', 'where state lives: "sqlite" (files in --data) or a postgres:// URL shared by a cluster of gateways').env('FAAS_STORE'))
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program

@@ -48,6 +48,8 @@ export interface BindingDefinition {
 export interface BindingHostOptions {
   /** The data directory (a binding keeps its files there, e.g. `kv.db`). */
   dataDir: string;
+  /** A `postgres://` URL when the gateway runs with a cluster store (`--store`): shared state goes there. */
+  store?: string;
 }
 
 /** What the gateway hands a binding's gateway part (structural: the gateway's own objects satisfy it). */

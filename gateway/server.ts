@@ -18,8 +18,10 @@ import { Registry, type LoadReport } from './registry/registry.ts';
 import { ControlPlane } from './control-plane.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
 import { join } from 'node:path';
-import { KvStore } from '../bindings/kv/store.ts';
-import { kvPath as kvFile } from '../bindings/kv/host.ts';
+import type { KvBackend } from '../bindings/kv/store.ts';
+import { openKv } from '../bindings/kv/host.ts';
+import { isPostgresUrl } from '../contract/pg.ts';
+import { openClusterStore, type ClusterStore } from './store/cluster.ts';
 import { attachGatewayParts, bindingOpsModules, closeAll, mergeOps, openBindingHosts } from './bindings.ts';
 import type { OpsProvider } from '../runtime/index.ts';
 import type { CronTriggers } from '../bindings/cron/triggers.ts';
@@ -53,6 +55,13 @@ export interface GatewayOptions {
    * next request. Default 10 minutes.
    */
   functionIdleTtlMs?: number;
+  /**
+   * Where state lives: "sqlite" (the default: files in `dataDir`) or a `postgres://` URL, shared by a
+   * cluster of gateways (registry, tenants, usage, audit, KV, cron leadership).
+   */
+  store?: string;
+  /** With a cluster store: how often the change feed polls for changes it was not notified of (default 1000 ms). */
+  clusterPollMs?: number;
   /** Cap on a function request body. Default 1 MiB. */
   maxBodyBytes?: number;
   /** Cap on a deploy request body. Default 16 MiB. */
@@ -90,7 +99,9 @@ export interface Gateway {
   readonly plane: ControlPlane;
   /** Cron triggers of the deployed functions (`fire()` runs one firing now). */
   readonly cron: CronTriggers;
-  readonly kv: KvStore;
+  readonly kv: KvBackend;
+  /** The cluster store when the gateway runs with `store: postgres://…`. */
+  readonly cluster: ClusterStore | undefined;
   readonly adminToken: string;
   /** True when the token was generated here: the caller should show it once. */
   readonly adminTokenGenerated: boolean;
@@ -122,14 +133,25 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   // Opened (and put in WAL mode) before any worker opens its own connection to the same file; the
   // gateway keeps this connection for itself (admin reads), guests use their binding host's.
-  const kv = new KvStore(kvFile(opts.dataDir));
+  if (opts.store !== undefined && opts.store !== 'sqlite' && !isPostgresUrl(opts.store)) {
+    throw new FaasError('bad_request', `store must be "sqlite" or a postgres:// URL (got "${String(opts.store).replace(/\/\/[^@/]*@/, '//…@').slice(0, 100)}")`);
+  }
+  const storeUrl = isPostgresUrl(opts.store) ? opts.store : undefined;
+  const cluster = storeUrl ? await openClusterStore(storeUrl, logger, { pollMs: opts.clusterPollMs }) : undefined;
+  const kv = openKv({ dataDir: opts.dataDir, store: storeUrl }, 4);
   let runtimeRef: FunctionHost | undefined;
   let metricsRef: GatewayMetrics | undefined;
   let plane: ControlPlane;
+  const closeStores = async () => {
+    await plane?.close();
+    await kv.close();
+    await cluster?.close();
+  };
   try {
-    plane = new ControlPlane(opts.dataDir, kv, (fn, tenant, scope) => metricsRef?.rateLimited(fn, tenant, scope));
+    plane = new ControlPlane(opts.dataDir, kv, (fn, tenant, scope) => metricsRef?.rateLimited(fn, tenant, scope), cluster);
   } catch (err) {
-    kv.close();
+    await kv.close();
+    await cluster?.close();
     throw err;
   }
   const log = guestLogSink(
@@ -145,8 +167,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     runtime = runtimeRef = await createFunctionHost(opts, log, logger, egress, bindingHosts);
   } catch (err) {
     await closeAll(bindingHosts);
-    plane.close();
-    kv.close();
+    await closeStores();
     throw err;
   }
   const lifecycle = new Lifecycle();
@@ -169,6 +190,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const registry = (registryRef = new Registry({
     dataDir: opts.dataDir,
     db: plane.db,
+    store: cluster?.registry,
     tenants: plane.tenants,
     keepVersions: opts.keepVersions,
     runtime,
@@ -182,6 +204,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     onMaterialize: (live) => plane.loaded(live),
     onForget: (name) => plane.forget(name),
   }));
+  if (cluster) {
+    lifecycle.problem = () => cluster.problem();
+    cluster.onRemote(
+      async (kind, names) => {
+        if (kind === 'function') await registry.applyRemote(names);
+        else plane.tenantsChanged(names);
+      },
+      () => {
+        plane.tenantsChanged(plane.tenants.list().map((t) => t.name));
+        void registry.applyRemote([...new Set([...registry.loadedNames(), ...registry.list().map((f) => f.name)])]);
+      },
+    );
+  }
   const app = createApp({
     runtime,
     registry,
@@ -204,8 +239,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     for (const part of parts.values()) part.stop();
     await runtime.close();
     await closeAll(bindingHosts);
-    plane.close();
-    kv.close();
+    await closeStores();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -232,8 +266,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       });
       await runtime.close();
       await closeAll(bindingHosts);
-      plane.close();
-      kv.close();
+      await closeStores();
       logger.info('closed');
     })());
 
@@ -272,6 +305,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     plane,
     cron,
     kv,
+    cluster,
     adminToken,
     adminTokenGenerated,
     startup,
@@ -299,6 +333,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 }
 
+/** The cluster store's URL, if the gateway has one (bindings keep their shared state there). */
+function storeOf(opts: GatewayOptions): string | undefined {
+  return isPostgresUrl(opts.store) ? opts.store : undefined;
+}
+
 /** Guest execution on the gateway thread (`workers` 0) or on a pool of worker threads. */
 async function createFunctionHost(
   opts: GatewayOptions,
@@ -310,7 +349,7 @@ async function createFunctionHost(
   const runtime = { ...opts.runtime, engine: opts.engine, isolation: opts.isolation };
   const workers = opts.workers ?? 0;
   if (workers <= 0) {
-    bindingHosts.push(...(await openBindingHosts({ dataDir: opts.dataDir })));
+    bindingHosts.push(...(await openBindingHosts({ dataDir: opts.dataDir, store: storeOf(opts) })));
     return Runtime.create({ ...runtime, log, ops: { ...gatewayOps(egress), ...mergeOps(bindingHosts) } });
   }
   const started = performance.now();
@@ -318,7 +357,7 @@ async function createFunctionHost(
     size: workers,
     runtime,
     // Each worker opens the bindings' files itself (KV …); the signing key never leaves this thread.
-    ops: [workerOpsModule({ egressCounters: egress.buffer }), ...bindingOpsModules({ dataDir: opts.dataDir })],
+    ops: [workerOpsModule({ egressCounters: egress.buffer }), ...bindingOpsModules({ dataDir: opts.dataDir, store: storeOf(opts) })],
     log,
     onEvent: (e) => onWorkerEvent(logger, e),
   });

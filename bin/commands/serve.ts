@@ -19,6 +19,8 @@ export interface ServeOptions {
   memoryBudgetMb?: string;
   artifactCacheMb?: string;
   functionIdleTtl?: string;
+  /** "sqlite" or a postgres:// URL (--store, FAAS_STORE). */
+  store?: string;
   watch: boolean;
 }
 
@@ -53,6 +55,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
         memoryBudgetBytes: opts.memoryBudgetMb === undefined ? undefined : parseInteger('--memory-budget-mb', opts.memoryBudgetMb, 8, 1_048_576) * MIB,
         artifactCacheBytes: opts.artifactCacheMb === undefined ? undefined : parseInteger('--artifact-cache-mb', opts.artifactCacheMb, 1, 1_048_576) * MIB,
       },
+      store: opts.store,
       watch: opts.watch,
       onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
       onWatch: (o) => say(describe(o)),

@@ -12,6 +12,7 @@ import type { ArtifactSource, DeployedFunction, FunctionHost } from '../../runti
 import { ROOT, type Principal, type TenantStore } from '../tenants/store.ts';
 import { checkQuota } from '../tenants/quota.ts';
 import { claimConflicts } from '../routing/routes.ts';
+import type { RegistryBackend } from '../store/types.ts';
 import { ArtifactFiles } from './artifacts.ts';
 import { RegistryStore, type LiveRecord, type SplitEntry, type VersionRecord } from './store.ts';
 
@@ -63,8 +64,11 @@ export interface LoadReport {
 
 export interface RegistryOptions {
   dataDir: string;
-  db: Database.Database;
-  tenants: TenantStore;
+  /** The SQLite database (the default store); ignored when `store` is given. */
+  db?: Database.Database;
+  /** Another store (PostgreSQL, for a cluster of gateways). */
+  store?: RegistryBackend;
+  tenants: Pick<TenantStore, 'get'>;
   runtime: FunctionHost;
   signingKey: Uint8Array;
   logger: Logger;
@@ -89,7 +93,7 @@ export const DEFAULT_KEEP_VERSIONS = 10;
  * a tenant's principal sees and changes only its own (another tenant's function is `not_found`).
  */
 export class Registry {
-  private readonly store: RegistryStore;
+  private readonly store: RegistryBackend;
   private readonly files: ArtifactFiles;
   private readonly keep: number;
   private tail: Promise<unknown> = Promise.resolve();
@@ -102,7 +106,8 @@ export class Registry {
 
   constructor(private readonly opts: RegistryOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
-    this.store = new RegistryStore(opts.db);
+    if (!opts.store && !opts.db) throw new Error('Registry: a store or a database is required');
+    this.store = opts.store ?? new RegistryStore(opts.db!, opts.dataDir);
     this.files = new ArtifactFiles(opts.dataDir);
     this.keep = Math.max(1, opts.keepVersions ?? DEFAULT_KEEP_VERSIONS);
   }
@@ -170,6 +175,29 @@ export class Registry {
     });
   }
 
+  /**
+   * Changes another gateway made (the cluster store's change feed, by name): a function loaded here is
+   * swapped to what is live now (its artifacts fetched and verified on first start, as at start-up),
+   * or dropped when it was deleted; then `onChange`, as for a change made here.
+   */
+  async applyRemote(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      await this.forName(name, async () => {
+        if (!this.opts.runtime.get(name)) return;
+        const live = this.store.current(name);
+        if (live) return this.putLive(live);
+        await this.opts.runtime.undeploy(name);
+        this.lastUsed.delete(name);
+      }).catch((err: unknown) => this.opts.logger.warn({ function: name, err: errorMessage(err) }, 'applying a change from another gateway failed'));
+    }
+    this.opts.onChange?.(names);
+  }
+
+  /** Functions loaded into the runtime now. */
+  loadedNames(): string[] {
+    return [...this.lastUsed.keys()];
+  }
+
   /** Marks a request to a loaded function (cheap: one map write). */
   touch(name: string): void {
     this.lastUsed.set(name, performance.now());
@@ -192,10 +220,10 @@ export class Registry {
     return forgotten;
   }
   /** Kept versions of a function, newest first, with their current share of the traffic. */
-  versions(name: string, principal: Principal = ROOT): VersionView[] {
+  async versions(name: string, principal: Principal = ROOT): Promise<VersionView[]> {
     const live = this.require(name, principal);
     const share = sharesOf(live);
-    return this.store.versions(name).map((v) => ({
+    return (await this.store.versions(name)).map((v) => ({
       version: v.version,
       sha256: v.sha256,
       bytecodeBytes: v.bytecodeBytes,
@@ -231,7 +259,7 @@ export class Registry {
       const record = await this.exclusive(name, async () => {
         const tenant = this.admit(name, config, principal, ctx);
         const previous = this.store.current(name);
-        const version = this.store.nextVersion(name);
+        const version = await this.store.nextVersion(name);
         const rec: VersionRecord = {
           name,
           version,
@@ -249,14 +277,14 @@ export class Registry {
         const split = ctx.percent !== undefined && previous ? splitWith(rec.version, ctx.percent, previous) : null;
         // The version with the larger share is the primary one (its config's routes and rate limit apply, crons run on it).
         const canary = split !== null && ctx.percent! < 50;
-        await this.files.write(rec.artifact, bytes);
-        this.store.commit(rec, input.source, split, canary ? previous : rec);
+        await this.store.writeArtifact(rec, bytes);
+        await this.store.commit(rec, input.source, split, canary ? previous! : rec);
         // Already in the runtime (a request came, or an older version serves): swap in place, with
         // the artifact in hand. Otherwise it loads on its first request, like every function at start.
         if (this.opts.runtime.get(name)) {
           await this.opts.runtime.deploy(name, version, artifact, config, { tenant, alongside: split ? split.map((s) => s.version) : [], secondary: canary });
         }
-        this.prune(name);
+        await this.prune(name);
         this.opts.onChange?.([name]);
         return rec;
       });
@@ -277,13 +305,13 @@ export class Registry {
   rollback(name: string, version: number | undefined, principal: Principal = ROOT): Promise<LiveRecord> {
     return this.exclusive(name, async () => {
       const live = this.require(name, principal);
-      const target = version ?? this.previousVersion(live);
-      const rec = this.store.version(name, target);
+      const target = version ?? (await this.previousVersion(live));
+      const rec = await this.store.version(name, target);
       if (!rec) throw new FaasError('not_found', `version ${target} of function "${name}" is not kept (see its versions)`);
       // Verified before it goes live: a rollback to an artifact that no longer loads is refused, not served broken.
       const artifact = await this.loadArtifact(rec);
       const config = parseFunctionConfig(rec.config);
-      this.store.makeLive(rec, null);
+      await this.store.makeLive(rec, null);
       if (this.opts.runtime.get(name)) await this.opts.runtime.deploy(name, rec.version, artifact, config, { tenant: rec.tenant });
       this.opts.onChange?.([name]);
       this.opts.logger.info({ function: name, version: rec.version, from: live.version }, 'rolled back');
@@ -299,15 +327,16 @@ export class Registry {
     return this.exclusive(name, async () => {
       this.require(name, principal);
       const entries = validSplit(split);
-      const records = entries.map((e) => {
-        const rec = this.store.version(name, e.version);
+      const records: VersionRecord[] = [];
+      for (const e of entries) {
+        const rec = await this.store.version(name, e.version);
         if (!rec) throw new FaasError('not_found', `version ${e.version} of function "${name}" is not kept (see its versions)`);
-        return rec;
-      });
+        records.push(rec);
+      }
       for (const rec of records) await this.loadArtifact(rec);
       const primary = entries.reduce((a, b) => (b.percent > a.percent ? b : a));
       const single = entries.length === 1;
-      this.store.makeLive(records[entries.indexOf(primary)]!, single ? null : entries);
+      await this.store.makeLive(records[entries.indexOf(primary)]!, single ? null : entries);
       if (this.opts.runtime.get(name)) await this.putLive(this.store.current(name)!);
       this.opts.onChange?.([name]);
       this.opts.logger.info({ function: name, split: entries }, 'traffic split set');
@@ -319,7 +348,7 @@ export class Registry {
     return this.exclusive(name, async () => {
       const rec = this.store.current(name);
       if (!rec || !visible(rec, principal)) return false;
-      const removed = this.store.remove(name);
+      const removed = await this.store.remove(name);
       await this.opts.runtime.undeploy(name);
       this.lastUsed.delete(name);
       this.opts.onChange?.([name]);
@@ -337,7 +366,7 @@ export class Registry {
   start(): LoadReport {
     const startedAt = Date.now();
     setImmediate(() => {
-      void this.files.collectGarbageAsync((path) => this.store.isReferenced(path), startedAt).then(
+      void this.store.collectGarbage(startedAt).then(
         (removed: string[]) => removed.length && this.opts.logger.info({ removed: removed.length }, 'removed leftover artifact files'),
         (err: unknown) => this.opts.logger.warn({ err: errorMessage(err) }, 'artifact clean-up failed'),
       );
@@ -363,8 +392,8 @@ export class Registry {
     running = (async () => {
       const live = this.store.current(name);
       if (!live || !sharesOf(live).has(version)) return;
-      const rec = this.store.version(name, version) ?? live;
-      const source = this.store.source(name, rec.version);
+      const rec = (await this.store.version(name, version)) ?? live;
+      const source = await this.store.source(name, rec.version);
       const reason = `${errorCode(cause)}: ${errorMessage(cause)}`;
       if (source === null) {
         this.opts.logger.error({ function: name, version, error: errorCode(cause), err: errorMessage(cause) }, 'artifact cannot be loaded and no source is stored to rebuild it');
@@ -414,27 +443,27 @@ export class Registry {
   }
 
   /** The version before the live one: the newest kept version older than the newest live one (during a rollout, the one it started from). */
-  private previousVersion(live: LiveRecord): number {
+  private async previousVersion(live: LiveRecord): Promise<number> {
     const newest = Math.max(...sharesOf(live).keys());
-    const older = this.store.versions(live.name).find((v) => v.version < newest);
+    const older = (await this.store.versions(live.name)).find((v) => v.version < newest);
     if (!older) throw new FaasError('not_found', `function "${live.name}" has no kept version before ${newest}`);
     return older.version;
   }
 
   /** Keeps the newest `keep` versions and every version in the live deployment; deletes the rest and their files. */
-  private prune(name: string): void {
+  private async prune(name: string): Promise<void> {
     const live = this.store.current(name);
     const inUse = new Set(live ? sharesOf(live).keys() : []);
-    const versions = this.store.versions(name);
+    const versions = await this.store.versions(name);
     for (const v of versions.slice(this.keep)) {
       if (inUse.has(v.version)) continue;
-      this.store.deleteVersion(name, v.version);
-      this.files.remove(v.artifact);
+      await this.store.deleteVersion(name, v.version);
+      await this.store.removeArtifact(v);
     }
   }
 
   private async loadArtifact(rec: VersionRecord): Promise<Artifact> {
-    const artifact = verifyArtifact(await this.files.read(this.recordedPath(rec)), this.opts.signingKey);
+    const artifact = verifyArtifact(await this.store.readArtifact(rec), this.opts.signingKey);
     if (artifact.header.sha256 !== rec.sha256) {
       throw new FaasError(
         'artifact_invalid',
@@ -442,15 +471,6 @@ export class Registry {
       );
     }
     return artifact;
-  }
-
-  /** Only the path this registry would have written for the version: a row cannot point elsewhere. */
-  private recordedPath(rec: VersionRecord): string {
-    const expected = this.files.pathFor(rec.name, rec.version, rec.sha256);
-    if (rec.artifact !== expected) {
-      throw new FaasError('artifact_invalid', `the database names artifact "${rec.artifact.slice(0, 200)}" for version ${rec.version}, not ${expected}`);
-    }
-    return expected;
   }
 
   /**
@@ -461,7 +481,7 @@ export class Registry {
     const others = (live.split ?? []).filter((s) => s.version !== live.version);
     const sent: number[] = [];
     for (const s of others) {
-      const rec = this.store.version(live.name, s.version);
+      const rec = await this.store.version(live.name, s.version);
       if (!rec) continue;
       await this.opts.runtime.deploy(live.name, rec.version, this.sourceOf(rec), parseFunctionConfig(rec.config), { tenant: rec.tenant, alongside: [...sent] });
       sent.push(rec.version);
@@ -477,7 +497,7 @@ export class Registry {
         try {
           return await this.loadArtifact(rec);
         } catch (err) {
-          const rebuilding = this.store.source(rec.name, rec.version) !== null;
+          const rebuilding = (await Promise.resolve(this.store.source(rec.name, rec.version)).catch(() => null)) !== null;
           if (rebuilding) void this.repair(rec.name, rec.version, err).catch(() => {});
           throw new FaasError(
             'artifact_invalid',

@@ -9,7 +9,7 @@ import { FaasError } from '../../contract/errors.ts';
 import type { GatewayContext, GatewayEnv } from '../http.ts';
 import { ROOT, type Principal, type TenantStore } from '../tenants/store.ts';
 
-export function principalAuth(rootToken: string, tenants: TenantStore): MiddlewareHandler<GatewayEnv> {
+export function principalAuth(rootToken: string, tenants: Pick<TenantStore, 'authenticate'>): MiddlewareHandler<GatewayEnv> {
   const expected = digest(rootToken);
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
