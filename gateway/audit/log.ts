@@ -52,7 +52,7 @@ export class AuditLog {
   }
 }
 
-class SqliteAuditSink implements AuditSink {
+export class SqliteAuditSink implements AuditSink {
   private readonly stmts;
 
   constructor(db: Database.Database) {

@@ -97,7 +97,7 @@ export class UsageMeter {
   }
 }
 
-class SqliteUsageSink implements UsageSink {
+export class SqliteUsageSink implements UsageSink {
   private readonly upsert;
 
   constructor(private readonly db: Database.Database) {
