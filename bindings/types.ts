@@ -81,6 +81,11 @@ export interface GatewayContext {
   /** Records a scheduled run's outcome in the gateway's metrics. */
   recordScheduled(fn: string, outcome: string, seconds: number): void;
   logger: Logger;
+  /**
+   * In a cluster: claims one scheduled firing (function, cron, scheduled second) for this gateway;
+   * false when another gateway already has it. Absent on a single gateway (every firing is its own).
+   */
+  claimFiring?(fn: string, cron: string, scheduledTime: number): Promise<boolean>;
 }
 
 /** What a binding runs in the gateway: kept in step with the deployed functions, stopped on shutdown. */

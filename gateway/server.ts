@@ -7,7 +7,7 @@ import { FaasError } from '../contract/errors.ts';
 import { Runtime, type EngineName, type GuestLogEntry, type Isolation, type RuntimeOptions } from '../runtime/index.ts';
 import type { FunctionHost } from '../runtime/index.ts';
 import { WorkerPool, type WorkerEvent } from '../runtime/index.ts';
-import { loadSigningKey } from '../contract/signing-key.ts';
+import { loadSigningKey, SIGNING_KEY_ENV } from '../contract/signing-key.ts';
 import { createApp } from './app.ts';
 import { BodyBudget } from './body.ts';
 import { DirectoryWatcher, syncDirectory, type SyncOutcome } from './functions-dir.ts';
@@ -22,6 +22,7 @@ import type { KvBackend } from '../bindings/kv/store.ts';
 import { openKv } from '../bindings/kv/host.ts';
 import { isPostgresUrl } from '../contract/pg.ts';
 import { openClusterStore, type ClusterStore } from './store/cluster.ts';
+import { claimFiring } from './store/postgres.ts';
 import { attachGatewayParts, bindingOpsModules, closeAll, mergeOps, openBindingHosts } from './bindings.ts';
 import type { OpsProvider } from '../runtime/index.ts';
 import type { CronTriggers } from '../bindings/cron/triggers.ts';
@@ -137,6 +138,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     throw new FaasError('bad_request', `store must be "sqlite" or a postgres:// URL (got "${String(opts.store).replace(/\/\/[^@/]*@/, '//…@').slice(0, 100)}")`);
   }
   const storeUrl = isPostgresUrl(opts.store) ? opts.store : undefined;
+  // Every gateway verifies artifacts another one compiled: they must share the key.
+  if (storeUrl && !process.env[SIGNING_KEY_ENV]?.trim()) {
+    throw new FaasError('bad_request', `a cluster store needs ${SIGNING_KEY_ENV}: the same signing key on every gateway (generate one with: openssl rand -hex 32)`);
+  }
   const cluster = storeUrl ? await openClusterStore(storeUrl, logger, { pollMs: opts.clusterPollMs }) : undefined;
   const kv = openKv({ dataDir: opts.dataDir, store: storeUrl }, 4);
   let runtimeRef: FunctionHost | undefined;
@@ -185,6 +190,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     acquire: (ticket, deadline) => scheduler.acquire(ticket, deadline),
     recordScheduled: (fn, outcome, seconds) => metrics.scheduled(fn, outcome, seconds),
     logger,
+    claimFiring: cluster ? (fn, cron, at) => claimFiring(cluster.pool, cluster.id, fn, cron, at) : undefined,
   });
   const cron = parts.get('cron') as CronTriggers;
   const registry = (registryRef = new Registry({
@@ -206,6 +212,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }));
   if (cluster) {
     lifecycle.problem = () => cluster.problem();
+    cluster.onMembers((n) => plane.limits.setShare(n));
     cluster.onRemote(
       async (kind, names) => {
         if (kind === 'function') await registry.applyRemote(names);

@@ -111,6 +111,7 @@ export class ChangeFeed {
       this.setHealth(this.listener !== undefined);
       if (++this.polls % 300 === 0) {
         await pool.query(`DELETE FROM changes WHERE at < now() - interval '${KEEP_CHANGES_MS / 1000} seconds'`).catch(() => {});
+        await pool.query(`DELETE FROM cron_firings WHERE fired_at < now() - interval '1 day'`).catch(() => {});
       }
     } catch (err) {
       this.setHealth(false);

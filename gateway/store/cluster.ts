@@ -24,8 +24,16 @@ export interface ClusterStore {
   onRemote(apply: (kind: ChangeKind, names: string[]) => Promise<void>, reloaded: () => void): void;
   /** Undefined when the database is reachable, else why not. */
   problem(): string | undefined;
+  /** Gateways alive in the cluster now (heartbeat rows younger than MEMBER_TTL_MS), this one included. */
+  members(): number;
+  /** Called when the number of live gateways changes. */
+  onMembers(fn: (n: number) => void): void;
   close(): Promise<void>;
 }
+
+/** A gateway that has not beaten for this long no longer counts (it died, or lost the database). */
+const MEMBER_TTL_MS = 5000;
+const HEARTBEAT_MS = 1000;
 
 export interface ClusterOptions {
   /** Catch-up poll interval of the change feed (default 1000 ms). */
@@ -66,6 +74,25 @@ export async function openClusterStore(url: string, logger: Logger, options: Clu
     await stores.registry.reload();
     await stores.tenants.reload();
     await feed.start();
+    // Heartbeats: how many gateways share the cluster-wide limits.
+    let members = 1;
+    let membersChanged: (n: number) => void = () => {};
+    const beat = async () => {
+      await pool.query(
+        `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, now() + interval '${MEMBER_TTL_MS} milliseconds')
+         ON CONFLICT (name) DO UPDATE SET expires_at = excluded.expires_at`,
+        [`gateway:${id}`, id],
+      );
+      const { rows } = await pool.query<{ n: string }>(`SELECT COUNT(*) AS n FROM leases WHERE name LIKE 'gateway:%' AND expires_at > now()`);
+      const n = Math.max(1, Number(rows[0]!.n));
+      if (n !== members) {
+        members = n;
+        membersChanged(n);
+      }
+    };
+    await beat();
+    const heart = setInterval(() => void beat().catch(() => {}), HEARTBEAT_MS);
+    heart.unref();
     logger.info({ gateway: id, functions: stores.registry.count() }, 'cluster store opened');
     return {
       url,
@@ -78,7 +105,14 @@ export async function openClusterStore(url: string, logger: Logger, options: Clu
         onReloaded = reloaded;
       },
       problem: () => (healthy && feed.isHealthy ? undefined : 'the cluster database is unreachable'),
+      members: () => members,
+      onMembers(fn) {
+        membersChanged = fn;
+        fn(members);
+      },
       async close() {
+        clearInterval(heart);
+        await pool.query('DELETE FROM leases WHERE name = $1', [`gateway:${id}`]).catch(() => {});
         await feed.stop();
         await pool.end().catch(() => {});
       },

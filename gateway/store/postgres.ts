@@ -567,6 +567,14 @@ export class PgAudit implements AuditSink {
 
 type AuditRow = Omit<AuditEntry, 'detail' | 'id'> & { id: string; detail: string | null };
 
+/** Claims one cron firing for `gateway`: true when no gateway had it yet. */
+export async function claimFiring(pool: pg.Pool, gateway: string, fn: string, cron: string, scheduledTime: number): Promise<boolean> {
+  const { rowCount } = await run(() =>
+    pool.query('INSERT INTO cron_firings (function, cron, scheduled_at, gateway) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [fn, cron, scheduledTime, gateway]),
+  );
+  return (rowCount ?? 0) > 0;
+}
+
 /** Opens the PostgreSQL store's schema (migrations under the advisory lock) and loads the mirrors. */
 export async function openPgStore(pool: pg.Pool, origin: string, onAuditError: (err: unknown) => void) {
   await migratePg(pool, 'registry', PG_REGISTRY_MIGRATIONS);
