@@ -14,13 +14,19 @@ const PURGE_LOCK = 7_242_002;
 
 const ROW_BYTES = 'octet_length(key) + octet_length(value) + COALESCE(octet_length(metadata), 0)';
 
+/**
+ * Keys are stored as their UTF-8 bytes: any string a guest can send (NUL included, which a TEXT column
+ * refuses) round-trips, and keys order by bytes, as SQLite orders them, so cursors mean the same.
+ */
+const keyBytes = (key: string): Buffer => Buffer.from(key, 'utf8');
+
 export const PG_KV_MIGRATIONS = [
   {
     name: 'kv and bytes per tenant',
     sql: `
 CREATE TABLE kv (
   namespace TEXT NOT NULL,
-  key TEXT NOT NULL,
+  key BYTEA NOT NULL,
   value BYTEA NOT NULL,
   metadata TEXT,
   expiration BIGINT,
@@ -58,7 +64,7 @@ export class PgKvStore implements KvBackend {
     checkKvKey(key, this.limits);
     const { rows } = await this.query<{ value: Buffer; metadata: string | null }>(
       'SELECT value, metadata FROM kv WHERE namespace = $1 AND key = $2 AND (expiration IS NULL OR expiration > $3)',
-      [ns, key, this.nowSeconds()],
+      [ns, keyBytes(key), this.nowSeconds()],
     );
     const row = rows[0];
     if (!row) return null;
@@ -85,7 +91,7 @@ export class PgKvStore implements KvBackend {
       // The tenant's row, locked: the size check and the write it allows are one step across the cluster.
       await client.query('INSERT INTO kv_tenants (tenant) VALUES ($1) ON CONFLICT (tenant) DO NOTHING', [tenant]);
       const t = (await client.query<{ bytes: string; max_bytes: string | null }>('SELECT bytes, max_bytes FROM kv_tenants WHERE tenant = $1 FOR UPDATE', [tenant])).rows[0]!;
-      const old = (await client.query<{ bytes: number }>(`SELECT ${ROW_BYTES} AS bytes FROM kv WHERE namespace = $1 AND key = $2`, [ns, key])).rows[0]?.bytes ?? 0;
+      const old = (await client.query<{ bytes: number }>(`SELECT ${ROW_BYTES} AS bytes FROM kv WHERE namespace = $1 AND key = $2`, [ns, keyBytes(key)])).rows[0]?.bytes ?? 0;
       const delta = Buffer.byteLength(key) + buf.byteLength + (metadata === null ? 0 : Buffer.byteLength(metadata)) - Number(old);
       if (delta > 0 && t.max_bytes !== null && Number(t.bytes) + delta > Number(t.max_bytes)) {
         throw new KvError(
@@ -96,7 +102,7 @@ export class PgKvStore implements KvBackend {
       await client.query(
         `INSERT INTO kv (namespace, key, value, metadata, expiration) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, metadata = excluded.metadata, expiration = excluded.expiration`,
-        [ns, key, buf, metadata, expiration],
+        [ns, keyBytes(key), buf, metadata, expiration],
       );
       if (delta !== 0) await client.query('UPDATE kv_tenants SET bytes = bytes + $2 WHERE tenant = $1', [tenant, delta]);
     });
@@ -105,7 +111,7 @@ export class PgKvStore implements KvBackend {
   async delete(ns: string, key: string): Promise<void> {
     checkKvKey(key, this.limits);
     await this.transaction(async (client) => {
-      const { rows } = await client.query<{ bytes: number }>(`DELETE FROM kv WHERE namespace = $1 AND key = $2 RETURNING ${ROW_BYTES} AS bytes`, [ns, key]);
+      const { rows } = await client.query<{ bytes: number }>(`DELETE FROM kv WHERE namespace = $1 AND key = $2 RETURNING ${ROW_BYTES} AS bytes`, [ns, keyBytes(key)]);
       if (rows[0]) await client.query('UPDATE kv_tenants SET bytes = bytes - $2 WHERE tenant = $1', [tenantOf(ns), Number(rows[0].bytes)]);
     });
   }
@@ -117,12 +123,13 @@ export class PgKvStore implements KvBackend {
       throw new KvError(`KV list() failed: limit must be an integer from 1 to ${this.limits.maxListLimit}`, 'RangeError');
     }
     const after = options.cursor ? decodeCursor(options.cursor) : '';
-    // COLLATE "C": byte order, as SQLite compares, so cursors mean the same on both stores.
-    const { rows } = await this.query<{ key: string; metadata: string | null; expiration: string | null }>(
-      `SELECT key, metadata, expiration FROM kv WHERE namespace = $1 AND key COLLATE "C" > $2 AND starts_with(key, $3)
-       AND (expiration IS NULL OR expiration > $4) ORDER BY key COLLATE "C" LIMIT $5`,
-      [ns, after, prefix, this.nowSeconds(), limit + 1],
+    const p = keyBytes(prefix);
+    const { rows: raw } = await this.query<{ key: Buffer; metadata: string | null; expiration: string | null }>(
+      `SELECT key, metadata, expiration FROM kv WHERE namespace = $1 AND key > $2 AND substring(key from 1 for $3) = $4
+       AND (expiration IS NULL OR expiration > $5) ORDER BY key LIMIT $6`,
+      [ns, keyBytes(after), p.byteLength, p, this.nowSeconds(), limit + 1],
     );
+    const rows = raw.map((r) => ({ ...r, key: r.key.toString('utf8') }));
     const page = rows.slice(0, limit);
     const keys = page.map((r) => ({
       name: r.key,
