@@ -25,7 +25,7 @@ const PROBE = `export default {
       await attempt('longKey', async () => env.S.put('k'.repeat(513), 'x'));
       await attempt('bigValue', async () => env.S.put('big', 'v'.repeat(1024 * 1024 + 1)));
       await attempt('badCursor', async () => env.S.list({ cursor: '!!!' }));
-      await attempt('forgedCursor', async () => (await env.S.list({ cursor: btoa('zzzz') })).keys.length);
+      await attempt('forgedCursor', async () => (await env.S.list({ cursor: btoa('zzz') })).keys.length);
       await attempt('hugeLimit', async () => env.S.list({ limit: 1e9 }));
       await attempt('badTtl', async () => env.S.put('t', 'x', { expirationTtl: -5 }));
     } else if (op === 'storm') {
