@@ -100,14 +100,17 @@ export class ChangeFeed {
         }
       }
       const byKind = new Map<ChangeKind, string[]>();
+      let last = this.lastSeq;
       for (const r of rows) {
-        this.lastSeq = Math.max(this.lastSeq, Number(r.seq));
+        last = Math.max(last, Number(r.seq));
         if (r.origin === origin || r.name === null) continue;
         const names = byKind.get(r.kind) ?? [];
         if (!names.includes(r.name)) names.push(r.name);
         byKind.set(r.kind, names);
       }
+      // Advanced only once applied: a failure part-way is read and applied again (applying is idempotent).
       for (const [kind, names] of byKind) await this.opts.apply(kind, names);
+      this.lastSeq = last;
       this.setHealth(this.listener !== undefined);
       if (++this.polls % 300 === 0) {
         await pool.query(`DELETE FROM changes WHERE at < now() - interval '${KEEP_CHANGES_MS / 1000} seconds'`).catch(() => {});
