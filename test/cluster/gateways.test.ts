@@ -85,6 +85,27 @@ describe('a cluster of three gateways', () => {
     expect(await (await c.fn('kvfn', '?k=nope')).text()).toBe('missing');
   });
 
+  it('usage and the audit log add up across gateways', async () => {
+    const [a, b, c] = gws as [TestGateway, TestGateway, TestGateway];
+    for (const gw of [a, b, b]) expect((await gw.fn('kvfn', '?k=x')).status).toBe(200);
+    // Each gateway flushes its counts every 5 s; a query flushes the asking gateway's at once.
+    await until(async () => {
+      const usage = (await (await c.admin('GET', '/admin/usage?function=kvfn')).json()) as { functions: Record<string, { invocations: number }> };
+      return (usage.functions['default/kvfn']?.invocations ?? 0) >= 3;
+    }, 15_000);
+    const audit = (await (await c.admin('GET', '/admin/audit?limit=100')).json()) as { action: string }[];
+    // Deploys on a, a rollback on b, a split on c: one log.
+    for (const action of ['deploy', 'rollback', 'token.revoke']) expect(audit.map((e) => e.action)).toContain(action);
+  });
+
+  it('guests on worker threads reach the shared KV too', async () => {
+    const [withWorkers] = await startCluster(url, 1, { workers: 1 });
+    gws.push(withWorkers!);
+    expect(await (await withWorkers!.fn('kvfn', '?k=x')).text()).toBe('from a');
+    expect((await withWorkers!.fn('kvfn', '?k=y', { method: 'PUT', body: 'from a worker' })).status).toBe(200);
+    await until(async () => (await gws[0]!.fn('kvfn', '?k=y').then((r) => r.text())) === 'from a worker');
+  });
+
   it('a gateway started after ten deploys serves all of them', async () => {
     const [a] = gws as [TestGateway];
     for (let i = 0; i < 10; i++) expect((await a.deploy(`late-${i}`, SOURCES.version(`late ${i}`))).status).toBe(201);
