@@ -497,6 +497,8 @@ export class Registry {
         try {
           return await this.loadArtifact(rec);
         } catch (err) {
+          // The cluster database away: the artifact is fine, it cannot be fetched now.
+          if (isFaasError(err) && err.code === 'unavailable') throw err;
           const rebuilding = (await Promise.resolve(this.store.source(rec.name, rec.version)).catch(() => null)) !== null;
           if (rebuilding) void this.repair(rec.name, rec.version, err).catch(() => {});
           throw new FaasError(

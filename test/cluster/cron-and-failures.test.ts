@@ -94,6 +94,8 @@ describe('the database away', () => {
     children.push(gw);
     expect((await deploy(gw, 'steady', SOURCES.version('still here'))).status).toBe(201);
     expect(await (await fetch(`${gw.url}/fn/steady`)).text()).toBe('still here');
+    // Deployed but never requested here: its artifact is in the database.
+    expect((await deploy(gw, 'unloaded', SOURCES.version('later'))).status).toBe(201);
 
     pgCtl(server, 'stop');
     try {
@@ -104,11 +106,16 @@ describe('the database away', () => {
       expect(refused.status).toBe(503);
       expect(((await refused.json()) as { error: string }).error).toBe('unavailable');
       expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+      // The artifact cannot be fetched now: 503 unavailable (not a broken artifact, no rebuild).
+      const cold = await fetch(`${gw.url}/fn/unloaded`);
+      expect(cold.status).toBe(503);
+      expect(((await cold.json()) as { error: string }).error).toBe('unavailable');
     } finally {
       pgCtl(server, 'start');
     }
     await waitFor(async () => ((await fetch(`${gw.url}/readyz`)).status === 200 ? true : undefined), { timeoutMs: 20_000, what: 'readyz to recover' });
     expect((await deploy(gw, 'steady', SOURCES.version('new'))).status).toBe(201);
     expect(await (await fetch(`${gw.url}/fn/steady`)).text()).toBe('new');
+    expect(await (await fetch(`${gw.url}/fn/unloaded`)).text()).toBe('later');
   });
 });
