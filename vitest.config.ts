@@ -13,6 +13,7 @@ import { defineConfig } from 'vitest/config';
  *   threads) run with 2 workers only.
  * - `engine …`: the suites that drive guest code again on the engine/isolation pairs other than the
  *   default (FAAS_TEST_ENGINE, read by test/helpers/sandbox.ts and test/helpers/gateway.ts).
+ * - `cluster`: test/cluster/, gateways sharing a real PostgreSQL server (test/helpers/postgres.ts).
  * - `security …`: test/security/, on every engine and isolation mode, with guests on the gateway
  *   thread (where a stall stops everything) and on worker threads.
  * - `console (browser)`: the web console end to end in a real headless Chromium
@@ -46,6 +47,7 @@ const SECURITY = ['test/security/**/*.test.ts'];
 const BROWSER = ['console/**/*.browser.test.ts'];
 /** The authoring kit's end-to-end tests (CLI processes, a scaffolded project installed with npm): slow, so a project of their own. */
 const KIT_E2E = ['kit/**/*.e2e.test.ts'];
+const CLUSTER = ['test/cluster/**/*.test.ts'];
 const SECURITY_MATRIX: { engine: string; workers: string }[] = [
   { engine: 'quickjs-wasi/shared', workers: '0' },
   { engine: 'quickjs-wasi/shared', workers: '2' },
@@ -66,8 +68,13 @@ export default defineConfig({
         test: {
           name: 'default',
           include: ['**/*.test.ts'],
-          exclude: [...SECURITY, ...BROWSER, ...KIT_E2E, '**/node_modules/**', 'dist/**', '.build-test/**'],
+          exclude: [...SECURITY, ...BROWSER, ...KIT_E2E, ...CLUSTER, '**/node_modules/**', 'dist/**', '.build-test/**'],
         },
+      },
+      {
+        // Gateways sharing one PostgreSQL (started by the globalSetup, on loopback): one file at a time.
+        extends: true,
+        test: { name: 'cluster', include: CLUSTER, globalSetup: ['test/cluster/global-setup.ts'], fileParallelism: false },
       },
       {
         extends: true,

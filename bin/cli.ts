@@ -83,6 +83,7 @@ program
   .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
   .option('--console-host <host>', 'serve the web console (/console) only on this host name, and no function on it (default: $FAAS_CONSOLE_HOST)')
   .option('--run-code-allowed-hosts <hosts>', 'MCP run_code: comma-separated egress allowlist for snippets (default: none, no fetch)')
+  .addOption(new Option('--store <url>', 'where state lives: "sqlite" (files in --data) or a postgres:// URL shared by a cluster of gateways').env('FAAS_STORE'))
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program

@@ -49,6 +49,8 @@ export interface BindingDefinition {
 export interface BindingHostOptions {
   /** The data directory (a binding keeps its files there, e.g. `kv.db`). */
   dataDir: string;
+  /** A `postgres://` URL when the gateway runs with a cluster store (`--store`): shared state goes there. */
+  store?: string;
 }
 
 /** What the gateway hands a binding's gateway part (structural: the gateway's own objects satisfy it). */
@@ -80,6 +82,11 @@ export interface GatewayContext {
   /** Records a scheduled run's outcome in the gateway's metrics. */
   recordScheduled(fn: string, outcome: string, seconds: number): void;
   logger: Logger;
+  /**
+   * In a cluster: claims one scheduled firing (function, cron, scheduled second) for this gateway;
+   * false when another gateway already has it. Absent on a single gateway (every firing is its own).
+   */
+  claimFiring?(fn: string, cron: string, scheduledTime: number): Promise<boolean>;
 }
 
 /** What a binding runs in the gateway: kept in step with the deployed functions, stopped on shutdown. */

@@ -13,7 +13,7 @@ import type { ControlPlane } from './control-plane.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import type { Scheduler } from './scheduler/scheduler.ts';
-import type { KvStore } from '../bindings/kv/store.ts';
+import type { KvBackend } from '../bindings/kv/store.ts';
 import { registerConsoleRoutes } from './console/routes.ts';
 import type { SessionStore } from './console/sessions.ts';
 import type { MetricsSampler } from './observability/sampler.ts';
@@ -40,7 +40,7 @@ export interface AppDeps {
   /** Shared by every request body being received. */
   bodyBudget: BodyBudget;
   /** The gateway's own connection to the KV file (the admin KV routes). */
-  kv: KvStore;
+  kv: KvBackend;
   /** The last hour of metrics, for the console's charts. */
   sampler: MetricsSampler;
   /** Console sign-in sessions. */

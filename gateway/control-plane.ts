@@ -6,13 +6,15 @@
  */
 import type Database from 'better-sqlite3';
 import { join } from 'node:path';
-import type { KvStore } from '../bindings/kv/store.ts';
+import type { KvBackend } from '../bindings/kv/store.ts';
 import { AuditLog } from './audit/log.ts';
 import { RateLimits, type RateScope } from './limits/rate-limits.ts';
 import { LogHub } from './logs/hub.ts';
 import { openRegistryDb, type LiveRecord } from './registry/store.ts';
 import { RouteTable } from './routing/routes.ts';
 import { TrafficSplit } from './routing/split.ts';
+import type { ClusterStore } from './store/cluster.ts';
+import type { TenantBackend } from './store/types.ts';
 import { TenantStore, type Tenant } from './tenants/store.ts';
 
 /** The registry as the control plane reads it. */
@@ -23,8 +25,9 @@ export interface LiveFunctions {
 import { UsageMeter } from './usage/meter.ts';
 
 export class ControlPlane {
-  readonly db: Database.Database;
-  readonly tenants: TenantStore;
+  /** The SQLite database (the default store); undefined with a cluster store. */
+  readonly db: Database.Database | undefined;
+  readonly tenants: TenantBackend;
   readonly audit: AuditLog;
   readonly usage: UsageMeter;
   readonly logs = new LogHub();
@@ -37,15 +40,32 @@ export class ControlPlane {
 
   constructor(
     dataDir: string,
-    private readonly kv: KvStore,
+    private readonly kv: KvBackend,
     onLimited: (fn: string, tenant: string, scope: RateScope) => void,
+    cluster?: ClusterStore,
   ) {
-    this.db = openRegistryDb(join(dataDir, 'faas.db'));
-    this.tenants = new TenantStore(this.db);
-    this.audit = new AuditLog(this.db);
-    this.usage = new UsageMeter(this.db);
+    if (cluster) {
+      this.db = undefined;
+      this.tenants = cluster.tenants;
+      this.audit = new AuditLog(cluster.audit);
+      this.usage = new UsageMeter(cluster.usage);
+    } else {
+      const db = (this.db = openRegistryDb(join(dataDir, 'faas.db')));
+      this.tenants = new TenantStore(db);
+      this.audit = new AuditLog(db);
+      this.usage = new UsageMeter(db);
+    }
     this.limits = new RateLimits(onLimited);
-    for (const t of this.tenants.list()) this.applyQuota(t);
+    for (const t of this.tenants.list()) Promise.resolve(this.applyQuota(t)).catch(() => {});
+  }
+
+  /** Tenants changed on another gateway (a quota set, a tenant deleted): the request path's limits follow. */
+  tenantsChanged(names: readonly string[]): void {
+    for (const name of names) {
+      const t = this.tenants.get(name);
+      if (t) this.limits.setTenant(t.name, t.quota.requestsPerSecond === undefined ? undefined : { requestsPerSecond: t.quota.requestsPerSecond, burst: t.quota.burst });
+      else this.limits.setTenant(name, undefined);
+    }
   }
 
   /** At start: the host routes of every live function (the only per-function state needed before any request). */
@@ -82,20 +102,20 @@ export class ControlPlane {
   }
 
   /** After a tenant was created or its quota set: its request rate and its KV bytes. */
-  applyQuota(t: Tenant): void {
+  applyQuota(t: Tenant): Promise<void> | void {
     const q = t.quota;
     this.limits.setTenant(t.name, q.requestsPerSecond === undefined ? undefined : { requestsPerSecond: q.requestsPerSecond, burst: q.burst });
-    this.kv.setQuota(t.name, q.kvBytes ?? null);
+    return this.kv.setQuota(t.name, q.kvBytes ?? null);
   }
 
   /** Bytes the tenant's KV namespaces hold. */
-  kvBytes(tenant: string): number {
+  kvBytes(tenant: string): number | Promise<number> {
     return this.kv.bytesOf(tenant);
   }
 
-  forgetTenant(name: string): void {
+  forgetTenant(name: string): Promise<void> | void {
     this.limits.setTenant(name, undefined);
-    this.kv.setQuota(name, null);
+    return this.kv.setQuota(name, null);
   }
 
   /** Ends live log streams (a drain must not wait for followers). */
@@ -103,9 +123,10 @@ export class ControlPlane {
     this.logs.close();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.logs.close();
-    this.usage.close();
-    if (this.db.open) this.db.close();
+    const flushed = this.usage.close();
+    if (this.db?.open) this.db.close();
+    await flushed.catch(() => {});
   }
 }

@@ -6,6 +6,8 @@ export type Phase = 'starting' | 'ready' | 'draining' | 'closed';
  */
 export class Lifecycle {
   phase: Phase = 'starting';
+  /** Why the gateway cannot take changes now (the cluster database is away), if so: /readyz answers 503. */
+  problem: () => string | undefined = () => undefined;
   private active = 0;
   private readonly background = new Set<Promise<unknown>>();
   private waiters: (() => void)[] = [];

@@ -7,7 +7,7 @@ import { FaasError } from '../contract/errors.ts';
 import { Runtime, type EngineName, type GuestLogEntry, type Isolation, type RuntimeOptions } from '../runtime/index.ts';
 import type { FunctionHost } from '../runtime/index.ts';
 import { WorkerPool, type WorkerEvent } from '../runtime/index.ts';
-import { loadSigningKey } from '../contract/signing-key.ts';
+import { loadSigningKey, SIGNING_KEY_ENV } from '../contract/signing-key.ts';
 import { createApp } from './app.ts';
 import { BodyBudget } from './body.ts';
 import { DirectoryWatcher, syncDirectory, type SyncOutcome } from './functions-dir.ts';
@@ -18,8 +18,11 @@ import { Registry, type LoadReport } from './registry/registry.ts';
 import { ControlPlane } from './control-plane.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
 import { join } from 'node:path';
-import { KvStore } from '../bindings/kv/store.ts';
-import { kvPath as kvFile } from '../bindings/kv/host.ts';
+import type { KvBackend } from '../bindings/kv/store.ts';
+import { openKv } from '../bindings/kv/host.ts';
+import { isPostgresUrl } from '../contract/pg.ts';
+import { openClusterStore, type ClusterStore } from './store/cluster.ts';
+import { claimFiring } from './store/postgres.ts';
 import { attachGatewayParts, bindingOpsModules, closeAll, mergeOps, openBindingHosts } from './bindings.ts';
 import type { OpsProvider } from '../runtime/index.ts';
 import type { CronTriggers } from '../bindings/cron/triggers.ts';
@@ -62,6 +65,13 @@ export interface GatewayOptions {
    * next request. Default 10 minutes.
    */
   functionIdleTtlMs?: number;
+  /**
+   * Where state lives: "sqlite" (the default: files in `dataDir`) or a `postgres://` URL, shared by a
+   * cluster of gateways (registry, tenants, usage, audit, KV, cron leadership).
+   */
+  store?: string;
+  /** With a cluster store: how often the change feed polls for changes it was not notified of (default 1000 ms). */
+  clusterPollMs?: number;
   /** Cap on a function request body. Default 1 MiB. */
   maxBodyBytes?: number;
   /** Cap on a deploy request body. Default 16 MiB. */
@@ -110,9 +120,11 @@ export interface Gateway {
   readonly plane: ControlPlane;
   /** Cron triggers of the deployed functions (`fire()` runs one firing now). */
   readonly cron: CronTriggers;
-  readonly kv: KvStore;
+  readonly kv: KvBackend;
   /** The last hour of metrics the console charts (`sample()` takes one now). */
   readonly sampler: MetricsSampler;
+  /** The cluster store when the gateway runs with `store: postgres://…`. */
+  readonly cluster: ClusterStore | undefined;
   readonly adminToken: string;
   /** True when the token was generated here: the caller should show it once. */
   readonly adminTokenGenerated: boolean;
@@ -145,14 +157,29 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   // Opened (and put in WAL mode) before any worker opens its own connection to the same file; the
   // gateway keeps this connection for itself (admin reads), guests use their binding host's.
-  const kv = new KvStore(kvFile(opts.dataDir));
+  if (opts.store !== undefined && opts.store !== 'sqlite' && !isPostgresUrl(opts.store)) {
+    throw new FaasError('bad_request', `store must be "sqlite" or a postgres:// URL (got "${String(opts.store).replace(/\/\/[^@/]*@/, '//…@').slice(0, 100)}")`);
+  }
+  const storeUrl = isPostgresUrl(opts.store) ? opts.store : undefined;
+  // Every gateway verifies artifacts another one compiled: they must share the key.
+  if (storeUrl && !process.env[SIGNING_KEY_ENV]?.trim()) {
+    throw new FaasError('bad_request', `a cluster store needs ${SIGNING_KEY_ENV}: the same signing key on every gateway (generate one with: openssl rand -hex 32)`);
+  }
+  const cluster = storeUrl ? await openClusterStore(storeUrl, logger, { pollMs: opts.clusterPollMs }) : undefined;
+  const kv = openKv({ dataDir: opts.dataDir, store: storeUrl }, 4);
   let runtimeRef: FunctionHost | undefined;
   let metricsRef: GatewayMetrics | undefined;
   let plane: ControlPlane;
+  const closeStores = async () => {
+    await plane?.close();
+    await kv.close();
+    await cluster?.close();
+  };
   try {
-    plane = new ControlPlane(opts.dataDir, kv, (fn, tenant, scope) => metricsRef?.rateLimited(fn, tenant, scope));
+    plane = new ControlPlane(opts.dataDir, kv, (fn, tenant, scope) => metricsRef?.rateLimited(fn, tenant, scope), cluster);
   } catch (err) {
-    kv.close();
+    await kv.close();
+    await cluster?.close();
     throw err;
   }
   let registryRef: Registry | undefined;
@@ -175,8 +202,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     runtime = runtimeRef = await createFunctionHost(opts, log, logger, egress, bindingHosts);
   } catch (err) {
     await closeAll(bindingHosts);
-    plane.close();
-    kv.close();
+    await closeStores();
     throw err;
   }
   const lifecycle = new Lifecycle();
@@ -201,11 +227,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     acquire: (ticket, deadline) => scheduler.acquire(ticket, deadline),
     recordScheduled: (fn, outcome, seconds) => metrics.scheduled(fn, outcome, seconds),
     logger,
+    claimFiring: cluster ? (fn, cron, at) => claimFiring(cluster.pool, cluster.id, fn, cron, at) : undefined,
   });
   const cron = parts.get('cron') as CronTriggers;
   const registry = (registryRef = new Registry({
     dataDir: opts.dataDir,
     db: plane.db,
+    store: cluster?.registry,
     tenants: plane.tenants,
     keepVersions: opts.keepVersions,
     runtime,
@@ -219,6 +247,20 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     onMaterialize: (live) => plane.loaded(live),
     onForget: (name) => plane.forget(name),
   }));
+  if (cluster) {
+    lifecycle.problem = () => cluster.problem();
+    cluster.onMembers((n) => plane.limits.setShare(n));
+    cluster.onRemote(
+      async (kind, names) => {
+        if (kind === 'function') await registry.applyRemote(names);
+        else plane.tenantsChanged(names);
+      },
+      () => {
+        plane.tenantsChanged(plane.tenants.list().map((t) => t.name));
+        void registry.applyRemote([...new Set([...registry.loadedNames(), ...registry.list().map((f) => f.name)])]);
+      },
+    );
+  }
   const app = createApp({
     runtime,
     registry,
@@ -249,8 +291,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     for (const part of parts.values()) part.stop();
     await runtime.close();
     await closeAll(bindingHosts);
-    plane.close();
-    kv.close();
+    await closeStores();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -279,8 +320,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       });
       await runtime.close();
       await closeAll(bindingHosts);
-      plane.close();
-      kv.close();
+      await closeStores();
       logger.info('closed');
     })());
 
@@ -322,6 +362,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     cron,
     kv,
     sampler,
+    cluster,
     adminToken,
     adminTokenGenerated,
     startup,
@@ -349,6 +390,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 }
 
+/** The cluster store's URL, if the gateway has one (bindings keep their shared state there). */
+function storeOf(opts: GatewayOptions): string | undefined {
+  return isPostgresUrl(opts.store) ? opts.store : undefined;
+}
+
 /** Guest execution on the gateway thread (`workers` 0) or on a pool of worker threads. */
 async function createFunctionHost(
   opts: GatewayOptions,
@@ -360,7 +406,7 @@ async function createFunctionHost(
   const runtime = { ...opts.runtime, engine: opts.engine, isolation: opts.isolation };
   const workers = opts.workers ?? 0;
   if (workers <= 0) {
-    bindingHosts.push(...(await openBindingHosts({ dataDir: opts.dataDir })));
+    bindingHosts.push(...(await openBindingHosts({ dataDir: opts.dataDir, store: storeOf(opts) })));
     return Runtime.create({ ...runtime, log, ops: { ...gatewayOps(egress), ...mergeOps(bindingHosts) } });
   }
   const started = performance.now();
@@ -368,7 +414,7 @@ async function createFunctionHost(
     size: workers,
     runtime,
     // Each worker opens the bindings' files itself (KV …); the signing key never leaves this thread.
-    ops: [workerOpsModule({ egressCounters: egress.buffer }), ...bindingOpsModules({ dataDir: opts.dataDir })],
+    ops: [workerOpsModule({ egressCounters: egress.buffer }), ...bindingOpsModules({ dataDir: opts.dataDir, store: storeOf(opts) })],
     log,
     onEvent: (e) => onWorkerEvent(logger, e),
   });

@@ -22,6 +22,8 @@ export interface ServeOptions {
   functionIdleTtl?: string;
   consoleHost?: string;
   runCodeAllowedHosts?: string;
+  /** "sqlite" or a postgres:// URL (--store, FAAS_STORE). */
+  store?: string;
   watch: boolean;
   /** `faas dev`: typecheck TypeScript entries that have a tsconfig.json (false: --no-check). */
   check?: boolean;
@@ -58,6 +60,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
         memoryBudgetBytes: opts.memoryBudgetMb === undefined ? undefined : parseInteger('--memory-budget-mb', opts.memoryBudgetMb, 8, 1_048_576) * MIB,
         artifactCacheBytes: opts.artifactCacheMb === undefined ? undefined : parseInteger('--artifact-cache-mb', opts.artifactCacheMb, 1, 1_048_576) * MIB,
       },
+      store: opts.store,
       watch: opts.watch,
       consoleHost: opts.consoleHost,
       checkEntry: opts.watch && opts.check !== false ? (path) => assertTypes(path) : undefined,

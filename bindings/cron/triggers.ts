@@ -39,10 +39,33 @@ export class CronTriggers implements GatewayPart {
     for (const fn of live.values()) {
       if (this.schedules.has(fn.name) || cronsOf(fn.config).length === 0) continue;
       const jobs = cronsOf(fn.config).map(
-        (expr) => new Cron(expr, { protect: true, timezone: 'UTC' }, () => this.fire(fn.name, fn.version, expr)),
+        (expr) => new Cron(expr, { protect: true, timezone: 'UTC' }, () => this.onTimer(fn.name, fn.version, expr)),
       );
       this.schedules.set(fn.name, { version: fn.version, jobs });
     }
+  }
+
+  /**
+   * A timer went off. In a cluster every gateway's timers go off; the firing runs where its claim
+   * (the scheduled second, recorded in the database) succeeds, so it runs once. A claim that cannot be
+   * made (the database is away) skips the firing: at most once, never twice.
+   */
+  private async onTimer(name: string, version: number, cron: string): Promise<void> {
+    // Cron's granularity is a second; a timer fires just after its second starts.
+    const scheduledTime = Math.floor(Date.now() / 1000) * 1000;
+    const claim = this.deps.claimFiring;
+    if (claim) {
+      let mine: boolean;
+      try {
+        mine = await claim(name, cron, scheduledTime);
+      } catch (err) {
+        this.deps.logger.warn({ function: name, cron, err: (err as Error).message }, 'scheduled run skipped: its firing could not be claimed');
+        this.deps.recordScheduled(name, 'unavailable', 0);
+        return;
+      }
+      if (!mine) return;
+    }
+    await this.fire(name, version, cron, scheduledTime);
   }
 
   /** Runs one firing now (also what the timer calls). Resolves when it has finished; never rejects. */

@@ -1,11 +1,11 @@
 import type { BoundOp, OpContext } from '../../runtime/index.ts';
-import { KvError, scopedNamespace, type KvStore } from './store.ts';
+import { KvError, scopedNamespace, type KvBackend } from './store.ts';
 
 /**
  * The guest's KV host operations. A namespace is reachable only by functions that declare it in
  * their own config's `kv` list: the binding name is the namespace, within the function's tenant.
  */
-export function kvOps(store: KvStore): Record<string, BoundOp> {
+export function kvOps(store: KvBackend): Record<string, BoundOp> {
   const guard = (args: unknown[], ctx: OpContext): string => {
     const ns = String(args[0]);
     if (!ctx.fn.config.kv.includes(ns)) throw new KvError(`KV namespace "${ns}" is not bound to function "${ctx.fn.name}"`);

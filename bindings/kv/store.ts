@@ -38,6 +38,20 @@ export class KvError extends Error {
   }
 }
 
+/** What both KV stores (SQLite here, PostgreSQL in pg-store.ts) offer the binding's ops and the gateway. */
+export interface KvBackend {
+  get(ns: string, key: string): Awaitable<{ value: ArrayBuffer; metadata: unknown } | null>;
+  put(ns: string, key: string, value: Uint8Array, options?: KvPutOptions): Awaitable<void>;
+  delete(ns: string, key: string): Awaitable<void>;
+  list(ns: string, options?: { prefix?: string; limit?: number; cursor?: string }): Awaitable<KvListResult>;
+  setQuota(tenant: string, maxBytes: number | null): Awaitable<void>;
+  bytesOf(tenant: string): Awaitable<number>;
+  purgeExpired(): Awaitable<number>;
+  close(): Awaitable<void>;
+}
+
+type Awaitable<T> = T | Promise<T>;
+
 /** What a row costs against its tenant's kvBytes quota. */
 const ROW_BYTES = 'length(CAST(key AS BLOB)) + length(value) + COALESCE(length(CAST(metadata AS BLOB)), 0)';
 
@@ -50,7 +64,7 @@ export function scopedNamespace(tenant: string, ns: string): string {
   return tenant === DEFAULT_TENANT ? ns : `${tenant}/${ns}`;
 }
 
-function tenantOf(namespace: string): string {
+export function tenantOf(namespace: string): string {
   const slash = namespace.indexOf('/');
   return slash < 0 ? DEFAULT_TENANT : namespace.slice(0, slash);
 }
@@ -89,7 +103,7 @@ export const KV_MIGRATIONS: Migration[] = [
  * survives a SIGKILL of the process right after. Expired keys are filtered on every read and purged
  * in the background.
  */
-export class KvStore {
+export class KvStore implements KvBackend {
   private readonly db: Database.Database;
   private readonly stmts;
   private purgeTimer: NodeJS.Timeout | undefined;
@@ -254,29 +268,11 @@ export class KvStore {
   }
 
   private checkKey(key: string): void {
-    if (key.length === 0) throw new KvError('KV key must not be empty');
-    if (key === '.' || key === '..') throw new KvError(`KV key "${key}" is not allowed`);
-    const bytes = Buffer.byteLength(key);
-    if (bytes > this.limits.maxKeyBytes) {
-      throw new KvError(`KV key of ${bytes} bytes exceeds the limit of ${this.limits.maxKeyBytes} bytes`, 'RangeError');
-    }
+    checkKvKey(key, this.limits);
   }
 
   private expirationOf(options: KvPutOptions): number | null {
-    const now = this.nowSeconds();
-    if (options.expiration !== undefined) {
-      if (!Number.isFinite(options.expiration) || options.expiration <= now) {
-        throw new KvError('KV put() failed: expiration must be a number of seconds since the epoch, in the future', 'RangeError');
-      }
-      return Math.floor(options.expiration);
-    }
-    if (options.expirationTtl !== undefined) {
-      if (!Number.isFinite(options.expirationTtl) || options.expirationTtl < 1) {
-        throw new KvError('KV put() failed: expirationTtl must be at least 1 second', 'RangeError');
-      }
-      return now + Math.floor(options.expirationTtl);
-    }
-    return null;
+    return expirationOf(options, this.nowSeconds());
   }
 
   private nowSeconds(): number {
@@ -284,11 +280,37 @@ export class KvStore {
   }
 }
 
-function encodeCursor(key: string): string {
+export function checkKvKey(key: string, limits: KvLimits): void {
+  if (key.length === 0) throw new KvError('KV key must not be empty');
+  if (key === '.' || key === '..') throw new KvError(`KV key "${key}" is not allowed`);
+  const bytes = Buffer.byteLength(key);
+  if (bytes > limits.maxKeyBytes) {
+    throw new KvError(`KV key of ${bytes} bytes exceeds the limit of ${limits.maxKeyBytes} bytes`, 'RangeError');
+  }
+}
+
+/** Seconds since the epoch when a put's key expires (null: never), or the guest's error. */
+export function expirationOf(options: KvPutOptions, now: number): number | null {
+  if (options.expiration !== undefined) {
+    if (!Number.isFinite(options.expiration) || options.expiration <= now) {
+      throw new KvError('KV put() failed: expiration must be a number of seconds since the epoch, in the future', 'RangeError');
+    }
+    return Math.floor(options.expiration);
+  }
+  if (options.expirationTtl !== undefined) {
+    if (!Number.isFinite(options.expirationTtl) || options.expirationTtl < 1) {
+      throw new KvError('KV put() failed: expirationTtl must be at least 1 second', 'RangeError');
+    }
+    return now + Math.floor(options.expirationTtl);
+  }
+  return null;
+}
+
+export function encodeCursor(key: string): string {
   return Buffer.from(key, 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): string {
+export function decodeCursor(cursor: string): string {
   if (!/^[A-Za-z0-9_-]*$/.test(cursor)) throw new KvError('KV list() failed: invalid cursor');
   return Buffer.from(cursor, 'base64url').toString('utf8');
 }

@@ -45,15 +45,28 @@ export class RateLimits {
   private readonly functions = new Map<string, { limit: RateLimit; bucket: TokenBucket }>();
   private readonly tenants = new Map<string, { limit: RateLimit; bucket: TokenBucket }>();
 
+  /** In a cluster of N gateways behind one balancer, each admits 1/N of every limit (README "Running a cluster"). */
+  private share = 1;
+
   constructor(private readonly onLimited?: (fn: string, tenant: string, scope: RateScope) => void) {}
 
   /** Sets (or clears) a function's limit; an unchanged limit keeps its bucket's state. */
   setFunction(name: string, limit: RateLimit | undefined): void {
-    set(this.functions, name, limit);
+    set(this.functions, name, limit, this.share);
   }
 
   setTenant(name: string, limit: RateLimit | undefined): void {
-    set(this.tenants, name, limit);
+    set(this.tenants, name, limit, this.share);
+  }
+
+  /** How many gateways share the limits (1 on its own); buckets are rebuilt when it changes. */
+  setShare(gateways: number): void {
+    const share = Math.max(1, Math.floor(gateways));
+    if (share === this.share) return;
+    this.share = share;
+    for (const map of [this.functions, this.tenants]) {
+      for (const [key, { limit }] of map) map.set(key, { limit, bucket: bucketFor(limit, share) });
+    }
   }
 
   /** Keeps only the functions named (after deletes). */
@@ -81,12 +94,18 @@ export class RateLimits {
   }
 }
 
-function set(map: Map<string, { limit: RateLimit; bucket: TokenBucket }>, key: string, limit: RateLimit | undefined): void {
+function set(map: Map<string, { limit: RateLimit; bucket: TokenBucket }>, key: string, limit: RateLimit | undefined, share: number): void {
   if (!limit) {
     map.delete(key);
     return;
   }
   const cur = map.get(key);
   if (cur && cur.limit.requestsPerSecond === limit.requestsPerSecond && cur.limit.burst === limit.burst) return;
-  map.set(key, { limit: { ...limit }, bucket: new TokenBucket(limit.requestsPerSecond, limit.burst) });
+  map.set(key, { limit: { ...limit }, bucket: bucketFor(limit, share) });
+}
+
+function bucketFor(limit: RateLimit, share: number): TokenBucket {
+  if (share === 1) return new TokenBucket(limit.requestsPerSecond, limit.burst);
+  const burst = limit.burst ?? Math.max(1, Math.ceil(limit.requestsPerSecond));
+  return new TokenBucket(limit.requestsPerSecond / share, Math.max(1, Math.ceil(burst / share)));
 }

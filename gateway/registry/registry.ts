@@ -12,6 +12,7 @@ import type { ArtifactSource, DeployedFunction, FunctionHost } from '../../runti
 import { ROOT, type Principal, type TenantStore } from '../tenants/store.ts';
 import { checkQuota } from '../tenants/quota.ts';
 import { claimConflicts } from '../routing/routes.ts';
+import type { RegistryBackend } from '../store/types.ts';
 import { ArtifactFiles } from './artifacts.ts';
 import { RegistryStore, type LiveRecord, type SplitEntry, type VersionRecord } from './store.ts';
 
@@ -65,8 +66,11 @@ export interface LoadReport {
 
 export interface RegistryOptions {
   dataDir: string;
-  db: Database.Database;
-  tenants: TenantStore;
+  /** The SQLite database (the default store); ignored when `store` is given. */
+  db?: Database.Database;
+  /** Another store (PostgreSQL, for a cluster of gateways). */
+  store?: RegistryBackend;
+  tenants: Pick<TenantStore, 'get'>;
   runtime: FunctionHost;
   signingKey: Uint8Array;
   logger: Logger;
@@ -91,7 +95,7 @@ export const DEFAULT_KEEP_VERSIONS = 10;
  * a tenant's principal sees and changes only its own (another tenant's function is `not_found`).
  */
 export class Registry {
-  private readonly store: RegistryStore;
+  private readonly store: RegistryBackend;
   private readonly files: ArtifactFiles;
   private readonly keep: number;
   private tail: Promise<unknown> = Promise.resolve();
@@ -104,7 +108,8 @@ export class Registry {
 
   constructor(private readonly opts: RegistryOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
-    this.store = new RegistryStore(opts.db);
+    if (!opts.store && !opts.db) throw new Error('Registry: a store or a database is required');
+    this.store = opts.store ?? new RegistryStore(opts.db!, opts.dataDir);
     this.files = new ArtifactFiles(opts.dataDir);
     this.keep = Math.max(1, opts.keepVersions ?? DEFAULT_KEEP_VERSIONS);
   }
@@ -140,7 +145,7 @@ export class Registry {
 
   /** The tenant that deployed a kept version (undefined when it is not kept). */
   tenantOf(name: string, version: number): string | undefined {
-    return this.store.tenantOf(name, version);
+    return this.store.tenantOf ? this.store.tenantOf(name, version) : this.store.current(name)?.tenant;
   }
 
   /** One page of live functions by name, after `cursor` (a name), optionally by prefix and tenant. */
@@ -177,6 +182,29 @@ export class Registry {
     });
   }
 
+  /**
+   * Changes another gateway made (the cluster store's change feed, by name): a function loaded here is
+   * swapped to what is live now (its artifacts fetched and verified on first start, as at start-up),
+   * or dropped when it was deleted; then `onChange`, as for a change made here.
+   */
+  async applyRemote(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      await this.forName(name, async () => {
+        if (!this.opts.runtime.get(name)) return;
+        const live = this.store.current(name);
+        if (live) return this.putLive(live);
+        await this.opts.runtime.undeploy(name);
+        this.lastUsed.delete(name);
+      }).catch((err: unknown) => this.opts.logger.warn({ function: name, err: errorMessage(err) }, 'applying a change from another gateway failed'));
+    }
+    this.opts.onChange?.(names);
+  }
+
+  /** Functions loaded into the runtime now. */
+  loadedNames(): string[] {
+    return [...this.lastUsed.keys()];
+  }
+
   /** Marks a request to a loaded function (cheap: one map write). */
   touch(name: string): void {
     this.lastUsed.set(name, performance.now());
@@ -199,10 +227,10 @@ export class Registry {
     return forgotten;
   }
   /** Kept versions of a function, newest first, with their current share of the traffic. */
-  versions(name: string, principal: Principal = ROOT): VersionView[] {
+  async versions(name: string, principal: Principal = ROOT): Promise<VersionView[]> {
     const live = this.require(name, principal);
     const share = sharesOf(live);
-    return this.keptVersions(live).map((v) => ({
+    return (await this.keptVersions(live)).map((v) => ({
       version: v.version,
       sha256: v.sha256,
       bytecodeBytes: v.bytecodeBytes,
@@ -214,10 +242,10 @@ export class Registry {
   }
 
   /** The source a kept version (default: the primary live one) was compiled from: the upload, or a directory entry's bundle. */
-  source(name: string, version: number | undefined, principal: Principal = ROOT): { version: number; filename: string; source: string } {
+  async source(name: string, version: number | undefined, principal: Principal = ROOT): Promise<{ version: number; filename: string; source: string }> {
     const live = this.require(name, principal);
-    const rec = this.store.version(name, version ?? live.version);
-    const source = rec ? this.store.source(name, rec.version) : null;
+    const rec = await this.store.version(name, version ?? live.version);
+    const source = rec ? await this.store.source(name, rec.version) : null;
     if (!rec || source === null) throw new FaasError('not_found', `no stored source for version ${version ?? live.version} of function "${name}"`);
     return { version: rec.version, filename: rec.filename, source };
   }
@@ -235,7 +263,7 @@ export class Registry {
     const principal = ctx.principal ?? ROOT;
     try {
       // Ownership, quotas and routes are checked before the (slow) compile and again under the lock.
-      this.admit(name, config, principal, ctx);
+      await this.admit(name, config, principal, ctx);
       if (ctx.percent !== undefined && !(Number.isInteger(ctx.percent) && ctx.percent >= 1 && ctx.percent <= 99)) {
         throw new FaasError('bad_request', `percent must be an integer from 1 to 99 (got ${ctx.percent})`);
       }
@@ -246,9 +274,9 @@ export class Registry {
       const refused = checkDeploy(config, { verified: header.exports.verified, fetch: !!header.exports.fetch, scheduled: !!header.exports.scheduled });
       if (refused) throw new FaasError('bad_request', `function "${name}" ${refused}`);
       const record = await this.exclusive(name, async () => {
-        const tenant = this.admit(name, config, principal, ctx);
+        const tenant = await this.admit(name, config, principal, ctx);
         const previous = this.store.current(name);
-        const version = this.store.nextVersion(name);
+        const version = await this.store.nextVersion(name);
         const rec: VersionRecord = {
           name,
           version,
@@ -266,14 +294,14 @@ export class Registry {
         const split = ctx.percent !== undefined && previous ? splitWith(rec.version, ctx.percent, previous) : null;
         // The version with the larger share is the primary one (its config's routes and rate limit apply, crons run on it).
         const canary = split !== null && ctx.percent! < 50;
-        await this.files.write(rec.artifact, bytes);
-        this.store.commit(rec, input.source, split, canary ? previous : rec);
+        await this.store.writeArtifact(rec, bytes);
+        await this.store.commit(rec, input.source, split, canary ? previous! : rec);
         // Already in the runtime (a request came, or an older version serves): swap in place, with
         // the artifact in hand. Otherwise it loads on its first request, like every function at start.
         if (this.opts.runtime.get(name)) {
           await this.opts.runtime.deploy(name, version, artifact, config, { tenant, alongside: split ? split.map((s) => s.version) : [], secondary: canary });
         }
-        this.prune(name);
+        await this.prune(name);
         this.opts.onChange?.([name]);
         return rec;
       });
@@ -294,12 +322,13 @@ export class Registry {
   rollback(name: string, version: number | undefined, principal: Principal = ROOT): Promise<LiveRecord> {
     return this.exclusive(name, async () => {
       const live = this.require(name, principal);
-      const target = version ?? this.previousVersion(live);
-      const rec = this.keptVersion(live, target);
+      const target = version ?? (await this.previousVersion(live));
+      const rec = await this.keptVersion(live, target);
       const config = parseFunctionConfig(rec.config);
-      this.checkLive(name, live.tenant, config, []);
+      await this.checkLive(name, live.tenant, config, []);
+      // Verified before it goes live: a rollback to an artifact that no longer loads is refused, not served broken.
       const artifact = await this.loadArtifact(rec);
-      this.store.makeLive(rec, null);
+      await this.store.makeLive(rec, null);
       if (this.opts.runtime.get(name)) await this.opts.runtime.deploy(name, rec.version, artifact, config, { tenant: rec.tenant });
       this.opts.onChange?.([name]);
       this.opts.logger.info({ function: name, version: rec.version, from: live.version }, 'rolled back');
@@ -315,15 +344,16 @@ export class Registry {
     return this.exclusive(name, async () => {
       const live = this.require(name, principal);
       const entries = validSplit(split);
-      const records = entries.map((e) => this.keptVersion(live, e.version));
+      const records: VersionRecord[] = [];
+      for (const e of entries) records.push(await this.keptVersion(live, e.version));
       const primary = entries.reduce((a, b) => (b.percent > a.percent ? b : a));
       const configs = records.map((rec) => parseFunctionConfig(rec.config));
       const primaryAt = entries.indexOf(primary);
-      this.checkLive(name, live.tenant, configs[primaryAt]!, configs.filter((_, i) => i !== primaryAt));
+      await this.checkLive(name, live.tenant, configs[primaryAt]!, configs.filter((_, i) => i !== primaryAt));
       // verified before they go live: a split onto an artifact that no longer loads is refused, not served broken
       for (const rec of records) await this.loadArtifact(rec);
       const single = entries.length === 1;
-      this.store.makeLive(records[primaryAt]!, single ? null : entries);
+      await this.store.makeLive(records[primaryAt]!, single ? null : entries);
       if (this.opts.runtime.get(name)) await this.putLive(this.store.current(name)!);
       this.opts.onChange?.([name]);
       this.opts.logger.info({ function: name, split: entries }, 'traffic split set');
@@ -335,7 +365,7 @@ export class Registry {
     return this.exclusive(name, async () => {
       const rec = this.store.current(name);
       if (!rec || !visible(rec, principal)) return false;
-      const removed = this.store.remove(name);
+      const removed = await this.store.remove(name);
       await this.opts.runtime.undeploy(name);
       this.lastUsed.delete(name);
       this.opts.onChange?.([name]);
@@ -353,7 +383,7 @@ export class Registry {
   start(): LoadReport {
     const startedAt = Date.now();
     setImmediate(() => {
-      void this.files.collectGarbageAsync((path) => this.store.isReferenced(path), startedAt).then(
+      void this.store.collectGarbage(startedAt).then(
         (removed: string[]) => removed.length && this.opts.logger.info({ removed: removed.length }, 'removed leftover artifact files'),
         (err: unknown) => this.opts.logger.warn({ err: errorMessage(err) }, 'artifact clean-up failed'),
       );
@@ -379,8 +409,8 @@ export class Registry {
     running = (async () => {
       const live = this.store.current(name);
       if (!live || !sharesOf(live).has(version)) return;
-      const rec = this.store.version(name, version) ?? live;
-      const source = this.store.source(name, rec.version);
+      const rec = (await this.store.version(name, version)) ?? live;
+      const source = await this.store.source(name, rec.version);
       const reason = `${errorCode(cause)}: ${errorMessage(cause)}`;
       if (source === null) {
         this.opts.logger.error({ function: name, version, error: errorCode(cause), err: errorMessage(cause) }, 'artifact cannot be loaded and no source is stored to rebuild it');
@@ -408,7 +438,7 @@ export class Registry {
   }
 
   /** Who may deploy `name` with `config`; returns the tenant it belongs to (or will). */
-  private admit(name: string, config: FunctionConfig, principal: Principal, ctx: DeployContext): string {
+  private async admit(name: string, config: FunctionConfig, principal: Principal, ctx: DeployContext): Promise<string> {
     const existing = this.store.current(name);
     let tenant: string;
     if (principal.kind === 'tenant') {
@@ -421,7 +451,7 @@ export class Registry {
       tenant = existing?.tenant ?? ctx.tenant ?? DEFAULT_TENANT;
     }
     // a gradual rollout keeps the live (primary) version running beside the new one
-    this.checkLive(name, tenant, config, ctx.percent !== undefined && existing ? [existing.config] : []);
+    await this.checkLive(name, tenant, config, ctx.percent !== undefined && existing ? [existing.config] : []);
     return tenant;
   }
 
@@ -431,28 +461,28 @@ export class Registry {
    * live version counts) or claim a route another tenant's function holds. Deploys, rollbacks and
    * splits all pass here: a kept version admitted under an older quota or route table is checked again.
    */
-  private checkLive(name: string, tenant: string, primary: FunctionConfig, alongside: readonly FunctionConfig[]): void {
+  private async checkLive(name: string, tenant: string, primary: FunctionConfig, alongside: readonly FunctionConfig[]): Promise<void> {
     const t = this.opts.tenants.get(tenant);
     if (!t) throw new FaasError('not_found', `tenant "${tenant}" does not exist`);
     // counted, and listed only for a memoryMb quota: a deploy costs the same with 100 functions or 100,000
     const mine = this.store.current(name)?.tenant === tenant;
-    checkQuota(t, [primary, ...alongside], {
+    await checkQuota(t, [primary, ...alongside], {
       count: this.store.count(tenant) - (mine ? 1 : 0),
-      memoryMb: () =>
-        this.store
-          .list(tenant)
-          .filter((f) => f.name !== name)
-          .reduce((sum, f) => sum + this.liveMemoryMb(f), 0),
+      memoryMb: async () => {
+        let sum = 0;
+        for (const f of this.store.list(tenant)) if (f.name !== name) sum += await this.liveMemoryMb(f);
+        return sum;
+      },
     });
     const conflict = primary.routes.length === 0 ? undefined : claimConflicts(name, tenant, primary.routes, this.store.withList('routes'));
     if (conflict) throw new FaasError('conflict', conflict);
   }
 
   /** `memoryMb` of every live version of a function (each version of a split runs its own instances). */
-  private liveMemoryMb(live: LiveRecord): number {
+  private async liveMemoryMb(live: LiveRecord): Promise<number> {
     let sum = 0;
     for (const version of sharesOf(live).keys()) {
-      const config = version === live.version ? live.config : this.store.version(live.name, version)?.config;
+      const config = version === live.version ? live.config : (await this.store.version(live.name, version))?.config;
       sum += config?.memoryMb ?? 0;
     }
     return sum;
@@ -463,38 +493,38 @@ export class Registry {
    * deleted and another one took keeps counting versions, but the old owner's stay out of reach: never
    * listed, rolled back to or split into (they carry its code, secrets and KV namespaces).
    */
-  private keptVersions(live: LiveRecord): VersionRecord[] {
-    return this.store.versions(live.name).filter((v) => v.tenant === live.tenant);
+  private async keptVersions(live: LiveRecord): Promise<VersionRecord[]> {
+    return (await this.store.versions(live.name)).filter((v) => v.tenant === live.tenant);
   }
 
-  private keptVersion(live: LiveRecord, version: number): VersionRecord {
-    const rec = this.store.version(live.name, version);
+  private async keptVersion(live: LiveRecord, version: number): Promise<VersionRecord> {
+    const rec = await this.store.version(live.name, version);
     if (!rec || rec.tenant !== live.tenant) throw new FaasError('not_found', `version ${version} of function "${live.name}" is not kept (see its versions)`);
     return rec;
   }
 
   /** The version before the live one: the newest kept version older than the newest live one (during a rollout, the one it started from). */
-  private previousVersion(live: LiveRecord): number {
+  private async previousVersion(live: LiveRecord): Promise<number> {
     const newest = Math.max(...sharesOf(live).keys());
-    const older = this.keptVersions(live).find((v) => v.version < newest);
+    const older = (await this.keptVersions(live)).find((v) => v.version < newest);
     if (!older) throw new FaasError('not_found', `function "${live.name}" has no kept version before ${newest}`);
     return older.version;
   }
 
   /** Keeps the newest `keep` versions and every version in the live deployment; deletes the rest and their files. */
-  private prune(name: string): void {
+  private async prune(name: string): Promise<void> {
     const live = this.store.current(name);
     const inUse = new Set(live ? sharesOf(live).keys() : []);
-    const versions = this.store.versions(name);
+    const versions = await this.store.versions(name);
     for (const v of versions.slice(this.keep)) {
       if (inUse.has(v.version)) continue;
-      this.store.deleteVersion(name, v.version);
-      this.files.remove(v.artifact);
+      await this.store.deleteVersion(name, v.version);
+      await this.store.removeArtifact(v);
     }
   }
 
   private async loadArtifact(rec: VersionRecord): Promise<Artifact> {
-    const artifact = verifyArtifact(await this.files.read(this.recordedPath(rec)), this.opts.signingKey);
+    const artifact = verifyArtifact(await this.store.readArtifact(rec), this.opts.signingKey);
     if (artifact.header.sha256 !== rec.sha256) {
       throw new FaasError(
         'artifact_invalid',
@@ -502,15 +532,6 @@ export class Registry {
       );
     }
     return artifact;
-  }
-
-  /** Only the path this registry would have written for the version: a row cannot point elsewhere. */
-  private recordedPath(rec: VersionRecord): string {
-    const expected = this.files.pathFor(rec.name, rec.version, rec.sha256);
-    if (rec.artifact !== expected) {
-      throw new FaasError('artifact_invalid', `the database names artifact "${rec.artifact.slice(0, 200)}" for version ${rec.version}, not ${expected}`);
-    }
-    return expected;
   }
 
   /**
@@ -521,7 +542,7 @@ export class Registry {
     const others = (live.split ?? []).filter((s) => s.version !== live.version);
     const sent: number[] = [];
     for (const s of others) {
-      const rec = this.store.version(live.name, s.version);
+      const rec = await this.store.version(live.name, s.version);
       if (!rec) continue;
       await this.opts.runtime.deploy(live.name, rec.version, this.sourceOf(rec), parseFunctionConfig(rec.config), { tenant: rec.tenant, alongside: [...sent] });
       sent.push(rec.version);
@@ -537,7 +558,9 @@ export class Registry {
         try {
           return await this.loadArtifact(rec);
         } catch (err) {
-          const rebuilding = this.store.source(rec.name, rec.version) !== null;
+          // The cluster database away: the artifact is fine, it cannot be fetched now.
+          if (isFaasError(err) && err.code === 'unavailable') throw err;
+          const rebuilding = (await Promise.resolve(this.store.source(rec.name, rec.version)).catch(() => null)) !== null;
           if (rebuilding) void this.repair(rec.name, rec.version, err).catch(() => {});
           throw new FaasError(
             'artifact_invalid',

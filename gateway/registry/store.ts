@@ -3,6 +3,9 @@ import { chmodSync } from 'node:fs';
 import { migrate, type Migration } from '../../contract/sqlite-migrations.ts';
 import type { FunctionConfig } from '../../contract/config.ts';
 import { DEFAULT_TENANT } from '../../contract/tenants.ts';
+import { FaasError } from '../../contract/errors.ts';
+import type { RegistryBackend } from '../store/types.ts';
+import { ArtifactFiles } from './artifacts.ts';
 
 /** One immutable deployed version of a function. */
 export interface VersionRecord {
@@ -167,10 +170,16 @@ export function openRegistryDb(path: string): Database.Database {
  * its traffic split, `versions` every version kept (with its source); a deploy writes both in one
  * transaction, a rollback or a split changes `functions` alone.
  */
-export class RegistryStore {
+export class RegistryStore implements RegistryBackend {
   private readonly stmts;
+  private readonly files: ArtifactFiles | undefined;
 
-  constructor(readonly db: Database.Database) {
+  /** `dataDir`: where artifact files are (without it, the artifact methods are not usable). */
+  constructor(
+    readonly db: Database.Database,
+    dataDir?: string,
+  ) {
+    this.files = dataDir === undefined ? undefined : new ArtifactFiles(dataDir);
     this.stmts = {
       current: db.prepare<[string], FunctionRow>('SELECT * FROM functions WHERE name = ?'),
       list: db.prepare<[], FunctionRow>('SELECT * FROM functions ORDER BY name'),
@@ -307,6 +316,34 @@ export class RegistryStore {
   /** Forgets a version that is no longer kept (its artifact file is the caller's to delete). */
   deleteVersion(name: string, version: number): void {
     this.stmts.deleteVersion.run(name, version);
+  }
+
+  /** Durable when it resolves (file and directory fsynced). */
+  async writeArtifact(rec: VersionRecord, bytes: Uint8Array): Promise<void> {
+    await this.artifactFiles().write(rec.artifact, bytes);
+  }
+
+  /** Only the path this registry would have written for the version: a row cannot point elsewhere. */
+  async readArtifact(rec: VersionRecord): Promise<Uint8Array> {
+    const files = this.artifactFiles();
+    const expected = files.pathFor(rec.name, rec.version, rec.sha256);
+    if (rec.artifact !== expected) {
+      throw new FaasError('artifact_invalid', `the database names artifact "${rec.artifact.slice(0, 200)}" for version ${rec.version}, not ${expected}`);
+    }
+    return files.read(expected);
+  }
+
+  removeArtifact(rec: VersionRecord): void {
+    this.artifactFiles().remove(rec.artifact);
+  }
+
+  collectGarbage(before: number): Promise<string[]> {
+    return this.artifactFiles().collectGarbageAsync((path) => this.isReferenced(path), before);
+  }
+
+  private artifactFiles(): ArtifactFiles {
+    if (!this.files) throw new Error('RegistryStore opened without a data directory');
+    return this.files;
   }
 
   close(): void {

@@ -115,10 +115,10 @@ export function registerAdminRoutes(app: Hono<GatewayEnv>, deps: AdminDeps): voi
     }),
   );
 
-  app.get('/admin/functions/:name/versions', (c) => {
+  app.get('/admin/functions/:name/versions', async (c) => {
     const name = c.req.param('name');
     assertFunctionName(name);
-    return c.json(registry.versions(name, principalOf(c)));
+    return c.json(await registry.versions(name, principalOf(c)));
   });
 
   app.post('/admin/functions/:name/rollback', (c) =>

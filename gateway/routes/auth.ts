@@ -14,7 +14,7 @@ import { ROOT, type Principal, type TenantStore } from '../tenants/store.ts';
  * none may stand on a console session cookie (`sessions`), which needs the session's CSRF token on
  * anything but GET and HEAD (gateway/console/sessions.ts).
  */
-export function principalAuth(rootToken: string, tenants: TenantStore, sessions?: SessionAuth): MiddlewareHandler<GatewayEnv> {
+export function principalAuth(rootToken: string, tenants: Pick<TenantStore, 'authenticate'>, sessions?: SessionAuth): MiddlewareHandler<GatewayEnv> {
   const authenticate = tokenAuthenticator(rootToken, tenants);
   return async (c, next) => {
     const header = c.req.header('authorization');
@@ -38,7 +38,7 @@ export interface SessionAuth {
 }
 
 /** The principal a presented token stands for: the operator's root token, a live tenant token, or nothing. */
-export function tokenAuthenticator(rootToken: string, tenants: TenantStore): (presented: string) => Principal | undefined {
+export function tokenAuthenticator(rootToken: string, tenants: Pick<TenantStore, 'authenticate'>): (presented: string) => Principal | undefined {
   const expected = digest(rootToken);
   // Comparing digests keeps the comparison constant-time whatever the presented length.
   return (presented) => (timingSafeEqual(digest(presented), expected) ? ROOT : tenants.authenticate(presented));

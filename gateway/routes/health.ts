@@ -5,5 +5,11 @@ import type { Lifecycle } from '../lifecycle.ts';
 export function registerHealthRoutes(app: Hono<GatewayEnv>, lifecycle: Lifecycle): void {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   // Load balancers take the instance out while it starts or drains; the process itself is fine.
-  app.get('/readyz', (c) => (lifecycle.phase === 'ready' ? c.json({ status: 'ready' }) : c.json({ status: lifecycle.phase }, 503)));
+  // A gateway whose cluster database is away keeps serving the functions it has, but is taken out of
+  // the pool: it cannot deploy, and its view of the cluster may be stale.
+  app.get('/readyz', (c) => {
+    if (lifecycle.phase !== 'ready') return c.json({ status: lifecycle.phase }, 503);
+    const problem = lifecycle.problem();
+    return problem ? c.json({ status: 'degraded', reason: problem }, 503) : c.json({ status: 'ready' });
+  });
 }

@@ -7,7 +7,7 @@
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { KvError, scopedNamespace, type KvStore } from '../../bindings/kv/store.ts';
+import { KvError, KvStore, scopedNamespace, type KvBackend } from '../../bindings/kv/store.ts';
 import { FaasError } from '../../contract/errors.ts';
 import { DEFAULT_TENANT, TENANT_NAME } from '../../contract/tenants.ts';
 import { readBody, type BodyBudget } from '../body.ts';
@@ -18,7 +18,8 @@ import { audited, parseBody } from './admin.ts';
 import { principalOf } from './auth.ts';
 
 export interface KvRouteDeps {
-  kv: KvStore;
+  /** The KV store: the browser needs the SQLite one (namespaces and whole entries); on a cluster store its routes answer 503 unavailable. */
+  kv: KvBackend;
   registry: Registry;
   plane: ControlPlane;
   bodyTimeoutMs: number;
@@ -41,7 +42,17 @@ const PutBody = z
   .strict();
 
 export function registerKvRoutes(app: Hono<GatewayEnv>, deps: KvRouteDeps): void {
-  const { kv, registry, plane } = deps;
+  const { registry, plane } = deps;
+  const local = deps.kv instanceof KvStore ? deps.kv : undefined;
+  app.use('/admin/kv/*', async (_c, next) => {
+    if (!local) throw new FaasError('unavailable', 'the KV browser reads the SQLite store; it is not available on a cluster (PostgreSQL) store yet');
+    await next();
+  });
+  app.use('/admin/kv', async (_c, next) => {
+    if (!local) throw new FaasError('unavailable', 'the KV browser reads the SQLite store; it is not available on a cluster (PostgreSQL) store yet');
+    await next();
+  });
+  const kv = local!;
 
   app.get('/admin/kv', (c) => {
     const tenant = tenantOf(c, plane);

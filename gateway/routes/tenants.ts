@@ -23,15 +23,15 @@ const IssueToken = z.object({ label: z.string().max(128).optional() }).strict();
 
 export function registerTenantRoutes(app: Hono<GatewayEnv>, deps: TenantRouteDeps): void {
   const { plane, registry } = deps;
-  const view = (t: Tenant) => ({
+  const view = async (t: Tenant) => ({
     ...t,
     functions: registry.ofTenant(t.name).length,
-    kvBytes: plane.kvBytes(t.name),
+    kvBytes: await plane.kvBytes(t.name),
   });
 
-  app.get('/admin/tenants', (c) => {
+  app.get('/admin/tenants', async (c) => {
     requireRoot(c);
-    return c.json(plane.tenants.list().map(view));
+    return c.json(await Promise.all(plane.tenants.list().map(view)));
   });
 
   app.post('/admin/tenants', async (c) => {
@@ -39,32 +39,32 @@ export function registerTenantRoutes(app: Hono<GatewayEnv>, deps: TenantRouteDep
     return audited(plane, principalOf(c), 'tenant.create', { tenant: null }, async (target) => {
       const body = parseBody(CreateTenant, await readSmallBody(c, deps), 'tenant');
       target.tenant = body.name;
-      const t = plane.tenants.create(body.name);
+      const t = await plane.tenants.create(body.name);
       if (body.quota) {
-        plane.tenants.setQuota(t.name, body.quota);
+        await plane.tenants.setQuota(t.name, body.quota);
         t.quota = body.quota;
         target.detail = { quota: body.quota };
       }
-      plane.applyQuota(t);
-      return c.json(view(t), 201);
+      await plane.applyQuota(t);
+      return c.json(await view(t), 201);
     });
   });
 
-  app.get('/admin/tenants/:tenant', (c) => {
+  app.get('/admin/tenants/:tenant', async (c) => {
     const t = tenantOf(c, plane);
-    return c.json(view(t));
+    return c.json(await view(t));
   });
 
   app.delete('/admin/tenants/:tenant', async (c) => {
     requireRoot(c);
     const name = c.req.param('tenant');
-    return audited(plane, principalOf(c), 'tenant.delete', { tenant: name }, () => {
+    return audited(plane, principalOf(c), 'tenant.delete', { tenant: name }, async () => {
       tenantOf(c, plane);
       if (name === DEFAULT_TENANT) throw new FaasError('bad_request', `the "${DEFAULT_TENANT}" tenant cannot be deleted`);
       const left = registry.ofTenant(name).length;
       if (left > 0) throw new FaasError('conflict', `tenant "${name}" still has ${left} function(s); delete them first`);
-      plane.tenants.remove(name);
-      plane.forgetTenant(name);
+      await plane.tenants.remove(name);
+      await plane.forgetTenant(name);
       return c.body(null, 204);
     });
   });
@@ -76,10 +76,10 @@ export function registerTenantRoutes(app: Hono<GatewayEnv>, deps: TenantRouteDep
       const t = tenantOf(c, plane);
       const quota = parseBody(QuotaSchema, await readSmallBody(c, deps), 'quota');
       target.detail = { quota, previous: t.quota };
-      plane.tenants.setQuota(name, quota);
+      await plane.tenants.setQuota(name, quota);
       const updated = { ...t, quota };
-      plane.applyQuota(updated);
-      return c.json(view(updated));
+      await plane.applyQuota(updated);
+      return c.json(await view(updated));
     });
   });
 
@@ -89,7 +89,7 @@ export function registerTenantRoutes(app: Hono<GatewayEnv>, deps: TenantRouteDep
     return audited(plane, principalOf(c), 'token.issue', { tenant: name }, async (target) => {
       tenantOf(c, plane);
       const body = parseBody(IssueToken, await readSmallBody(c, deps, true), 'token request');
-      const { token, info } = plane.tenants.issueToken(name, body.label ?? null);
+      const { token, info } = await plane.tenants.issueToken(name, body.label ?? null);
       target.detail = { id: info.id, label: info.label };
       // The only time the token is shown.
       return c.json({ token, ...info }, 201);
@@ -106,9 +106,9 @@ export function registerTenantRoutes(app: Hono<GatewayEnv>, deps: TenantRouteDep
     requireRoot(c);
     const name = c.req.param('tenant');
     const id = c.req.param('id');
-    return audited(plane, principalOf(c), 'token.revoke', { tenant: name, detail: { id: id.slice(0, 64) } }, () => {
+    return audited(plane, principalOf(c), 'token.revoke', { tenant: name, detail: { id: id.slice(0, 64) } }, async () => {
       tenantOf(c, plane);
-      if (!plane.tenants.revokeToken(name, id)) throw new FaasError('not_found', `tenant "${name}" has no live token "${id.slice(0, 64)}"`);
+      if (!(await plane.tenants.revokeToken(name, id))) throw new FaasError('not_found', `tenant "${name}" has no live token "${id.slice(0, 64)}"`);
       return c.body(null, 204);
     });
   });

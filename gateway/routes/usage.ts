@@ -10,12 +10,12 @@ import { principalOf } from './auth.ts';
 export function registerUsageRoutes(app: Hono<GatewayEnv>, deps: { plane: ControlPlane }): void {
   const { plane } = deps;
 
-  app.get('/admin/usage', (c) => {
+  app.get('/admin/usage', async (c) => {
     const tenant = scopedTenant(c);
     const from = isoParam(c, 'from');
     const to = isoParam(c, 'to');
     const fn = c.req.query('function');
-    const rows = plane.usage.query({ from, to, tenant, function: fn || undefined });
+    const rows = await plane.usage.query({ from, to, tenant, function: fn || undefined });
     return c.json({
       from: from ?? null,
       to: to ?? null,
@@ -25,11 +25,11 @@ export function registerUsageRoutes(app: Hono<GatewayEnv>, deps: { plane: Contro
     });
   });
 
-  app.get('/admin/audit', (c) => {
+  app.get('/admin/audit', async (c) => {
     const tenant = scopedTenant(c);
     const before = intParam(c, 'before');
     const limit = intParam(c, 'limit');
-    return c.json(plane.audit.list({ tenant, before, limit }));
+    return c.json(await plane.audit.list({ tenant, before, limit }));
   });
 }
 

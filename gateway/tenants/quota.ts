@@ -28,10 +28,10 @@ export type QuotaFields = Pick<FunctionConfig, 'memoryMb' | 'cpuMs' | 'timeoutMs
 /** The tenant's other live functions: how many, and (read only when a memoryMb quota asks) their memoryMb summed. */
 export interface OtherFunctions {
   count: number;
-  memoryMb(): number;
+  memoryMb(): number | Promise<number>;
 }
 
-export function checkQuota(tenant: Tenant, versions: readonly QuotaFields[], others: OtherFunctions): void {
+export async function checkQuota(tenant: Tenant, versions: readonly QuotaFields[], others: OtherFunctions): Promise<void> {
   const q = tenant.quota;
   const refuse = (quota: string, message: string, detail: Record<string, number>) => {
     throw new FaasError('quota_exceeded', `tenant "${tenant.name}" quota ${quota}: ${message}`, { quota, ...detail });
@@ -40,7 +40,7 @@ export function checkQuota(tenant: Tenant, versions: readonly QuotaFields[], oth
     refuse('functions', `${others.count} functions deployed, ${q.functions} allowed`, { limit: q.functions, used: others.count });
   }
   if (q.memoryMb !== undefined) {
-    const used = others.memoryMb();
+    const used = await others.memoryMb();
     const asked = versions.reduce((sum, v) => sum + v.memoryMb, 0);
     if (used + asked > q.memoryMb) {
       const what = versions.length > 1 ? `${asked} MB asked by ${versions.length} live versions` : `${asked} MB asked`;

@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { FaasError } from '../../contract/errors.ts';
 import { DEFAULT_TENANT, TENANT_NAME } from '../../contract/tenants.ts';
+import type { TenantBackend } from '../store/types.ts';
 
 /** Limits the operator sets per tenant; an absent one is unlimited. */
 export const QuotaSchema = z
@@ -49,9 +50,10 @@ export type Principal = { kind: 'root' } | { kind: 'tenant'; tenant: string; tok
 
 export const ROOT: Principal = { kind: 'root' };
 
-const TOKEN = /^faas_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
+/** A tenant token: `faas_<id>_<secret>`. */
+export const TOKEN = /^faas_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
-export class TenantStore {
+export class TenantStore implements TenantBackend {
   private readonly stmts;
 
   constructor(private readonly db: Database.Database) {
@@ -107,9 +109,7 @@ export class TenantStore {
   /** A new token for `tenant`: the secret is returned once and never stored. */
   issueToken(tenant: string, label: string | null): { token: string; info: TokenInfo } {
     if (!this.get(tenant)) throw notFound(tenant);
-    const id = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
-    const secret = randomBytes(32).toString('base64url');
-    const token = `faas_${id}_${secret}`;
+    const { id, token } = newToken();
     const at = new Date().toISOString();
     this.stmts.insertToken.run(id, tenant, label, hash(token), at);
     return { token, info: { id, tenant, label, createdAt: at, revokedAt: null } };
@@ -127,18 +127,28 @@ export class TenantStore {
   authenticate(presented: string): Principal | undefined {
     const m = TOKEN.exec(presented);
     if (!m) return undefined;
-    const row = this.stmts.token.get(m[1]!);
-    if (!row || row.revoked_at) return undefined;
-    const expected = Buffer.from(row.hash, 'hex');
-    if (!timingSafeEqual(Buffer.from(hash(presented), 'hex'), expected)) return undefined;
-    return { kind: 'tenant', tenant: row.tenant, tokenId: row.id };
+    return matchToken(presented, this.stmts.token.get(m[1]!));
   }
 }
 
-function hash(token: string): string {
+/** A fresh token and its public id part. */
+export function newToken(): { id: string; token: string } {
+  const id = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+  return { id, token: `faas_${id}_${randomBytes(32).toString('base64url')}` };
+}
+
+/** The principal `presented` stands for if `row` (looked up by its id part) is live and its hash matches. */
+export function matchToken(presented: string, row: { id: string; tenant: string; hash: string; revoked_at: string | null } | undefined): Principal | undefined {
+  if (!row || row.revoked_at) return undefined;
+  const expected = Buffer.from(row.hash, 'hex');
+  if (!timingSafeEqual(Buffer.from(hash(presented), 'hex'), expected)) return undefined;
+  return { kind: 'tenant', tenant: row.tenant, tokenId: row.id };
+}
+
+export function hash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-function notFound(name: string): FaasError {
+export function notFound(name: string): FaasError {
   return new FaasError('not_found', `tenant "${name}" does not exist`);
 }

@@ -5,6 +5,7 @@
  * read back summed over a time range.
  */
 import type Database from 'better-sqlite3';
+import type { UsageSink } from '../store/types.ts';
 
 export interface UsageFigures {
   invocations: number;
@@ -38,33 +39,17 @@ export class UsageMeter {
   /** Since this process started, per tenant: what the metrics show. */
   readonly sinceStart = new Map<string, UsageFigures>();
   private readonly timer: NodeJS.Timeout;
-  private readonly stmts;
+  private readonly sink: UsageSink;
   private hourStart = 0;
   private hourEnd = 0;
   private hour = '';
-  /** Told of every flushed batch (the console's time-series sampler reads CPU time per function from it). */
+  /** Told of every batch written (the console's per-minute charts). */
   onFlush: ((rows: readonly UsageRow[]) => void) | undefined;
 
-  constructor(
-    private readonly db: Database.Database,
-    flushEveryMs = 5000,
-  ) {
-    this.stmts = {
-      upsert: db.prepare(
-        `INSERT INTO usage (hour, tenant, function, invocations, errors, cpu_ms, wall_ms, egress_bytes, kv_ops)
-         VALUES (@hour, @tenant, @function, @invocations, @errors, @cpuMs, @wallMs, @egressBytes, @kvOps)
-         ON CONFLICT (hour, tenant, function) DO UPDATE SET invocations = invocations + excluded.invocations,
-           errors = errors + excluded.errors, cpu_ms = cpu_ms + excluded.cpu_ms, wall_ms = wall_ms + excluded.wall_ms,
-           egress_bytes = egress_bytes + excluded.egress_bytes, kv_ops = kv_ops + excluded.kv_ops`,
-      ),
-    };
-    this.timer = setInterval(() => {
-      try {
-        this.flush();
-      } catch {
-        // the rows stay pending for the next tick; a query() meanwhile reports the failure
-      }
-    }, flushEveryMs);
+  /** `db`: the SQLite database (the default), or another store's sink (PostgreSQL). */
+  constructor(db: Database.Database | UsageSink, flushEveryMs = 5000) {
+    this.sink = 'prepare' in db ? new SqliteUsageSink(db) : db;
+    this.timer = setInterval(() => void this.flush().catch(() => {}), flushEveryMs);
     this.timer.unref();
   }
 
@@ -86,31 +71,62 @@ export class UsageMeter {
   }
 
   /**
-   * Writes the pending figures in one transaction. When it fails (a full disk, a locked file) it
-   * rolled back: the rows are pending again, so nothing is lost or counted twice, and it throws.
+   * Writes what was counted since the last flush. When the store fails (a full disk, a locked file, the
+   * database away) its write rolled back: the rows are pending again, so nothing is lost or counted
+   * twice, and the failure is thrown to the caller (the timer drops it).
    */
-  flush(): void {
-    if (this.pending.size === 0 || !this.db.open) return;
-    const rows = this.pending;
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const rows = [...this.pending.values()];
     this.pending = new Map();
     try {
-      this.db.transaction(() => {
-        for (const r of rows.values()) this.stmts.upsert.run(r);
-      })();
+      await this.sink.write(rows);
     } catch (err) {
-      for (const [key, r] of rows) {
+      for (const r of rows) {
+        const key = `${r.hour}|${r.tenant}|${r.function}`;
         const now = this.pending.get(key);
         if (now) addTo(now, r);
         else this.pending.set(key, r);
       }
       throw err;
     }
-    this.onFlush?.([...rows.values()]);
+    this.onFlush?.(rows);
   }
 
   /** Hourly rows in [from, to), optionally one tenant's, flushed first so the answer is current. */
+  async query(options: { from?: string; to?: string; tenant?: string; function?: string }): Promise<UsageRow[]> {
+    await this.flush();
+    return this.sink.query(options);
+  }
+
+  /** Stops the timer and writes what is pending; shutting down, what cannot be written is lost. */
+  close(): Promise<void> {
+    clearInterval(this.timer);
+    return this.flush().catch(() => {});
+  }
+}
+
+export class SqliteUsageSink implements UsageSink {
+  private readonly upsert;
+
+  constructor(private readonly db: Database.Database) {
+    this.upsert = db.prepare(
+      `INSERT INTO usage (hour, tenant, function, invocations, errors, cpu_ms, wall_ms, egress_bytes, kv_ops)
+       VALUES (@hour, @tenant, @function, @invocations, @errors, @cpuMs, @wallMs, @egressBytes, @kvOps)
+       ON CONFLICT (hour, tenant, function) DO UPDATE SET invocations = invocations + excluded.invocations,
+         errors = errors + excluded.errors, cpu_ms = cpu_ms + excluded.cpu_ms, wall_ms = wall_ms + excluded.wall_ms,
+         egress_bytes = egress_bytes + excluded.egress_bytes, kv_ops = kv_ops + excluded.kv_ops`,
+    );
+  }
+
+  write(rows: readonly UsageRow[]): void {
+    if (!this.db.open) return;
+    this.db.transaction(() => {
+      for (const r of rows) this.upsert.run(r);
+    })();
+  }
+
   query(options: { from?: string; to?: string; tenant?: string; function?: string }): UsageRow[] {
-    this.flush();
     const where: string[] = [];
     const params: unknown[] = [];
     if (options.from) (where.push('hour >= ?'), params.push(options.from));
@@ -120,15 +136,6 @@ export class UsageMeter {
     const sql = `SELECT hour, tenant, function, invocations, errors, cpu_ms AS cpuMs, wall_ms AS wallMs, egress_bytes AS egressBytes, kv_ops AS kvOps
                  FROM usage ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY hour, tenant, function LIMIT 100000`;
     return this.db.prepare(sql).all(...params) as UsageRow[];
-  }
-
-  close(): void {
-    clearInterval(this.timer);
-    try {
-      this.flush();
-    } catch {
-      // shutting down: what could not be written is lost, the rest of the close goes on
-    }
   }
 }
 
