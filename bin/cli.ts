@@ -76,6 +76,7 @@ program
   .option('--memory-budget-mb <n>', 'guest heap of resident instances plus loaded artifacts, per worker thread; least recently used go first (default 512)')
   .option('--artifact-cache-mb <n>', 'loaded artifacts kept in memory, per worker thread (default 64)')
   .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
+  .option('--access-log-sample <fraction>', 'fraction (0-1) of successful requests written to the access log; errors always are (default 1)')
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program
@@ -93,6 +94,7 @@ program
   .option('--memory-budget-mb <n>', 'guest heap of resident instances plus loaded artifacts, per worker thread (default 512)')
   .option('--artifact-cache-mb <n>', 'loaded artifacts kept in memory, per worker thread (default 64)')
   .option('--function-idle-ttl <ms>', 'a function without requests this long leaves memory entirely (stays deployed)', '600000')
+  .option('--access-log-sample <fraction>', 'fraction (0-1) of successful requests written to the access log; errors always are (default 1)')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
 const adminOptions = (cmd: Command) =>

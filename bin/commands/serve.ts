@@ -19,6 +19,7 @@ export interface ServeOptions {
   memoryBudgetMb?: string;
   artifactCacheMb?: string;
   functionIdleTtl?: string;
+  accessLogSample?: string;
   watch: boolean;
 }
 
@@ -53,6 +54,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
         memoryBudgetBytes: opts.memoryBudgetMb === undefined ? undefined : parseInteger('--memory-budget-mb', opts.memoryBudgetMb, 8, 1_048_576) * MIB,
         artifactCacheBytes: opts.artifactCacheMb === undefined ? undefined : parseInteger('--artifact-cache-mb', opts.artifactCacheMb, 1, 1_048_576) * MIB,
       },
+      accessLogSample: opts.accessLogSample === undefined ? undefined : parseFraction('--access-log-sample', opts.accessLogSample),
       watch: opts.watch,
       onListening: (url) => say(`faas gateway listening on ${url} (loading functions…)`),
       onWatch: (o) => say(describe(o)),
@@ -94,6 +96,12 @@ function describe(o: SyncOutcome): string {
       // Compile errors already read `file:line:col: message`.
       return o.error.code === 'compile_error' ? o.error.message : `error: ${o.name}: ${o.error.code}: ${o.error.message}`;
   }
+}
+
+function parseFraction(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new FaasError('bad_request', `${flag} must be a number from 0 to 1 (got "${raw}")`);
+  return n;
 }
 
 function parseInteger(flag: string, raw: string, min: number, max: number): number {
