@@ -51,15 +51,17 @@ let idCounter = 0;
 export const newRequestId = (): string => ID_PREFIX + (++idCounter % 2 ** 48).toString(16).padStart(12, '0');
 
 /**
- * A request header straight from Node's raw header list (the first of its name; `name` in lower
- * case): asking Hono's request for one makes @hono/node-server build a whole Headers object first.
+ * A request header straight from Node's raw header list (`name` in lower case), repeated fields joined
+ * with ", " as a Headers object joins them: asking Hono's request for one makes @hono/node-server build a
+ * whole Headers object first.
  */
 export function rawHeader(raw: string[], name: string): string | undefined {
+  let value: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const k = raw[i]!;
-    if (k.length === name.length && k.toLowerCase() === name) return raw[i + 1];
+    if (k.length === name.length && k.toLowerCase() === name) value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
   }
-  return undefined;
+  return value;
 }
 
 /** `{ error, message, requestId }` with the contract's status; `overloaded` and `unavailable` say when to retry. */
