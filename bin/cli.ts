@@ -84,6 +84,7 @@ program
   .option('--console-host <host>', 'serve the web console (/console) only on this host name, and no function on it (default: $FAAS_CONSOLE_HOST)')
   .option('--run-code-allowed-hosts <hosts>', 'MCP run_code: comma-separated egress allowlist for snippets (default: none, no fetch)')
   .addOption(new Option('--store <url>', 'where state lives: "sqlite" (files in --data) or a postgres:// URL shared by a cluster of gateways').env('FAAS_STORE'))
+  .option('--access-log-sample <fraction>', 'fraction (0-1) of successful requests written to the access log; errors always are (default 1)')
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program
@@ -104,6 +105,7 @@ program
   .option('--console-host <host>', 'serve the web console (/console) only on this host name, and no function on it (default: $FAAS_CONSOLE_HOST)')
   .option('--no-check', 'skip the TypeScript typecheck of changed functions (done when a tsconfig.json is above them)')
   .option('--run-code-allowed-hosts <hosts>', 'MCP run_code: comma-separated egress allowlist for snippets (default: none, no fetch)')
+  .option('--access-log-sample <fraction>', 'fraction (0-1) of successful requests written to the access log; errors always are (default 1)')
   .action((dir: string, opts) => serveCommand({ ...opts, functions: dir, watch: true }));
 
 const adminOptions = (cmd: Command) =>

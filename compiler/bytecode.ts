@@ -25,7 +25,8 @@ const MiB = 1024 * 1024;
  * What the bytecode keeps: line and column tables (guest stack traces are mapped to the user's
  * source through the artifact's source map, which needs them) but not each function's source text,
  * which the heap would otherwise hold for `Function.prototype.toString` (for a bundle the size of
- * zod, 0.8 MiB of a 2.1 MiB module). `toString()` of a function the module defines answers
+ * zod, 0.8 MiB of a 2.1 MiB module; for the validator bundle, 291 of 575 KB of bytecode, read on every
+ * cold start). `toString()` of a function the module defines answers
  * `function name() { [native code] }`.
  */
 const BYTECODE_FLAGS = CompileFlags.STRIP_SOURCE;
@@ -46,8 +47,8 @@ export interface ErrorLocating {
 }
 
 /**
- * Compiles a bundled ES module to QuickJS bytecode. Positions are kept so runtime stack traces
- * have positions to map back through the source map; function source text is not (BYTECODE_FLAGS). A QuickJS compile error becomes a
+ * Compiles a bundled ES module to QuickJS bytecode. Debug info is kept so runtime stack traces
+ * have positions to map back through the source map. A QuickJS compile error becomes a
  * compile_error located in the original source when `sourceMap` is given.
  */
 export async function compileModuleToBytecode(js: string, filename: string, where: ErrorLocating = {}): Promise<Uint8Array> {

@@ -2,7 +2,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { FaasError, isFaasError } from '../contract/errors.ts';
 import type { FunctionHost } from '../runtime/index.ts';
-import { errorResponse, requestIdFrom, serverTiming, asHttpError, type GatewayEnv } from './http.ts';
+import { errorResponse, rawHeader, requestIdFrom, serverTiming, asHttpError, type GatewayEnv } from './http.ts';
 import type { BodyBudget } from './body.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
@@ -50,11 +50,13 @@ export interface AppDeps {
   /** Serve the console only on this host name, and no function on it (see gateway/console/routes.ts). */
   consoleHost?: string;
   mcp?: McpOptions;
+  /** Fraction (0..1) of successful requests that get an access-log line; errors always do. Default 1. */
+  accessLogSample?: number;
 }
 
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
-  app.use('*', requestContext(deps.logger));
+  app.use('*', requestContext(deps.logger, deps.accessLogSample ?? 1));
   app.use('*', canonicalTarget());
   const admit = admission(deps.lifecycle);
   app.use('/fn/*', admit);
@@ -80,11 +82,14 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   return app;
 }
 
-/** Request id in and out, server-timing for invocations, and one log line per request. */
-function requestContext(logger: Logger): MiddlewareHandler<GatewayEnv> {
+/**
+ * Request id in and out, server-timing for invocations, and one log line per request: every error
+ * (status 400 and up, or an error raised), and `sample` of the rest.
+ */
+function requestContext(logger: Logger, sample: number): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const started = performance.now();
-    const requestId = requestIdFrom(c.req.header('x-request-id'));
+    const requestId = requestIdFrom(rawHeader(c.env.incoming.rawHeaders, 'x-request-id'));
     c.set('requestId', requestId);
     await next();
     const inv = c.get('invocation');
@@ -92,6 +97,8 @@ function requestContext(logger: Logger): MiddlewareHandler<GatewayEnv> {
       c.res.headers.set('x-request-id', requestId);
       if (inv?.queueMs !== undefined) c.res.headers.set('server-timing', serverTiming(inv));
     }
+    const failed = c.res.status >= 400 || c.error !== undefined || inv?.error !== undefined;
+    if (!failed && sample < 1 && (sample <= 0 || Math.random() >= sample)) return;
     const path = c.req.path;
     const routine = path === '/healthz' || path === '/readyz' || path === '/metrics';
     logger[routine ? 'debug' : 'info'](

@@ -28,11 +28,12 @@ export class Lifecycle {
   }
 
   trackBackground(work: Promise<unknown>): void {
-    const p = work.catch(() => {}).finally(() => {
-      this.background.delete(p);
+    const done = () => {
+      this.background.delete(work);
       this.settle();
-    });
-    this.background.add(p);
+    };
+    this.background.add(work);
+    work.then(done, done);
   }
 
   /** Resolves once nothing is in flight. */
@@ -42,7 +43,7 @@ export class Lifecycle {
   }
 
   private settle(): void {
-    if (this.busy !== 0) return;
+    if (this.busy !== 0 || this.waiters.length === 0) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();

@@ -90,6 +90,11 @@ export interface GatewayOptions {
   scheduler?: SchedulerOptions;
   /** The MCP server at /mcp: run_code's limits and egress (default: 1 MiB, 100 ms CPU, 1 s, no egress). */
   mcp?: McpOptions;
+  /**
+   * Fraction (0..1) of successful requests written to the access log (one JSON line each); requests
+   * that fail (status 400 and up) are always logged. Default 1 (every request).
+   */
+  accessLogSample?: number;
   /** Tuning passed to the runtime (pool size, instance limits …). */
   runtime?: Omit<RuntimeOptions, 'engine' | 'isolation' | 'log' | 'ops'>;
   logger?: Logger;
@@ -144,7 +149,14 @@ export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 export const DEFAULT_FUNCTION_IDLE_TTL_MS = 10 * 60_000;
 export const DEFAULT_MAX_BUFFERED_BODY_BYTES = 128 * 1024 * 1024;
 
+function accessLogSample(v: number | undefined): number {
+  if (v === undefined) return 1;
+  if (!Number.isFinite(v) || v < 0 || v > 1) throw new FaasError('bad_request', `accessLogSample must be a number from 0 to 1 (got ${v})`);
+  return v;
+}
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const logSample = accessLogSample(opts.accessLogSample);
   const logger = opts.logger ?? createLogger();
   mkdirSync(opts.dataDir, { recursive: true });
   const signingKey = loadSigningKey(opts.dataDir);
@@ -280,6 +292,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     signingKey,
     consoleHost,
     mcp: opts.mcp,
+    accessLogSample: logSample,
   });
 
   let server: Server;

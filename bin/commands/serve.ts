@@ -24,6 +24,7 @@ export interface ServeOptions {
   runCodeAllowedHosts?: string;
   /** "sqlite" or a postgres:// URL (--store, FAAS_STORE). */
   store?: string;
+  accessLogSample?: string;
   watch: boolean;
   /** `faas dev`: typecheck TypeScript entries that have a tsconfig.json (false: --no-check). */
   check?: boolean;
@@ -61,6 +62,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
         artifactCacheBytes: opts.artifactCacheMb === undefined ? undefined : parseInteger('--artifact-cache-mb', opts.artifactCacheMb, 1, 1_048_576) * MIB,
       },
       store: opts.store,
+      accessLogSample: opts.accessLogSample === undefined ? undefined : parseFraction('--access-log-sample', opts.accessLogSample),
       watch: opts.watch,
       consoleHost: opts.consoleHost,
       checkEntry: opts.watch && opts.check !== false ? (path) => assertTypes(path) : undefined,
@@ -106,6 +108,12 @@ function describe(o: SyncOutcome): string {
       // Compile errors already read `file:line:col: message`.
       return o.error.code === 'compile_error' ? o.error.message : `error: ${o.name}: ${o.error.code}: ${o.error.message}`;
   }
+}
+
+function parseFraction(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new FaasError('bad_request', `${flag} must be a number from 0 to 1 (got "${raw}")`);
+  return n;
 }
 
 function parseInteger(flag: string, raw: string, min: number, max: number): number {

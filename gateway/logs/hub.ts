@@ -194,13 +194,26 @@ export class LogHub {
       ring.pending.delete(record.requestId);
       ring.pendingBytes -= p.bytes;
     }
-    this.emit(ring, {
+    // Spelled out rather than spread: this runs on every request.
+    const event: InvocationEvent = {
       type: 'invocation',
       at: new Date().toISOString(),
-      ...record,
+      function: record.function,
+      version: record.version,
+      requestId: record.requestId,
+      method: record.method,
+      path: record.path,
+      status: record.status,
+      outcome: record.outcome,
+      ms: record.ms,
+      queueMs: record.queueMs,
+      execMs: record.execMs,
+      cpuMs: record.cpuMs,
+      cold: record.cold,
       logs: p?.lines ?? [],
-      ...(p?.dropped ? { droppedLogs: p.dropped } : {}),
-    });
+    };
+    if (p?.dropped) event.droppedLogs = p.dropped;
+    this.emit(ring, event);
   }
 
   /** The function's recent events, oldest first, filtered. */

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { FETCH_OUTCOMES, type EgressCounters } from '../../runtime/index.ts';
 import type { FunctionHost } from '../../runtime/index.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
+import { BoundHistogram, type HistogramSeries } from './bound-histogram.ts';
 import type { UsageFigures, UsageMeter } from '../usage/meter.ts';
 import { functionLabel } from '../mcp/ephemeral.ts';
 
@@ -33,24 +34,39 @@ export class GatewayMetrics {
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // The per-request series (ok invocations, their duration, cold starts) are counted per function in
+    // plain numbers (see `invocation`) and handed to prom-client at scrape.
+    const hot = this.hot;
     this.invocations = new Counter({
       name: 'faas_invocations_total',
       help: 'Function invocations by outcome (ok or the error code)',
       labelNames: ['function', 'outcome'] as const,
       registers,
+      collect() {
+        for (const [fn, h] of hot) {
+          if (h.ok > h.okReported) this.inc({ function: fn, outcome: 'ok' }, h.ok - h.okReported);
+          h.okReported = h.ok;
+        }
+      },
     });
-    this.duration = new Histogram({
-      name: 'faas_invocation_duration_seconds',
-      help: 'Time from getting a slot to the response (cold start plus execution)',
-      labelNames: ['function'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    });
+    this.duration = new BoundHistogram(
+      'faas_invocation_duration_seconds',
+      'Time from getting a slot to the response (cold start plus execution)',
+      'function',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    );
+    this.registry.registerMetric(this.duration.asMetric());
     this.coldStarts = new Counter({
       name: 'faas_cold_starts_total',
       help: 'Invocations that had to start a new instance',
       labelNames: ['function'] as const,
       registers,
+      collect() {
+        for (const [fn, h] of hot) {
+          if (h.cold > h.coldReported) this.inc({ function: fn }, h.cold - h.coldReported);
+          h.coldReported = h.cold;
+        }
+      },
     });
     new Gauge({
       name: 'faas_queue_depth',
@@ -272,16 +288,34 @@ export class GatewayMetrics {
 
   scheduled(fn: string, outcome: string, seconds: number): void {
     this.scheduledRuns.inc({ function: fn, outcome });
-    this.duration.observe({ function: fn }, seconds);
+    this.hotOf(fn).duration.observe(seconds);
     const kind = LIMIT_KINDS[outcome];
     if (kind) this.limitViolations.inc({ function: fn, kind });
   }
 
+  /** Per function, bound once: its ok and cold-start counts (reported to prom-client at scrape) and its duration series. */
+  private readonly hot = new Map<string, { ok: number; okReported: number; cold: number; coldReported: number; duration: HistogramSeries }>();
+
+  private hotOf(fn: string) {
+    let h = this.hot.get(fn);
+    if (!h) this.hot.set(fn, (h = { ok: 0, okReported: 0, cold: 0, coldReported: 0, duration: this.duration.series(fn) }));
+    return h;
+  }
+
   invocation(fn: string, outcome: string, result?: { seconds: number; cold: boolean }): void {
+    if (outcome === 'ok' && result) {
+      // The common case: no label objects, no hashing, no validation.
+      const h = this.hotOf(fn);
+      h.ok++;
+      h.duration.observe(result.seconds);
+      if (result.cold) h.cold++;
+      return;
+    }
     this.invocations.inc({ function: fn, outcome });
     if (result) {
-      this.duration.observe({ function: fn }, result.seconds);
-      if (result.cold) this.coldStarts.inc({ function: fn });
+      const h = this.hotOf(fn);
+      h.duration.observe(result.seconds);
+      if (result.cold) h.cold++;
     }
     const kind = LIMIT_KINDS[outcome];
     if (kind) this.limitViolations.inc({ function: fn, kind });

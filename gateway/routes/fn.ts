@@ -5,7 +5,7 @@ import type { ByteSource, DeployedFunction, GuestRequest, GuestResponse, Invocat
 import type { FunctionHost } from '../../runtime/index.ts';
 import { STREAM_THRESHOLD, readBody, streamBody, type BodyBudget, type StreamedBody } from '../body.ts';
 import type { ControlPlane } from '../control-plane.ts';
-import { serverTiming, asHttpError, type GatewayContext, type GatewayEnv } from '../http.ts';
+import { rawHeader, serverTiming, asHttpError, type GatewayContext, type GatewayEnv } from '../http.ts';
 import { ROLLOUT_KEY, rolloutKey } from '../routing/split.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
@@ -56,7 +56,7 @@ export function registerHostRoutes(app: Hono<GatewayEnv>, deps: FunctionRouteDep
     const target = c.env.incoming.url ?? '/';
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
-    const name = GATEWAY_PATH.test(path) || GATEWAY_PATH.test(c.req.path) ? undefined : deps.plane.routes.match(c.req.header('host'), path);
+    const name = GATEWAY_PATH.test(path) || GATEWAY_PATH.test(c.req.path) ? undefined : deps.plane.routes.match(rawHeader(c.env.incoming.rawHeaders, 'host'), path);
     if (!name) return next();
     let response: Response | undefined;
     await admission(c, async () => {
@@ -169,7 +169,9 @@ export function functionCaller({ runtime, registry, scheduler, metrics, lifecycl
 
       // The wall-time budget starts once the request is fully received; queueing spends from it.
       const deadline = performance.now() + fn.config.timeoutMs;
-      const slot = await scheduler.acquire({ name, priority: fn.config.priority, maxConcurrency: fn.config.maxConcurrency }, deadline);
+      const ticket = { name, priority: fn.config.priority, maxConcurrency: fn.config.maxConcurrency };
+      // A free slot is taken without a promise; only a request that has to wait gets one.
+      const slot = scheduler.tryAcquire(ticket) ?? (await scheduler.acquire(ticket, deadline));
       timing.queueMs = slot.waitedMs;
       metrics.queued(slot.waitedMs / 1000);
 

@@ -66,8 +66,8 @@ interface FunctionLane {
   limit: number;
   /** This function's waiters, queued or parked. */
   waiting: number;
-  /** Waiters that reached the head of the queue while their own function was at its limit. */
-  parked: PriorityQueue<Waiter>;
+  /** Waiters that reached the head of the queue while their own function was at its limit (made on first use). */
+  parked: PriorityQueue<Waiter> | undefined;
 }
 
 const before = (a: Waiter, b: Waiter) => a.key > b.key || (a.key === b.key && a.seq < b.seq);
@@ -123,16 +123,26 @@ export class Scheduler {
   }
 
   /**
+   * A slot at once when one is free, without a promise: the uncontended path of `acquire`. Undefined
+   * when the request would have to wait (or be shed): then call `acquire`.
+   */
+  tryAcquire(ticket: Ticket): Slot | undefined {
+    const lane = this.lane(ticket.name);
+    this.setLimit(lane, ticket.maxConcurrency);
+    // After every dispatch no waiter can run, so taking a free slot here never overtakes one.
+    if (this.inflightTotal < this.options.maxConcurrent && lane.inflight < lane.limit) return this.grant(ticket.name, lane, 0);
+    this.dropLaneIfIdle(ticket.name, lane);
+    return undefined;
+  }
+
+  /**
    * Resolves with a slot, or rejects with `overloaded` (queue full / queue wait exceeded) or
    * `timeout` (the invocation's own deadline passed while it waited).
    */
   acquire(ticket: Ticket, deadline?: number): Promise<Slot> {
+    const free = this.tryAcquire(ticket);
+    if (free) return Promise.resolve(free);
     const lane = this.lane(ticket.name);
-    this.setLimit(lane, ticket.maxConcurrency);
-    // After every dispatch no waiter can run, so taking a free slot here never overtakes one.
-    if (this.inflightTotal < this.options.maxConcurrent && lane.inflight < lane.limit) {
-      return Promise.resolve(this.grant(ticket.name, lane, 0));
-    }
     if (this.waitingTotal >= this.options.maxQueue) {
       this.dropLaneIfIdle(ticket.name, lane);
       return Promise.reject(this.overloaded(`queue is full (${this.options.maxQueue} waiting)`));
@@ -170,7 +180,7 @@ export class Scheduler {
   /** Turns away everyone still waiting (used when shutting down). */
   rejectWaiting(err: FaasError): void {
     const waiters = this.queue.drain();
-    for (const lane of this.lanes.values()) waiters.push(...lane.parked.drain());
+    for (const lane of this.lanes.values()) if (lane.parked) waiters.push(...lane.parked.drain());
     for (const w of waiters) {
       clearTimeout(w.timer);
       this.waitingTotal--;
@@ -182,7 +192,7 @@ export class Scheduler {
 
   private lane(name: string): FunctionLane {
     let lane = this.lanes.get(name);
-    if (!lane) this.lanes.set(name, (lane = { inflight: 0, limit: 1, waiting: 0, parked: new PriorityQueue(before) }));
+    if (!lane) this.lanes.set(name, (lane = { inflight: 0, limit: 1, waiting: 0, parked: undefined }));
     return lane;
   }
 
@@ -192,7 +202,7 @@ export class Scheduler {
     const limit = Math.min(maxConcurrency, this.sharePerFunction);
     const raised = limit > lane.limit;
     lane.limit = limit;
-    if (raised && lane.parked.size > 0) {
+    if (raised && lane.parked && lane.parked.size > 0) {
       this.unpark(lane);
       this.dispatch();
     }
@@ -201,38 +211,18 @@ export class Scheduler {
   private grant(name: string, lane: FunctionLane, waitedMs: number): Slot {
     this.inflightTotal++;
     lane.inflight++;
-    let released = false;
-    let inBackground = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      if (inBackground) this.backgroundTotal--;
-      this.release(name, lane);
-    };
-    return {
-      waitedMs,
-      release,
-      releaseAfter: (work, notAfter) => {
-        if (released || inBackground) return;
-        inBackground = true;
-        this.backgroundTotal++;
-        let timer: NodeJS.Timeout | undefined;
-        const done = () => {
-          clearTimeout(timer);
-          release();
-        };
-        work.then(done, done);
-        if (notAfter === undefined) return;
-        // The runtime bounds background work by the invocation's deadline; this backstop keeps a slot
-        // from leaking if it ever did not. Most invocations have none and `work` has already settled:
-        // `done` runs first, so the timer is only armed for real background work.
-        queueMicrotask(() => {
-          if (released) return;
-          timer = setTimeout(done, Math.max(0, notAfter - performance.now()));
-          timer.unref();
-        });
-      },
-    };
+    return new GrantedSlot(this, name, lane, waitedMs);
+  }
+
+  /** @internal A slot's release (GrantedSlot). */
+  _released(name: string, lane: FunctionLane, inBackground: boolean): void {
+    if (inBackground) this.backgroundTotal--;
+    this.release(name, lane);
+  }
+
+  /** @internal A slot went on into background work (GrantedSlot). */
+  _intoBackground(): void {
+    this.backgroundTotal++;
   }
 
   private release(name: string, lane: FunctionLane): void {
@@ -245,8 +235,10 @@ export class Scheduler {
 
   /** Parked waiters go back into the main queue, keeping their keys, as far as the lane has room. */
   private unpark(lane: FunctionLane): void {
-    for (let room = lane.limit - lane.inflight; room > 0 && lane.parked.size > 0; room--) {
-      this.queue.push(lane.parked.pop()!);
+    const parked = lane.parked;
+    if (!parked) return;
+    for (let room = lane.limit - lane.inflight; room > 0 && parked.size > 0; room--) {
+      this.queue.push(parked.pop()!);
     }
   }
 
@@ -256,7 +248,7 @@ export class Scheduler {
       if (!top) return;
       const lane = this.lane(top.name);
       if (lane.inflight >= lane.limit) {
-        lane.parked.push(top);
+        (lane.parked ??= new PriorityQueue(before)).push(top);
         continue;
       }
       clearTimeout(top.timer);
@@ -268,7 +260,7 @@ export class Scheduler {
 
   private expire(waiter: Waiter, err: FaasError): void {
     const lane = this.lane(waiter.name);
-    if (!this.queue.remove(waiter) && !lane.parked.remove(waiter)) return;
+    if (!this.queue.remove(waiter) && !lane.parked?.remove(waiter)) return;
     this.waitingTotal--;
     lane.waiting--;
     waiter.reject(err);
@@ -281,6 +273,44 @@ export class Scheduler {
 
   private overloaded(message: string): FaasError {
     return new FaasError('overloaded', message, { retryAfterSeconds: this.retryAfterSeconds });
+  }
+}
+
+/** One taken slot: an object with methods rather than closures, so granting one allocates once. */
+class GrantedSlot implements Slot {
+  private released = false;
+  private inBackground = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly name: string,
+    private readonly lane: FunctionLane,
+    readonly waitedMs: number,
+  ) {}
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    clearTimeout(this.timer);
+    this.scheduler._released(this.name, this.lane, this.inBackground);
+  }
+
+  releaseAfter(work: Promise<unknown>, notAfter?: number): void {
+    if (this.released || this.inBackground) return;
+    this.inBackground = true;
+    this.scheduler._intoBackground();
+    const done = () => this.release();
+    work.then(done, done);
+    if (notAfter === undefined) return;
+    // The runtime bounds background work by the invocation's deadline; this backstop keeps a slot
+    // from leaking if it ever did not. Most invocations have none and `work` has already settled:
+    // the release runs first, so the timer is only armed for real background work.
+    queueMicrotask(() => {
+      if (this.released) return;
+      this.timer = setTimeout(done, Math.max(0, notAfter - performance.now()));
+      this.timer.unref();
+    });
   }
 }
 
