@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { opendir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FaasError } from '../../contract/errors.ts';
 import { writeFileAtomic } from '../../contract/fs-atomic.ts';
@@ -52,7 +52,8 @@ export class ArtifactFiles {
    */
   async collectGarbageAsync(isReferenced: (path: string) => boolean, before: number): Promise<string[]> {
     const removed: string[] = [];
-    for (const dir of await readdir(this.root, { withFileTypes: true })) {
+    // Streamed: one directory per function, and a data directory may hold 100,000 of them.
+    for await (const dir of await opendir(this.root)) {
       if (!dir.isDirectory()) continue;
       for (const file of await readdir(join(this.root, dir.name))) {
         const rel = `artifacts/${dir.name}/${file}`;
