@@ -45,7 +45,7 @@ const dirCount = Number(flag('dir') ?? (quick ? 200 : 0));
 // ---------- generated functions ----------
 
 /** Names are `s` + 6 digits, the same length as the marker the template is compiled with. */
-const nameOf = (i: number) => `s${String(i).padStart(6, '0')}`;
+export const nameOf = (i: number) => `s${String(i).padStart(6, '0')}`;
 const MARKER = 'QQQQQQQ';
 const sourceFor = (name: string) => `export default {\n  async fetch() {\n    return new Response('Hello from ${name}!');\n  },\n};\n`;
 
@@ -100,7 +100,7 @@ function artifactFor(t: Template, name: string) {
 }
 
 /** N functions into `dataDir` through the registry's store, 1,000 per transaction; 'dir' origin when `functionsDir` is given. */
-async function populate(dataDir: string, n: number, functionsDir?: string): Promise<number> {
+export async function populate(dataDir: string, n: number, functionsDir?: string): Promise<number> {
   const started = performance.now();
   const t = await template(dataDir);
   const db = openRegistryDb(join(dataDir, 'faas.db'));
@@ -362,6 +362,7 @@ async function measure(n: number, work: string): Promise<Row> {
     await invokeAll(g.url, seq.slice(oneP, tenP).map(nameOf));
     await quiet(pid);
     const rss10 = rssOf(pid);
+    const [resident10, loaded10, instanceEvictions10] = [await metric(g.url, 'faas_instances_resident'), await metric(g.url, 'faas_functions_loaded'), await metric(g.url, 'faas_instance_evictions_total')];
     // then the latency sample: functions never invoked before, one request at a time
     const sample = seq.slice(tenP, tenP + samples).map(nameOf);
     const first: number[] = [];
@@ -385,9 +386,9 @@ async function measure(n: number, work: string): Promise<Row> {
       warm: summarize(warm),
       rss1,
       rss10,
-      resident10: await metric(g.url, 'faas_instances_resident'),
-      loaded10: await metric(g.url, 'faas_functions_loaded'),
-      instanceEvictions10: await metric(g.url, 'faas_instance_evictions_total'),
+      resident10,
+      loaded10,
+      instanceEvictions10,
       deployed,
     };
     process.stderr.write(`first request p50 ${row.firstRequest.p50.toFixed(2)} ms\n`);
@@ -636,4 +637,4 @@ async function main() {
   }
 }
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
