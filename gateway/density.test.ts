@@ -92,3 +92,28 @@ describe('GET /admin/functions pages', () => {
     }
   });
 });
+
+describe('a deploy reads only what its checks need', () => {
+  it('routes are still checked against routed functions, quotas against the tenant’s functions', async () => {
+    t = await startTestGateway({ functions: {} });
+    expect((await t.deploy('routed', SOURCES.version('routed'), { routes: ['scale.example/*'] })).status).toBe(201);
+    // no routes claimed: deployed beside it without any route check
+    for (let i = 0; i < 5; i++) expect((await t.deploy(`plain${i}`, SOURCES.version(`plain ${i}`), {})).status).toBe(201);
+    const taken = await t.deploy('thief', SOURCES.version('thief'), { routes: ['scale.example/*'] });
+    expect(taken.status).toBe(409);
+    expect(((await taken.json()) as { message: string }).message).toMatch(/already claimed/);
+    // the same function redeployed keeps its own route
+    expect((await t.deploy('routed', SOURCES.version('routed 2'), { routes: ['scale.example/*'] })).status).toBe(201);
+
+    expect((await t.admin('POST', '/admin/tenants', { name: 'capped', quota: { functions: 2 } })).status).toBe(201);
+    for (const name of ['c-one', 'c-two']) {
+      expect((await t.admin('PUT', `/admin/functions/${name}`, { source: SOURCES.hello, filename: `${name}.ts`, config: {}, tenant: 'capped' })).status).toBe(201);
+    }
+    const over = await t.admin('PUT', '/admin/functions/c-three', { source: SOURCES.hello, filename: 'c-three.ts', config: {}, tenant: 'capped' });
+    expect(over.status).toBe(403);
+    expect(((await over.json()) as { error: string }).error).toBe('quota_exceeded');
+    // a redeploy of one of its functions is not a new one
+    expect((await t.admin('PUT', '/admin/functions/c-two', { source: SOURCES.version('again'), filename: 'c-two.ts', config: {}, tenant: 'capped' })).status).toBe(201);
+    expect(await (await t.fn('plain3')).text()).toBe('plain 3');
+  });
+});

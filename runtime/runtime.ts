@@ -131,6 +131,8 @@ export class Runtime {
   /** The version of each function deployed last: what an invocation without a version runs. */
   private readonly primary = new Map<string, LoadedFunction>();
   private readonly instances = new Map<LoadedFunction, Set<FunctionInstance>>();
+  /** Σ heapSample over `instances` (re-summed by every sweep, which is the only other place samples change). */
+  private residentHeap = 0;
   /** Instances being started, with how many requests already wait for each. */
   private readonly starting = new Map<LoadedFunction, { ready: Promise<FunctionInstance>; waiters: number }[]>();
   private readonly pools = new Map<Isolation, SandboxPool>();
@@ -321,6 +323,7 @@ export class Runtime {
     this.sweeper = undefined;
     for (const set of this.instances.values()) for (const inst of [...set]) inst.kill();
     this.instances.clear();
+    this.residentHeap = 0;
     for (const p of this.pools.values()) p.close();
   }
 
@@ -393,6 +396,7 @@ export class Runtime {
       let set = this.instances.get(fn);
       if (!set) this.instances.set(fn, (set = new Set()));
       set.add(inst);
+      this.residentHeap += inst.heapSample;
       this.enforceBudget();
       return inst;
     })();
@@ -413,7 +417,7 @@ export class Runtime {
   private onDrained(inst: FunctionInstance): void {
     if (inst.state === 'dead') {
       const set = this.instances.get(inst.fn);
-      set?.delete(inst);
+      if (set?.delete(inst)) this.residentHeap -= inst.heapSample;
       if (set && set.size === 0) this.instances.delete(inst.fn);
       return;
     }
@@ -443,14 +447,18 @@ export class Runtime {
       if (fn.lastUsedAt >= cutoff) break;
       if (!this.instances.has(fn) && !this.starting.has(fn)) this.dropArtifact(fn);
     }
-    for (const set of this.instances.values()) for (const inst of set) inst.sampleHeap();
+    let heap = 0;
+    for (const set of this.instances.values()) for (const inst of set) heap += inst.sampleHeap();
+    this.residentHeap = heap;
     this.enforceBudget();
   }
 
-  /** Sums sampled heaps (measuring every instance on every start would make starts O(n)). */
+  /**
+   * Sampled heaps, summed as instances come and go (measuring, or even summing, every instance on
+   * every start and every drain would make a request's cost grow with the number of resident instances).
+   */
   private enforceBudget(): void {
-    let total = this.loadedArtifactBytes;
-    for (const set of this.instances.values()) for (const inst of set) total += inst.heapSample;
+    let total = this.loadedArtifactBytes + this.residentHeap;
     if (total <= this.opts.memoryBudgetBytes) return;
     // artifacts first: reading one again costs far less than a cold start
     for (const fn of [...this.loadedArtifacts.keys()]) {

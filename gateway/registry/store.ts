@@ -40,6 +40,9 @@ export interface SplitEntry {
 /** The live version of a function (its primary one: the record `functions` holds) and its traffic split. */
 export type LiveRecord = VersionRecord & { split: SplitEntry[] | null };
 
+/** `artifacts/<name>/<version>-<sha256 prefix>.qbc`, as ArtifactFiles.pathFor() names a version's file. */
+const ARTIFACT_FILE = /^artifacts\/([a-z0-9][a-z0-9-]*)\/([1-9][0-9]*)-[0-9a-f]+\.qbc$/;
+
 /** The registry's schema, one entry per version (contract/sqlite-migrations.ts). */
 export const REGISTRY_MIGRATIONS: Migration[] = [
   {
@@ -213,6 +216,7 @@ export class RegistryStore implements RegistryBackend {
       ),
       withList: db.prepare<[string], FunctionRow>(`SELECT * FROM functions WHERE json_array_length(config, ?) > 0 ORDER BY name`),
       referenced: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM versions WHERE artifact = ?'),
+      referencedAt: db.prepare<[string, number, string], { n: number }>('SELECT COUNT(*) AS n FROM versions WHERE name = ? AND version = ? AND artifact = ?'),
       dirEntry: db.prepare<[string], { fingerprint: string; source_hash: string }>('SELECT fingerprint, source_hash FROM dir_entries WHERE name = ?'),
       setDirEntry: db.prepare<[string, string, string]>(
         'INSERT INTO dir_entries (name, fingerprint, source_hash) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, source_hash = excluded.source_hash',
@@ -257,7 +261,11 @@ export class RegistryStore implements RegistryBackend {
   }
 
   isReferenced(artifact: string): boolean {
-    return this.stmts.referenced.get(artifact)!.n > 0;
+    // A version's file is named after its (name, version) key, the primary key: one lookup, where
+    // a search by path would scan every version (start-up's clean-up asks once per file). The
+    // registry never serves a row whose path is not the one its key names (Registry.recordedPath).
+    const keyed = ARTIFACT_FILE.exec(artifact);
+    return (keyed ? this.stmts.referencedAt.get(keyed[1]!, Number(keyed[2]), artifact) : this.stmts.referenced.get(artifact))!.n > 0;
   }
 
   version(name: string, version: number): VersionRecord | undefined {
