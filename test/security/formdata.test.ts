@@ -96,8 +96,9 @@ describe('many parts and huge headers', () => {
   it('a function with the default 1 MiB heap given 5 MiB of parts fails on its memory limit', async () => {
     const part = `--${B}\r\nContent-Disposition: form-data; name="k"\r\n\r\nv\r\n`;
     const r = await post('parse-small', part.repeat(50_000) + `--${B}--\r\n`, CT, 'small heap');
-    // the limit itself, or (where the body fits but its parse does not) an out-of-memory error the function caught
-    if (r.status === 200) expect(r.body.error).toMatch(/out of memory/);
+    // the limit itself, or (where the body fits but its parse does not) an out-of-memory error the function
+    // caught, or the host refusing to hand a streamed body whole past what the heap can hold
+    if (r.status === 200) expect(r.body.error).toMatch(/out of memory|body exceeds the cap/);
     else expect([r.status, r.body.error]).toEqual([503, 'memory_limit_exceeded']);
     await t.assertHealthy();
   });
