@@ -137,7 +137,8 @@ CREATE TABLE dir_entries (
   },
 ];
 
-interface VersionRow {
+/** A `versions` row as the SQL drivers return it (the PostgreSQL store reads the same columns). */
+export interface VersionRow {
   name: string;
   version: number;
   sha256: string;
@@ -152,7 +153,7 @@ interface VersionRow {
   deployed_by: string | null;
 }
 
-type FunctionRow = VersionRow & { split: string | null };
+export type FunctionRow = VersionRow & { split: string | null };
 
 /** The database behind the registry and the control plane (tenants, tokens, usage, audit): one file, WAL. */
 export function openRegistryDb(path: string): Database.Database {

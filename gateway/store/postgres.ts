@@ -14,7 +14,7 @@ import type { FunctionConfig } from '../../contract/config.ts';
 import { inTransaction, isConnectionError, migratePg, unavailable, type Migration } from '../../contract/pg.ts';
 import { DEFAULT_TENANT, TENANT_NAME } from '../../contract/tenants.ts';
 import type { AuditEntry } from '../audit/log.ts';
-import type { LiveRecord, SplitEntry, VersionRecord } from '../registry/store.ts';
+import type { FunctionRow, VersionRow, LiveRecord, SplitEntry, VersionRecord } from '../registry/store.ts';
 import { hash, matchToken, newToken, notFound, TOKEN, type Principal, type Quota, type Tenant, type TokenInfo } from '../tenants/store.ts';
 import type { UsageRow } from '../usage/meter.ts';
 import type { AuditSink, RegistryBackend, TenantBackend, UsageSink } from './types.ts';
@@ -132,21 +132,6 @@ CREATE TABLE leases (
   },
 ];
 
-interface VersionRow {
-  name: string;
-  version: number;
-  sha256: string;
-  bytecode_bytes: number;
-  deployed_at: string;
-  config: string;
-  artifact: string;
-  origin: 'api' | 'dir';
-  filename: string;
-  source_hash: string | null;
-  tenant: string;
-  deployed_by: string | null;
-}
-type FunctionRow = VersionRow & { split: string | null };
 interface TenantRow {
   name: string;
   created_at: string;
