@@ -2,7 +2,6 @@ import { Body, TEXT_PLAIN, addBrand, cloneSource, consume, currentList, extractB
 import { loaded } from './lazy.ts';
 import { typedArrayKind } from './safe.ts';
 import { fillHeaders, hasHeader, type HeaderList } from './headers.ts';
-import type { FetchedResponse } from './host.ts';
 import { absoluteUrl } from './request.ts';
 import { copyArray, hardenRegExp, regexTest } from './safe.ts';
 import { exactBuffer, named } from './util.ts';
@@ -12,14 +11,7 @@ const TRUSTED = {};
 const REDIRECT_STATUS = [301, 302, 303, 307, 308];
 const REASON_PHRASE = hardenRegExp(/^[\t\x20-\x7e\x80-\xff]*$/);
 
-/** Response state: the body slots of body.ts, then these. */
-const STATUS = 6;
-const STATUS_TEXT = 7;
-const TYPE = 8;
-const URL_ = 9;
-const REDIRECTED = 10;
-
-const nullBodyStatus = (status: number) => status === 204 || status === 205 || status === 304 || status === 101 || status === 103;
+import { REDIRECTED, RESPONSE_URL as URL_, STATUS, STATUS_TEXT, TYPE, nullBodyStatus } from './slots.ts';
 
 /**
  * The Fetch spec's "initialize a response", with the Content-Type a body implies unless one was given.
@@ -72,7 +64,8 @@ export let responseOut: (s: State, waitUntil: boolean) => unknown[];
 /** The state of a Response (brand-checked), else undefined. */
 export let responseState: (x: unknown) => State | undefined;
 export const responseType = (s: State): string => s[TYPE];
-export let fetchedResponse: (res: FetchedResponse) => Response;
+/** A Response of a state array built by a chunk (fetch.ts), trusted as it is. */
+export const trustedResponse = (s: State): Response => new Response(TRUSTED, s);
 
 export class Response extends Body {
   #s: State;
@@ -146,13 +139,6 @@ export class Response extends Body {
       const out: unknown[] = [s[STATUS], body, waitUntil];
       for (let i = 0; i < list.length; i++) out[i + 3] = list[i];
       return out;
-    };
-    fetchedResponse = (r) => {
-      const list: HeaderList = [];
-      const pairs = r.headers;
-      for (let i = 0; i < pairs.length; i++) callWith(ArrayPrototypePush, list, callWith(StringPrototypeToLowerCase, String(pairs[i]![0])), String(pairs[i]![1]));
-      const body = nullBodyStatus(r.status) ? null : typeof r.stream === 'number' ? r.stream : r.body ? new Uint8Array(r.body) : null;
-      return new Response(TRUSTED, [body, false, null, null, list, true, r.status, r.statusText, 'basic', r.url, r.redirected]);
     };
   }
 }
