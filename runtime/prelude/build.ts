@@ -6,6 +6,7 @@ import { ENGINE_VERSION, quickjsWasmModule } from '../../contract/engine.ts';
 import { FAAS_VERSION } from '../../contract/version.ts';
 import { PRIMORDIALS } from './primordials.ts';
 import { BINDING_CHUNKS } from '../../bindings/index.ts';
+import { renameLocals } from './local-names.ts';
 
 /**
  * Builds the guest prelude: the core script every instance evaluates before user code, and the lazy
@@ -149,7 +150,8 @@ async function sources(): Promise<PreludeSources> {
   const coreModule = await bundle(`${GUEST_DIR}core.ts`, 'esm');
   const chunkModules = await Promise.all(CHUNK_NAMES.map((name) => bundle(chunkEntry(name), 'esm')));
   const { slots, rewrite } = assignSlots([coreModule, ...chunkModules]);
-  const core = wrapCore(rewrite(coreModule), slots);
+  // the core's names are atoms in every instance; a chunk's only in the instances that load it
+  const core = wrapCore(renameLocals(rewrite(coreModule), [...INTRINSICS, '__p', '__i']), slots);
   const chunks = new Map<string, string>();
   CHUNK_NAMES.forEach((name, i) => chunks.set(name, wrapChunk(rewrite(chunkModules[i]!), name)));
   return { core, chunks: new Map(CHUNK_NAMES.map((n) => [n, chunks.get(n)!])) };
