@@ -10,7 +10,7 @@ import { bindHost, call, setDomException, type HostFn } from './host.ts';
 import { lazyGlobals, loaded, need, setChunkInternals } from './lazy.ts';
 import { Request, absoluteUrl, requestState } from './request.ts';
 import { Response, trustedResponse } from './response.ts';
-import { bodyStream, bodyUsed, currentList, extractBody, hasBody, readHost, takeBody, toBytes } from './body.ts';
+import { bodyStream, bodyUsed, cloneSource, currentList, extractBody, hasBody, readHost, takeBody, toBytes } from './body.ts';
 import { setIterate } from './headers.ts';
 import { guardStackTraces } from './stack-guard.ts';
 import { installLocaleStubs } from './intl-stubs.ts';
@@ -65,6 +65,7 @@ export default function boot(host: HostFn): object {
     headerList: currentList,
     trustedResponse,
     takeBody,
+    cloneSource,
     bodyUsed,
     bodyStream,
     hasBody,

@@ -26,6 +26,8 @@ export interface Internals {
   /** A Response of a state array laid out as response.ts does. */
   trustedResponse(state: any[]): any;
   takeBody(body: any): unknown;
+  /** The source a clone of this state's body gets (a stream body is teed: the state keeps one branch). */
+  cloneSource(state: any[]): unknown;
   bodyUsed(body: any): boolean;
   bodyStream(body: any): any;
   hasBody(body: any): boolean;

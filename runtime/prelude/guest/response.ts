@@ -1,14 +1,12 @@
-import { Body, TEXT_PLAIN, addBrand, cloneSource, consume, currentList, extractBody, headersOf, type BodySource, type State } from './body.ts';
-import { loaded } from './lazy.ts';
+import { Body, TEXT_PLAIN, addBrand, consume, currentList, extractBody, headersOf, type BodySource, type State } from './body.ts';
+import { loaded, need } from './lazy.ts';
 import { typedArrayKind } from './safe.ts';
 import { fillHeaders, hasHeader, type HeaderList } from './headers.ts';
-import { absoluteUrl } from './request.ts';
-import { copyArray, hardenRegExp, regexTest } from './safe.ts';
+import { hardenRegExp, regexTest } from './safe.ts';
 import { exactBuffer, named } from './util.ts';
 
 /** Lets the runtime and the static factories build a Response from its state array. */
 const TRUSTED = {};
-const REDIRECT_STATUS = [301, 302, 303, 307, 308];
 const REASON_PHRASE = hardenRegExp(/^[\t\x20-\x7e\x80-\xff]*$/);
 
 import { REDIRECTED, RESPONSE_URL as URL_, STATUS, STATUS_TEXT, TYPE, nullBodyStatus } from './slots.ts';
@@ -81,15 +79,13 @@ export class Response extends Body {
     return new Response(TRUSTED, initResponse(text, init, 'application/json'));
   }
 
-  static redirect(url: unknown, status = 302): Response {
-    const location = absoluteUrl(url);
-    status = Number(status);
-    if (!callWith(ArrayPrototypeIncludes, REDIRECT_STATUS, status)) throw new RangeError('Invalid status code ' + status);
-    return new Response(TRUSTED, [null, false, null, null, ['location', location], true, status, '', 'default', '', false]);
+  /** Response.redirect, Response.error and clone are the `response` chunk's (response-extras.ts). */
+  static redirect(url: unknown, status: unknown = 302): Response {
+    return need('response').redirect(url, status);
   }
 
   static error(): Response {
-    return new Response(TRUSTED, [null, false, null, null, [], true, 0, '', 'error', '', false]);
+    return need('response').error();
   }
 
   get status(): number {
@@ -117,9 +113,7 @@ export class Response extends Body {
 
   clone(): Response {
     const s = this.#s;
-    const body = cloneSource(s);
-    const list = copyArray(currentList(s));
-    return new Response(TRUSTED, [body, false, null, null, list, s[TYPE] !== 'default', s[STATUS], s[STATUS_TEXT], s[TYPE], s[URL_], s[REDIRECTED]]);
+    return need('response').clone(s);
   }
 
   static {
