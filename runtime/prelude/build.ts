@@ -6,6 +6,7 @@ import { ENGINE_VERSION, quickjsWasmModule } from '../../contract/engine.ts';
 import { FAAS_VERSION } from '../../contract/version.ts';
 import { PRIMORDIALS } from './primordials.ts';
 import { BINDING_CHUNKS } from '../../bindings/index.ts';
+import { renameLocals } from './local-names.ts';
 
 /**
  * Builds the guest prelude: the core script every instance evaluates before user code, and the lazy
@@ -20,7 +21,7 @@ import type { Prelude, PreludeSources } from '../engine/types.ts';
 export type { Prelude, PreludeSources } from '../engine/types.ts';
 
 /** Chunk name → the global(s) it provides are declared in guest/core.ts; entries are guest/chunks/<name>.ts. */
-export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception', 'compression', 'blob', 'form-data', 'subtle', 'intl', 'navigator', 'urlpattern'] as const;
+export const CORE_CHUNKS = ['headers', 'url', 'encoding', 'crypto', 'clone', 'abort', 'fetch', 'inspect', 'console', 'stream', 'request', 'stack', 'base64', 'dom-exception', 'compression', 'blob', 'form-data', 'subtle', 'intl', 'navigator', 'urlpattern', 'response'] as const;
 
 /**
  * Chunks that bundle a third-party implementation as it is (urlpattern: urlpattern-polyfill). They are
@@ -145,22 +146,31 @@ function assignSlots(bundles: string[]): { slots: string[]; rewrite: (code: stri
   return { slots, rewrite: (code) => code.replace(SLOT, (_, n: string) => `__p[${index.get(n)}]`) };
 }
 
-async function sources(): Promise<PreludeSources> {
+/**
+ * The sources, and the core as it is compiled to bytecode: its short local names renamed to atoms it
+ * holds anyway (local-names.ts). Only bytecode gains by that: an engine that compiles the source keeps
+ * the source text (and longer names cost it more than they save).
+ */
+async function sources(): Promise<{ sources: PreludeSources; bytecodeCore: string }> {
   const coreModule = await bundle(`${GUEST_DIR}core.ts`, 'esm');
   const chunkModules = await Promise.all(CHUNK_NAMES.map((name) => bundle(chunkEntry(name), 'esm')));
   const { slots, rewrite } = assignSlots([coreModule, ...chunkModules]);
-  const core = wrapCore(rewrite(coreModule), slots);
+  const coreCode = rewrite(coreModule);
+  const core = wrapCore(coreCode, slots);
+  // the core's names are atoms in every instance; a chunk's only in the instances that load it
+  const bytecodeCore = wrapCore(renameLocals(coreCode, [...INTRINSICS, '__p', '__i']), slots);
   const chunks = new Map<string, string>();
   CHUNK_NAMES.forEach((name, i) => chunks.set(name, wrapChunk(rewrite(chunkModules[i]!), name)));
-  return { core, chunks: new Map(CHUNK_NAMES.map((n) => [n, chunks.get(n)!])) };
+  return { sources: { core, chunks: new Map(CHUNK_NAMES.map((n) => [n, chunks.get(n)!])) }, bytecodeCore };
 }
 
+let builtPromise: ReturnType<typeof sources> | undefined;
 let sourcesPromise: Promise<PreludeSources> | undefined;
 let preludePromise: Promise<Prelude> | undefined;
 
 /** Minified JS of the core and every chunk, for engines that cannot load QuickJS bytecode. */
 export function buildPreludeSources(): Promise<PreludeSources> {
-  sourcesPromise ??= Promise.resolve(loadPrebuilt()?.sources ?? sources());
+  sourcesPromise ??= Promise.resolve(loadPrebuilt()?.sources ?? (builtPromise ??= sources()).then((b) => b.sources));
   return sourcesPromise;
 }
 
@@ -209,7 +219,7 @@ export async function writePrebuilt(path: string): Promise<PrebuiltFile> {
 }
 
 async function compileAll(): Promise<Prelude> {
-  const src = await buildPreludeSources();
+  const { sources: src, bytecodeCore } = await (builtPromise ??= sources());
   const vm = await QuickJS.create({ wasm: quickjsWasmModule() });
   try {
     const sizes: Prelude['sizes'] = {};
@@ -218,7 +228,7 @@ async function compileAll(): Promise<Prelude> {
       sizes[name] = { js: Buffer.byteLength(code), bytecode: bytecode.length };
       return bytecode;
     };
-    const core = compile('core', src.core);
+    const core = compile('core', bytecodeCore);
     const chunks = new Map<string, Uint8Array>();
     for (const [name, code] of src.chunks) chunks.set(name, compile(name, code));
     return { core, chunks, sizes };

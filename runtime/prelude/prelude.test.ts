@@ -301,12 +301,18 @@ test('requests leave nothing behind on the guest heap (timers the host drops inc
   }
 });
 
-test('a hello-world instance stays within 300 KB of guest heap, prelude included', async () => {
+/**
+ * Hello's heap budget: 221,300 B before the Web platform wave, + 5%. The figure moves in allocator
+ * steps (QuickJS's atom table grows in jumps), so a small addition to the core can cost ~4 KB at once.
+ */
+const HELLO_HEAP_BUDGET = 232_365;
+
+test('a hello-world instance stays within its guest heap budget, prelude included', async () => {
   const name = await deploySource(`export default { fetch() { return new Response('Hello from faas!'); } }`);
   const r = await invoke(name);
   expect(r.text).toBe('Hello from faas!');
   const stats = (await sharedRuntime()).stats().find((s) => s.name === name)!;
   console.log(`hello-world instance heap: ${stats.heapBytes} bytes`);
   expect(stats.instances).toBe(1);
-  expect(stats.heapBytes).toBeLessThan(300 * 1024);
+  expect(stats.heapBytes).toBeLessThanOrEqual(HELLO_HEAP_BUDGET);
 });

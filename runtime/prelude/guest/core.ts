@@ -8,15 +8,17 @@ import { consoleState, emit, format, inspect, makeConsole } from './console.ts';
 import { attach, dispatch, scheduled, settle, watch } from './dispatch.ts';
 import { bindHost, call, setDomException, type HostFn } from './host.ts';
 import { lazyGlobals, loaded, need, setChunkInternals } from './lazy.ts';
-import { Request, absoluteUrl, explicitSignal, outgoingParts, requestFields, requestHeaderList } from './request.ts';
-import { Response, fetchedResponse } from './response.ts';
-import { bodyStream, bodyUsed, extractBody, hasBody, readHost, takeBody, toBytes } from './body.ts';
+import { Request, absoluteUrl, requestState } from './request.ts';
+import { Response, trustedResponse } from './response.ts';
+import { bodyStream, bodyUsed, cloneSource, currentList, extractBody, hasBody, readHost, takeBody, toBytes } from './body.ts';
 import { setIterate } from './headers.ts';
 import { guardStackTraces } from './stack-guard.ts';
 import { installLocaleStubs } from './intl-stubs.ts';
 import { dropTimers, fireTimer, pendingTimers, timerGlobals } from './timers.ts';
 import { defineGlobal, g } from './util.ts';
 
+/** Not a chunk: the core's own entry in `loaded`, whose `console` getter makes the console object. */
+const CONSOLE = 'core-console';
 const TIMER_GLOBALS = ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] as const;
 /**
  * The streams a function makes itself. The readers' and controllers' classes (which only a stream
@@ -59,12 +61,11 @@ export default function boot(host: HostFn): object {
     get Headers() {
       return need('headers').Headers;
     },
-    requestHeaderList,
-    requestParts: outgoingParts,
-    fetchedResponse,
-    requestSignal: explicitSignal,
-    requestFields,
+    requestState,
+    headerList: currentList,
+    trustedResponse,
     takeBody,
+    cloneSource,
     bodyUsed,
     bodyStream,
     hasBody,
@@ -79,7 +80,9 @@ export default function boot(host: HostFn): object {
 
   defineGlobal('Request', Request);
   defineGlobal('Response', Response);
-  defineGlobal('console', makeConsole());
+  // the console (seventeen methods) is made on first touch: a function that never logs never pays for it
+  loaded[CONSOLE] = { __proto__: null, get console() { return makeConsole(); } };
+  lazyGlobals(CONSOLE, ['console']);
   for (let i = 0; i < TIMER_GLOBALS.length; i++) defineGlobal(TIMER_GLOBALS[i]!, timerGlobals[TIMER_GLOBALS[i]!]);
   defineGlobal('self', g);
   if (!nativeDOMException) lazyGlobals('dom-exception', ['DOMException']);

@@ -19,12 +19,15 @@ export interface Internals {
   Request: any;
   Response: any;
   Headers: any;
-  requestHeaderList(req: any): string[];
-  requestParts(req: any): RequestParts;
-  fetchedResponse(res: FetchedResponse): any;
-  requestSignal(req: any): any;
-  requestFields(x: unknown): { method: string; url: string; redirect: string; signal: unknown } | undefined;
+  /** A Request's state array (slots.ts), read by its private field; undefined for anything else. */
+  requestState(x: unknown): any[] | undefined;
+  /** A state's current header list (sorted, combined; do not modify), without making a Headers object. */
+  headerList(state: any[]): string[];
+  /** A Response of a state array laid out as response.ts does. */
+  trustedResponse(state: any[]): any;
   takeBody(body: any): unknown;
+  /** The source a clone of this state's body gets (a stream body is teed: the state keeps one branch). */
+  cloneSource(state: any[]): unknown;
   bodyUsed(body: any): boolean;
   bodyStream(body: any): any;
   hasBody(body: any): boolean;
@@ -35,15 +38,6 @@ export interface Internals {
   console: object;
   setTimeout(fn: () => void, ms: number): number;
   clearTimeout(id: number): void;
-}
-
-export interface RequestParts {
-  method: string;
-  url: string;
-  headers: [string, string][];
-  /** The body source as kept (see body.ts), read by fetch before it goes. */
-  body: unknown;
-  redirect: string;
 }
 
 export interface FetchedResponse {

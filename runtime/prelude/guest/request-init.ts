@@ -3,6 +3,7 @@ import { call, internals } from './host.ts';
 import type { Parts } from './request.ts';
 import { hardenRegExp, listFrom, regexTest } from './safe.ts';
 import { fastUrlParts } from './url-fast.ts';
+import { METHOD, REDIRECT, SIGNAL, URL_ } from './slots.ts';
 
 /**
  * `new Request(input, init)` from user code: parsing and validating its arguments. A chunk, because
@@ -38,19 +39,19 @@ function absoluteUrl(input: unknown): string {
 
 export function requestParts(input: unknown, init: any): Parts {
   // a Request is recognised by its private state, and read through it, not through its getters
-  const base = internals.requestFields(input);
+  const base = internals.requestState(input);
   init ??= {};
-  const method = init.method !== undefined ? requestMethod(init.method) : base ? base.method : 'GET';
-  const url = base ? base.url : absoluteUrl(input);
+  const method = init.method !== undefined ? requestMethod(init.method) : base ? base[METHOD] : 'GET';
+  const url = base ? base[URL_] : absoluteUrl(input);
   const headers: HeaderList = [];
   if (init.headers !== undefined) fillHeaders(headers, init.headers);
   else if (base) {
-    const list = internals.requestHeaderList(input);
+    const list = internals.headerList(base);
     for (let i = 0; i < list.length; i++) headers[i] = list[i]!;
   }
-  const redirect = init.redirect !== undefined ? String(init.redirect) : base ? base.redirect : 'follow';
+  const redirect = init.redirect !== undefined ? String(init.redirect) : base ? base[REDIRECT] : 'follow';
   if (!callWith(ArrayPrototypeIncludes, REDIRECT_MODES, redirect)) throw new TypeError('Invalid redirect value: ' + redirect);
-  const signal = init.signal !== undefined ? init.signal : base ? base.signal : undefined;
+  const signal = init.signal !== undefined ? init.signal : base ? base[SIGNAL] : undefined;
   const hasInitBody = init.body != null;
   const baseBody = base !== undefined && internals.hasBody(input);
   if ((hasInitBody || baseBody) && (method === 'GET' || method === 'HEAD')) {

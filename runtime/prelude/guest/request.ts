@@ -1,6 +1,6 @@
 import { Body, addBrand, cloneSource, consume, currentList, headersOf, pairsToList, type State } from './body.ts';
 import type { HeaderList } from './headers.ts';
-import { call, type RequestParts } from './host.ts';
+import { call } from './host.ts';
 import { need } from './lazy.ts';
 import { copyArray, dataDescriptor } from './safe.ts';
 import { named } from './util.ts';
@@ -8,11 +8,7 @@ import { named } from './util.ts';
 /** Lets the runtime build a Request from its state array, skipping parsing and validation. */
 const TRUSTED = {};
 
-/** Request state: the body slots of body.ts, then these. */
-const METHOD = 6;
-const URL_ = 7;
-const REDIRECT = 8;
-const SIGNAL = 9;
+import { METHOD, REDIRECT, SIGNAL, URL_ } from './slots.ts';
 
 export interface Parts {
   method: string;
@@ -33,12 +29,8 @@ export function absoluteUrl(input: unknown): string {
 
 /** `body`: the bytes, or the id of the host stream they arrive on, or null. */
 export let incomingRequest: (method: string, url: string, headers: string | [string, string][] | null, body: ArrayBuffer | number | null) => Request;
-export let outgoingParts: (req: Request) => RequestParts;
-export let explicitSignal: (req: Request) => unknown;
-/** What `new Request(request)` copies from a Request, read from its state; undefined for anything else. */
-export let requestFields: (x: unknown) => { method: string; url: string; redirect: string; signal: unknown } | undefined;
-/** A Request's current header list (sorted, combined; do not modify), without making a Headers object. */
-export let requestHeaderList: (req: Request) => HeaderList;
+/** The state of a Request (brand-checked by its private field), else undefined: the chunks read it (slots.ts). */
+export let requestState: (x: unknown) => State | undefined;
 
 export class Request extends Body {
   #s: State;
@@ -98,21 +90,7 @@ export class Request extends Body {
         'follow',
         undefined,
       ]);
-    outgoingParts = (req) => {
-      const s = req.#s;
-      const src = consume(s);
-      const list = currentList(s);
-      const headers: [string, string][] = [];
-      for (let i = 0; i < list.length; i += 2) headers[i >> 1] = [list[i]!, list[i + 1]!];
-      return { method: s[METHOD], url: s[URL_], headers, body: src, redirect: s[REDIRECT] };
-    };
-    explicitSignal = (req) => req.#s[SIGNAL];
-    requestFields = (x) => {
-      if (typeof x !== 'object' || x === null || !(#s in x)) return undefined;
-      const s = x.#s;
-      return { method: s[METHOD], url: s[URL_], redirect: s[REDIRECT], signal: s[SIGNAL] };
-    };
-    requestHeaderList = (req) => currentList(req.#s);
+    requestState = (x) => (typeof x === 'object' && x !== null && #s in x ? x.#s : undefined);
   }
 }
 

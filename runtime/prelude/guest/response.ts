@@ -1,25 +1,15 @@
-import { Body, TEXT_PLAIN, addBrand, cloneSource, consume, currentList, extractBody, headersOf, type BodySource, type State } from './body.ts';
-import { loaded } from './lazy.ts';
+import { Body, TEXT_PLAIN, addBrand, consume, currentList, extractBody, headersOf, type BodySource, type State } from './body.ts';
+import { loaded, need } from './lazy.ts';
 import { typedArrayKind } from './safe.ts';
 import { fillHeaders, hasHeader, type HeaderList } from './headers.ts';
-import type { FetchedResponse } from './host.ts';
-import { absoluteUrl } from './request.ts';
-import { copyArray, hardenRegExp, regexTest } from './safe.ts';
+import { hardenRegExp, regexTest } from './safe.ts';
 import { exactBuffer, named } from './util.ts';
 
 /** Lets the runtime and the static factories build a Response from its state array. */
 const TRUSTED = {};
-const REDIRECT_STATUS = [301, 302, 303, 307, 308];
 const REASON_PHRASE = hardenRegExp(/^[\t\x20-\x7e\x80-\xff]*$/);
 
-/** Response state: the body slots of body.ts, then these. */
-const STATUS = 6;
-const STATUS_TEXT = 7;
-const TYPE = 8;
-const URL_ = 9;
-const REDIRECTED = 10;
-
-const nullBodyStatus = (status: number) => status === 204 || status === 205 || status === 304 || status === 101 || status === 103;
+import { REDIRECTED, RESPONSE_URL as URL_, STATUS, STATUS_TEXT, TYPE, nullBodyStatus } from './slots.ts';
 
 /**
  * The Fetch spec's "initialize a response", with the Content-Type a body implies unless one was given.
@@ -72,7 +62,8 @@ export let responseOut: (s: State, waitUntil: boolean) => unknown[];
 /** The state of a Response (brand-checked), else undefined. */
 export let responseState: (x: unknown) => State | undefined;
 export const responseType = (s: State): string => s[TYPE];
-export let fetchedResponse: (res: FetchedResponse) => Response;
+/** A Response of a state array built by a chunk (fetch.ts), trusted as it is. */
+export const trustedResponse = (s: State): Response => new Response(TRUSTED, s);
 
 export class Response extends Body {
   #s: State;
@@ -88,15 +79,13 @@ export class Response extends Body {
     return new Response(TRUSTED, initResponse(text, init, 'application/json'));
   }
 
-  static redirect(url: unknown, status = 302): Response {
-    const location = absoluteUrl(url);
-    status = Number(status);
-    if (!callWith(ArrayPrototypeIncludes, REDIRECT_STATUS, status)) throw new RangeError('Invalid status code ' + status);
-    return new Response(TRUSTED, [null, false, null, null, ['location', location], true, status, '', 'default', '', false]);
+  /** Response.redirect, Response.error and clone are the `response` chunk's (response-extras.ts). */
+  static redirect(url: unknown, status: unknown = 302): Response {
+    return need('response').redirect(url, status);
   }
 
   static error(): Response {
-    return new Response(TRUSTED, [null, false, null, null, [], true, 0, '', 'error', '', false]);
+    return need('response').error();
   }
 
   get status(): number {
@@ -124,9 +113,7 @@ export class Response extends Body {
 
   clone(): Response {
     const s = this.#s;
-    const body = cloneSource(s);
-    const list = copyArray(currentList(s));
-    return new Response(TRUSTED, [body, false, null, null, list, s[TYPE] !== 'default', s[STATUS], s[STATUS_TEXT], s[TYPE], s[URL_], s[REDIRECTED]]);
+    return need('response').clone(s);
   }
 
   static {
@@ -146,13 +133,6 @@ export class Response extends Body {
       const out: unknown[] = [s[STATUS], body, waitUntil];
       for (let i = 0; i < list.length; i++) out[i + 3] = list[i];
       return out;
-    };
-    fetchedResponse = (r) => {
-      const list: HeaderList = [];
-      const pairs = r.headers;
-      for (let i = 0; i < pairs.length; i++) callWith(ArrayPrototypePush, list, callWith(StringPrototypeToLowerCase, String(pairs[i]![0])), String(pairs[i]![1]));
-      const body = nullBodyStatus(r.status) ? null : typeof r.stream === 'number' ? r.stream : r.body ? new Uint8Array(r.body) : null;
-      return new Response(TRUSTED, [body, false, null, null, list, true, r.status, r.statusText, 'basic', r.url, r.redirected]);
     };
   }
 }
