@@ -122,3 +122,32 @@ export async function invokeSource(source: string, request: RequestSpec = {}, co
 export function allLogs(): GuestLogEntry[] {
   return logs;
 }
+
+/**
+ * Gives every resident instance of `name` in `rt` a global `globalName` wired to its sandbox's
+ * host-call path (user code never has it): hostile tests call host ops with arguments no prelude would
+ * send. Returns how many instances were armed.
+ */
+export function armHostCalls(rt: unknown, name: string, globalName: string): number {
+  const internals = rt as { instances: Map<{ name: string }, Set<{ sandbox: any }>> };
+  let armed = 0;
+  for (const [fn, set] of internals.instances) {
+    if (fn.name !== name) continue;
+    for (const inst of set) {
+      const box = inst.sandbox;
+      box.guard(() => {
+        const vm = box.vm;
+        const installer = vm.evalSource(`(h) => { Object.defineProperty(globalThis, ${JSON.stringify(globalName)}, { value: h, configurable: true }); }`, 'arm.js', false);
+        const hostFn = vm.newFunction('host', (args: unknown[]) => box.onHostCall(args));
+        try {
+          vm.free(vm.call(installer, vm.undefined, [hostFn]));
+        } finally {
+          vm.free(installer);
+          vm.free(hostFn);
+        }
+      });
+      armed++;
+    }
+  }
+  return armed;
+}

@@ -12,7 +12,7 @@ import { verifyArtifact } from '../../contract/artifact.ts';
 import { parseFunctionConfig } from '../../contract/config.ts';
 import { CRYPTO_LIMITS } from '../../runtime/host/webcrypto/limits.ts';
 import { Runtime } from '../../runtime/index.ts';
-import { engineUnderTest, signingKey } from '../helpers/sandbox.ts';
+import { engineUnderTest, signingKey, armHostCalls } from '../helpers/sandbox.ts';
 import { bounded, startAttackGateway, type AttackGateway } from './harness.ts';
 
 let t: AttackGateway;
@@ -46,30 +46,7 @@ describe('key handles', () => {
   });
   afterAll(() => rt?.close());
 
-  /** Gives the resident instances of `name` a global `__host` wired to the sandbox's host-call path (user code never has it). */
-  function arm(name: string): number {
-    const internals = rt as unknown as { instances: Map<{ name: string }, Set<{ sandbox: any }>> };
-    let armed = 0;
-    for (const [fn, set] of internals.instances) {
-      if (fn.name !== name) continue;
-      for (const inst of set) {
-        const box = inst.sandbox;
-        box.guard(() => {
-          const vm = box.vm;
-          const installer = vm.evalSource('(h) => { Object.defineProperty(globalThis, "__host", { value: h, configurable: true }); }', 'arm.js', false);
-          const hostFn = vm.newFunction('host', (args: unknown[]) => box.onHostCall(args));
-          try {
-            vm.free(vm.call(installer, vm.undefined, [hostFn]));
-          } finally {
-            vm.free(installer);
-            vm.free(hostFn);
-          }
-        });
-        armed++;
-      }
-    }
-    return armed;
-  }
+  const arm = (name: string) => armHostCalls(rt, name, '__host');
 
   async function deploy(name: string, source: string, version = 1): Promise<void> {
     const { bytes } = await compileEntry({ source, filename: `${name}.ts`, resolveDir: process.cwd() }, signingKey);

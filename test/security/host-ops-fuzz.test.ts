@@ -16,7 +16,7 @@ import { Runtime, fetchOp } from '../../runtime/index.ts';
 import { compileEntry } from '../../compiler/index.ts';
 import { verifyArtifact } from '../../contract/artifact.ts';
 import { parseFunctionConfig } from '../../contract/config.ts';
-import { engineUnderTest, signingKey } from '../helpers/sandbox.ts';
+import { armHostCalls, engineUnderTest, signingKey } from '../helpers/sandbox.ts';
 
 const FUZZ_SOURCE = `
 const OPS = ${JSON.stringify([...Object.keys(HOST_OPS), 'loadChunk', 'constructor', '__proto__', 'toString', 'hasOwnProperty', '', 'x'.repeat(100)])};
@@ -83,30 +83,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Gives every resident instance of `name` a global `__fuzzHost` wired to its sandbox's host-call path. */
-function armInstances(name: string): number {
-  const internals = rt as unknown as { instances: Map<{ name: string }, Set<{ sandbox: any }>> };
-  let armed = 0;
-  for (const [fn, set] of internals.instances) {
-    if (fn.name !== name) continue;
-    for (const inst of set) {
-      const box = inst.sandbox;
-      box.guard(() => {
-        const vm = box.vm;
-        const installer = vm.evalSource('(h) => { Object.defineProperty(globalThis, "__fuzzHost", { value: h, configurable: true }); }', 'fuzz-arm.js', false);
-        const hostFn = vm.newFunction('fuzz', (args: unknown[]) => box.onHostCall(args));
-        try {
-          vm.free(vm.call(installer, vm.undefined, [hostFn]));
-        } finally {
-          vm.free(installer);
-          vm.free(hostFn);
-        }
-      });
-      armed++;
-    }
-  }
-  return armed;
-}
+const armInstances = (name: string) => armHostCalls(rt, name, '__fuzzHost');
 
 describe('host-op fuzz', () => {
   it('random argument shapes on every host op raise guest errors only; the host stays bounded and serving', async () => {
