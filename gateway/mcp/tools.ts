@@ -134,7 +134,7 @@ export function defineTools(limits: RunCodeLimits): ToolDef[] {
           .filter((e) => e.type === 'invocation')
           .slice(-5)
           .map(({ type: _type, logs, ...e }) => ({ ...e, logLines: logs.length }));
-        return { payload: { ...publicView(rec), path: `/fn/${name}`, versions: deps.registry.versions(name, principal), recentInvocations: recent } };
+        return { payload: { ...publicView(rec), path: `/fn/${name}`, versions: await deps.registry.versions(name, principal), recentInvocations: recent } };
       },
     },
     {
