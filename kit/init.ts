@@ -30,8 +30,15 @@ export interface InitResult {
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** This faas's package directory: kit/ in the sources, dist/kit/ once built. */
-const PACKAGE_ROOT = basename(dirname(HERE)) === 'dist' ? resolve(HERE, '../..') : resolve(HERE, '..');
+/** This faas's package directory: the nearest one above kit/ (sources) or <out>/kit/ (a build) with a package.json. */
+const PACKAGE_ROOT = packageRoot(resolve(HERE, '..'));
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(HERE, '..');
+  }
+}
 const own = createRequire(import.meta.url)(join(PACKAGE_ROOT, 'package.json')) as {
   dependencies: Record<string, string>;
   devDependencies?: Record<string, string>;

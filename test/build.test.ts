@@ -46,7 +46,7 @@ describe('npm run build', () => {
     proc.stderr.on('data', (d) => stderr.push(String(d)));
     proc.stdout.on('data', (d) => stdout.push(String(d)));
     try {
-      const url = await waitFor(() => /ready: (\S+)/.exec(stderr.join(''))?.[1] ?? /listening on (\S+)/.exec(stderr.join(''))?.[1], { timeoutMs: 30_000, what: 'the built gateway to start' });
+      const url = await waitFor(() => /listening on (\S+)/.exec(stderr.join(''))?.[1], { timeoutMs: 30_000, what: 'the built gateway to start' });
       await waitFor(() => stderr.join('').includes('ready'), { timeoutMs: 30_000, what: 'ready' });
       const res = await fetch(`${url}/fn/hello`);
       expect(await res.text()).toBe('Hello from faas!');
