@@ -360,12 +360,13 @@ export class RegistryStore implements RegistryBackend {
   }
 }
 
-function fromRow(row: VersionRow): VersionRecord {
+/** A versions row as a record; both stores use it (PostgreSQL hands BIGINT columns over as strings). */
+export function fromRow(row: VersionRow): VersionRecord {
   return {
     name: row.name,
-    version: row.version,
+    version: Number(row.version),
     sha256: row.sha256,
-    bytecodeBytes: row.bytecode_bytes,
+    bytecodeBytes: Number(row.bytecode_bytes),
     deployedAt: row.deployed_at,
     config: storedConfig(row.config),
     artifact: row.artifact,
@@ -387,6 +388,6 @@ function storedConfig(json: string): FunctionConfig {
   return (config as Partial<FunctionConfig>).stripPrefix === undefined ? { ...config, stripPrefix: false } : config;
 }
 
-function fromFunctionRow(row: FunctionRow): LiveRecord {
+export function fromFunctionRow(row: FunctionRow): LiveRecord {
   return { ...fromRow(row), split: row.split ? (JSON.parse(row.split) as SplitEntry[]) : null };
 }

@@ -14,7 +14,7 @@ import type { FunctionConfig } from '../../contract/config.ts';
 import { inTransaction, isConnectionError, migratePg, unavailable, type Migration } from '../../contract/pg.ts';
 import { DEFAULT_TENANT, TENANT_NAME } from '../../contract/tenants.ts';
 import type { AuditEntry } from '../audit/log.ts';
-import type { FunctionRow, VersionRow, LiveRecord, SplitEntry, VersionRecord } from '../registry/store.ts';
+import { fromFunctionRow, fromRow, type FunctionRow, type VersionRow, type LiveRecord, type SplitEntry, type VersionRecord } from '../registry/store.ts';
 import { hash, matchToken, newToken, notFound, TOKEN, type Principal, type Quota, type Tenant, type TokenInfo } from '../tenants/store.ts';
 import type { UsageRow } from '../usage/meter.ts';
 import type { AuditSink, RegistryBackend, TenantBackend, UsageSink } from './types.ts';
@@ -367,26 +367,6 @@ async function upsertFunction(client: pg.PoolClient, r: VersionRecord, split: Sp
   );
 }
 
-function fromRow(row: VersionRow): VersionRecord {
-  return {
-    name: row.name,
-    version: Number(row.version),
-    sha256: row.sha256,
-    bytecodeBytes: Number(row.bytecode_bytes),
-    deployedAt: row.deployed_at,
-    config: JSON.parse(row.config) as FunctionConfig,
-    artifact: row.artifact,
-    origin: row.origin,
-    filename: row.filename,
-    sourceHash: row.source_hash,
-    tenant: row.tenant,
-    deployedBy: row.deployed_by,
-  };
-}
-
-function fromFunctionRow(row: FunctionRow): LiveRecord {
-  return { ...fromRow(row), split: row.split ? (JSON.parse(row.split) as SplitEntry[]) : null };
-}
 
 /** Tenants and tokens in PostgreSQL, mirrored in memory (a revocation reaches every gateway through the change feed). */
 export class PgTenants implements TenantBackend {
