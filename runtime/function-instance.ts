@@ -222,7 +222,7 @@ export class FunctionInstance {
           const chunk = await this.race(inv, Promise.resolve(pending));
           return chunk && chunk.byteLength > 0 ? chunk : chunk === null ? null : new Uint8Array(0);
         } catch (err) {
-          throw this.faultToError(err, inv);
+          throw this.guestFailed(err, inv);
         }
       },
       cancel: (reason) => {
@@ -282,7 +282,7 @@ export class FunctionInstance {
       inv.responded = true;
       return value;
     } catch (err) {
-      const faas = this.faultToError(err, inv);
+      const faas = this.guestFailed(err, inv);
       this.finish(inv);
       throw faas;
     }
@@ -298,7 +298,7 @@ export class FunctionInstance {
       });
       await this.race(inv, Promise.resolve(pending));
     } catch (err) {
-      const faas = this.faultToError(err, inv);
+      const faas = this.guestFailed(err, inv);
       this.runtimeLog(inv, 'warn', `waitUntil did not complete: ${faas.code}: ${faas.message}`);
     }
   }
@@ -592,10 +592,21 @@ export class FunctionInstance {
     try {
       this.enter(owner, work);
     } catch (err) {
-      owner.fail(this.faultToError(err, owner));
+      owner.fail(this.guestFailed(err, owner));
     } finally {
       if (background) this.env.background.charge(this.fn.name, owner.cpuUsedMs - before);
     }
+  }
+
+  /**
+   * A fault that reached the host, thrown by an entry or carried by a promise the guest rejected (an
+   * allocation that failed inside a job of another invocation surfaces as that rejection): the limits
+   * faults poison the instance either way, since a job stopped half-way can leave a promise of any
+   * in-flight invocation unsettled for good.
+   */
+  private guestFailed(err: unknown, inv: Invocation): FaasError {
+    if (err instanceof GuestFault && err.poisonsSandbox) this.onPoisoned(err, inv);
+    return this.faultToError(err, inv);
   }
 
   /** Maps an engine fault to the contract's error codes, with the stack mapped to the user's source. */

@@ -221,6 +221,34 @@ describe('one tenant cannot break another in a shared instance', () => {
   });
 });
 
+describe('a limit hit inside a promise job', () => {
+  it('discards the instance: a request in flight on it ends at once with the fault, instead of waiting on a job that stopped half-way', async () => {
+    // The allocation fails in a job, so the fault reaches the host as a rejected promise, not as a
+    // throw out of the entry: the instance must be discarded all the same.
+    await t.deployOk(
+      'job-oom',
+      `export default { async fetch(req) {
+        if (new URL(req.url).searchParams.has('wait')) { await new Promise((r) => setTimeout(r, 4000)); return new Response('waited'); }
+        await null;
+        const hoard = [];
+        for (let i = 0; ; i++) hoard.push(String(i).repeat(64));
+      } };`,
+      { timeoutMs: 15_000, cpuMs: 2000 },
+    );
+    const started = Date.now();
+    const waiting = statusOf('job-oom', '?wait');
+    await new Promise((r) => setTimeout(r, 300));
+    const hog = await statusOf('job-oom');
+    expect([hog.status, hog.body.error]).toEqual([503, 'memory_limit_exceeded']);
+    const waited = await bounded(10_000, 'the waiting request', () => waiting);
+    expect(waited.body.error).toBe('memory_limit_exceeded');
+    expect(waited.body.message).toMatch(/instance serving this request was discarded/);
+    expect(Date.now() - started).toBeLessThan(3500);
+    expect(await (await t.fn('job-oom', '?wait')).text()).toBe('waited');
+    await t.assertHealthy();
+  });
+});
+
 describe('fuzzed by an attacker that only has the public API', () => {
   it(`hostile arguments to every API that reaches a host op never hurt the gateway${emscripten ? ' (emscripten)' : ''}`, async () => {
     await t.deployOk(

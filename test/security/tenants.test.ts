@@ -492,8 +492,9 @@ describe('kvBytes under concurrent writers', () => {
       const done = await Promise.all(jobs);
       return new Response(String(done.reduce((a, b) => a + b, 0)));
     } };`;
-    // generous CPU: twelve cold starts at once on a loaded machine must not turn into cpu_limit_exceeded
-    expect((await as(tok, 'PUT', '/admin/functions/kv-writer', { source: writer, config: { kv: ['R'], cpuMs: 5000, timeoutMs: 20000 } })).status).toBe(201);
+    // generous CPU and heap: twelve cold starts at once on a loaded machine must not turn into
+    // cpu_limit_exceeded, nor twelve invocations sharing one instance into memory_limit_exceeded
+    expect((await as(tok, 'PUT', '/admin/functions/kv-writer', { source: writer, config: { kv: ['R'], cpuMs: 5000, timeoutMs: 20000, memoryMb: 4 } })).status).toBe(201);
     const written = await bounded(30_000, 'writers', () =>
       Promise.all(Array.from({ length: 12 }, (_, s) => t.fn('kv-writer', `?s=${s}`).then(async (r) => (r.status === 200 ? Number(await r.text()) : -1)))),
     );
