@@ -15,6 +15,10 @@ const PROP_CW = 3;
 const JS_EVAL_TYPE_MODULE = 1;
 
 const encoder = new TextEncoder();
+
+const LENGTH_KEY = 8;
+const STRING_ROOM = 16;
+const SCRATCH_BYTES = 256;
 /** A leading U+FEFF is a character of the guest's string, not a byte order mark to drop. */
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
@@ -32,8 +36,13 @@ export class WasiVm implements GuestVm<number> {
   readonly undefined: number;
   readonly null: number;
   private readonly e: WasiExports;
-  /** Four bytes of scratch in linear memory for out-parameters. */
+  /**
+   * Scratch in linear memory, allocated once: an out-parameter at 0, the C string "length" at
+   * LENGTH_KEY (read for every array and string the host checks before copying it), and room for a
+   * short string on its way into the guest from STRING_ROOM on (no allocation per string).
+   */
   private readonly scratch: number;
+  private readonly lengthKey: number;
   /** Results handed back from host callbacks: the engine dups them on return; freed at the next callback or when the outermost entry ends. */
   private returned: number[] = [];
   /** Host-callback names registered by this VM, so close() can drop the ones still registered. */
@@ -48,8 +57,10 @@ export class WasiVm implements GuestVm<number> {
     this.e = qjs._getExports();
     this.undefined = qjs.undefined.ptr;
     this.null = qjs.null.ptr;
-    this.scratch = this.e.wasm_malloc(16);
+    this.scratch = this.e.wasm_malloc(SCRATCH_BYTES);
     if (this.scratch === 0) throw new Error('wasm_malloc failed');
+    this.lengthKey = this.scratch + LENGTH_KEY;
+    encoder.encodeInto('length\0', new Uint8Array(this.e.memory.buffer, this.lengthKey, 7));
   }
 
   /** Wraps one outermost entry so values returned to the engine are freed once it is done with them. */
@@ -90,11 +101,16 @@ export class WasiVm implements GuestVm<number> {
     // (UTF-8 cannot carry it) takes the package's WTF-8 path.
     if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) return this.qjs.newString(s).ptr;
     const room = s.length * 3 + 1;
+    if (room <= SCRATCH_BYTES - STRING_ROOM) {
+      const buf = this.scratch + STRING_ROOM;
+      const { written } = encoder.encodeInto(s, new Uint8Array(this.e.memory.buffer, buf, room));
+      return this.checked(this.e.qjs_new_string(buf, written));
+    }
     const buf = this.e.wasm_malloc(room);
     if (buf === 0) throw new GuestThrow({ name: 'InternalError', message: 'out of memory' });
     try {
       const { written } = encoder.encodeInto(s, new Uint8Array(this.e.memory.buffer, buf, room));
-      return this.e.qjs_new_string(buf, written);
+      return this.checked(this.e.qjs_new_string(buf, written));
     } finally {
       this.e.wasm_free(buf);
     }
@@ -223,7 +239,7 @@ export class WasiVm implements GuestVm<number> {
 
   stringLength(h: number): number {
     // JS_GetPropertyStr on a string primitive reads its exotic own `length`: no user code can run.
-    const len = this.property(h, 'length');
+    const len = this.checked(this.e.qjs_get_prop_string(h, this.lengthKey));
     try {
       return this.readNumber(len);
     } finally {
@@ -256,7 +272,7 @@ export class WasiVm implements GuestVm<number> {
   }
 
   length(arr: number): number {
-    const len = this.property(arr, 'length');
+    const len = this.checked(this.e.qjs_get_prop_string(arr, this.lengthKey));
     try {
       return this.e.qjs_is_number(len) ? this.readNumber(len) : 0;
     } finally {
