@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deploySource, invoke, invokeSource } from '../test/helpers/sandbox.ts';
+import { deploySource, invoke, invokeSource, sharedRuntime } from '../test/helpers/sandbox.ts';
 
 const ok = `export default { fetch() { return new Response('fine'); } };`;
 
@@ -36,6 +36,27 @@ describe('limits', () => {
     const name = await deploySource(faulty('return await new Promise((r) => setTimeout(() => { for (;;) {} }, 1));'), { cpuMs: 50 });
     await expect(invoke(name)).rejects.toMatchObject({ code: 'cpu_limit_exceeded' });
     await expectHealthyAfter(name);
+  });
+
+  it('a module load stopped by its limits while its top-level await is pending leaves no handle behind', async () => {
+    // The host job (PBKDF2) is charged to the load and settles after the load already failed: the
+    // module namespace it resolves must not outlive the disposed sandbox (a leaked value makes
+    // JS_FreeRuntime assert, which retires a whole shared WASM instance with its neighbours).
+    const faults = async () => {
+      const factories = ((await sharedRuntime()) as unknown as { factories: Map<string, { stats?(): { faults?: number } }> }).factories;
+      return Math.max(0, ...[...factories.values()].map((f) => f.stats?.().faults ?? 0));
+    };
+    const before = await faults();
+    const name = await deploySource(
+      `const pw = await crypto.subtle.importKey('raw', new Uint8Array(8), 'PBKDF2', false, ['deriveBits']);
+      await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-512', salt: new Uint8Array(8), iterations: 300000 }, pw, 512);
+      export default { fetch() { return new Response('never'); } };`,
+      { cpuMs: 20 },
+    );
+    await expect(invoke(name)).rejects.toMatchObject({ code: 'cpu_limit_exceeded' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await faults()).toBe(before);
+    expect((await invokeSource(ok)).text).toBe('fine');
   });
 
   it('the guest cannot catch the CPU interrupt', async () => {

@@ -115,14 +115,21 @@ export abstract class GuestSandbox<H> implements Sandbox {
       throw err;
     }
     // Module bytecode evaluates to a promise of the namespace; an engine may hand the namespace itself.
-    const ns = await this.guard(() => (this.vm.isPromise(evaluated) ? this.settled(evaluated, (h) => this.vm.dup(h)) : Promise.resolve(evaluated)));
-    this.guard(() => {
+    // It is attached in the entry where it appears: a handle carried across an await would outlive a
+    // sandbox disposed meanwhile (a load that failed its limits while its top-level await was pending).
+    await this.guard(() => {
+      if (this.vm.isPromise(evaluated)) return this.settled(evaluated, (ns) => this.attach(ns));
       try {
-        this.vm.free(this.callApi('attach', [ns]));
+        this.attach(evaluated);
       } finally {
-        this.vm.free(ns);
+        this.vm.free(evaluated);
       }
+      return undefined;
     });
+  }
+
+  private attach(ns: H): void {
+    this.vm.free(this.callApi('attach', [ns]));
   }
 
   dispatch(req: DispatchRequest): MaybePromise<DispatchResponse> {

@@ -12,7 +12,7 @@
  */
 import type { ChunkSource } from '../guest-sandbox.ts';
 import type { Isolation, Prelude, PreludeSources, Sandbox, SandboxFactory, SandboxHooks, SandboxLimits } from '../types.ts';
-import { SharedInstance, type SharedInstanceOptions } from './instance.ts';
+import { SharedInstance, sharedInstanceFaults, type SharedInstanceOptions } from './instance.ts';
 import { WasiSandbox } from './sandbox.ts';
 
 export type SharedFactoryOptions = Partial<SharedInstanceOptions>;
@@ -33,6 +33,8 @@ export interface SharedStats {
   retired: number;
   linearMemoryBytes: number;
   grows: number;
+  /** Instances that faulted since the process started (every factory's). */
+  faults: number;
 }
 
 let nextSandboxId = 1;
@@ -83,7 +85,7 @@ export class QuickJSWasiFactory implements SandboxFactory {
       linearMemoryBytes += i.memoryBytes;
       grows += i.grows;
     }
-    return { instances: this.instances.size, runtimes, retired, linearMemoryBytes, grows };
+    return { instances: this.instances.size, runtimes, retired, linearMemoryBytes, grows, faults: sharedInstanceFaults() };
   }
 
   private async newInstance(): Promise<SharedInstance> {

@@ -50,6 +50,12 @@ export interface Tenant {
 }
 
 let nextInstanceId = 1;
+let instanceFaults = 0;
+
+/** WASM instances that faulted (a trap, a failed free) in this process: each one retired with its tenants. */
+export function sharedInstanceFaults(): number {
+  return instanceFaults;
+}
 
 export class SharedInstance {
   readonly id = nextInstanceId++;
@@ -210,6 +216,7 @@ export class SharedInstance {
   }
 
   fault(): void {
+    if (!this.faultedFlag) instanceFaults++;
     this.faultedFlag = true;
     this.retiredFlag = true;
   }
