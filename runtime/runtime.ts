@@ -270,7 +270,9 @@ export class Runtime {
     const deadline = options.deadline ?? performance.now() + fn.config.timeoutMs;
     const inv = new Invocation(options.requestId ?? randomUUID(), 'fetch', fn.config.cpuMs, deadline);
     const t0 = performance.now();
-    const { instance, cold } = await this.acquire(fn, deadline);
+    // a warm instance is taken without a promise: only a start (or a wait for one) is awaited
+    const warm = this.pickWarm(fn);
+    const { instance, cold } = warm ? { instance: warm, cold: false } : await this.acquire(fn, deadline);
     const t1 = performance.now();
     let out;
     try {

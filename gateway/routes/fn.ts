@@ -321,8 +321,9 @@ function toHttpResponse(g: GuestResponse, extra: Record<string, string>, method:
     throw new FaasError('function_error', `function returned status ${g.status}; a response status must be 200-599`);
   }
   if (!Array.isArray(g.headers)) throw new FaasError('function_error', 'function returned malformed headers');
-  // No prototype: a guest header named "__proto__" or "constructor" is a header like any other.
-  const headers: Record<string, string | string[]> = Object.create(null);
+  // A plain object (a prototype-less one is a slow dictionary for Node's writeHead): own properties
+  // only are read, and "__proto__" is defined, so a guest header of any name is a header like any other.
+  const headers: Record<string, string | string[]> = {};
   let bytes = 0;
   for (const pair of g.headers) {
     const rawName: unknown = Array.isArray(pair) ? pair[0] : undefined;
@@ -339,8 +340,11 @@ function toHttpResponse(g: GuestResponse, extra: Record<string, string>, method:
     if (BAD_HEADER_VALUE.test(value)) {
       throw new FaasError('function_error', `function returned an invalid value for header ${JSON.stringify(name.slice(0, 64))}: control characters and characters above U+00FF are not allowed`);
     }
-    const prev = headers[name];
-    if (prev === undefined) headers[name] = value;
+    const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
+    if (prev === undefined) {
+      if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+      else headers[name] = value;
+    }
     else if (name === 'set-cookie') headers[name] = Array.isArray(prev) ? [...prev, value] : [prev, value];
     else headers[name] = `${prev}, ${value}`;
   }
