@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SOURCES, startTestGateway, type TestGateway } from '../../test/helpers/gateway.ts';
+import { bundleEntry } from '../../compiler/index.ts';
+import { REPO_ROOT, SOURCES, startTestGateway, type TestGateway } from '../../test/helpers/gateway.ts';
+import { bundleSource } from '../bundle-source.ts';
 
 let t: TestGateway;
 beforeAll(async () => {
@@ -41,6 +43,32 @@ describe('invoking functions', () => {
     expect(seen.url).toBe(`${t.url}/fn/echo-full/a?x=1`);
     const forged = await (await t.fn('echo', '/a', { headers: { 'x-forwarded-prefix': '/evil' } })).json();
     expect(forged.headers.filter(([k]: [string]) => k === 'x-forwarded-prefix')).toEqual([['x-forwarded-prefix', '/fn/echo']]);
+  });
+
+  it('a Hono app, bundled as faas deploy bundles it, routes under /fn/<name> exactly as at the root of its own host', async () => {
+    const bundle = await bundleEntry({
+      filename: 'hono-app.ts',
+      resolveDir: REPO_ROOT,
+      source: `import { Hono } from 'hono';
+        const app = new Hono();
+        app.get('/', (c) => c.text('root'));
+        app.get('/users/:id', (c) => c.json({ id: c.req.param('id'), q: c.req.query('q') ?? null, path: c.req.path, url: c.req.url }));
+        app.post('/users', async (c) => c.json({ created: await c.req.json() }, 201));
+        const api = new Hono().basePath('/api');
+        api.get('/ping', (c) => c.text('pong'));
+        app.route('/', api);
+        app.notFound((c) => c.text('hono 404 ' + c.req.path, 404));
+        export default app;`,
+    });
+    expect((await t.deploy('hono-app', bundleSource(bundle))).status).toBe(201);
+    expect(await (await t.fn('hono-app')).text()).toBe('root');
+    expect(await (await t.fn('hono-app', '/')).text()).toBe('root');
+    expect(await (await t.fn('hono-app', '/users/42?q=x%20y')).json()).toEqual({ id: '42', q: 'x y', path: '/users/42', url: `${t.url}/users/42?q=x%20y` });
+    const created = await t.fn('hono-app', '/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"ada"}' });
+    expect([created.status, await created.json()]).toEqual([201, { created: { name: 'ada' } }]);
+    expect(await (await t.fn('hono-app', '/api/ping')).text()).toBe('pong');
+    const missing = await t.fn('hono-app', '/fn/hono-app/users/1');
+    expect([missing.status, await missing.text()]).toEqual([404, 'hono 404 /fn/hono-app/users/1']);
   });
 
   it('sets x-request-id (honouring a sane incoming one) and server-timing', async () => {
