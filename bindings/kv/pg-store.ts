@@ -7,7 +7,8 @@
  */
 import type pg from 'pg';
 import { isConnectionError, migratePg, openPool, unavailable } from '../../contract/pg.ts';
-import { DEFAULT_KV_LIMITS, KvError, type KvBackend, type KvLimits, type KvListResult, type KvPutOptions, checkKvKey, encodeCursor, decodeCursor, expirationOf, tenantOf } from './store.ts';
+import { DEFAULT_TENANT } from '../../contract/tenants.ts';
+import { DEFAULT_KV_LIMITS, KvError, type KvBackend, type KvEntry, type KvLimits, type KvListResult, type KvPutOptions, checkKvKey, encodeCursor, decodeCursor, expirationOf, tenantOf } from './store.ts';
 
 /** Arbitrary, fixed: held by the one gateway purging expired keys. */
 const PURGE_LOCK = 7_242_002;
@@ -106,6 +107,30 @@ export class PgKvStore implements KvBackend {
       );
       if (delta !== 0) await client.query('UPDATE kv_tenants SET bytes = bytes + $2 WHERE tenant = $1', [tenant, delta]);
     });
+  }
+
+  async entry(ns: string, key: string): Promise<KvEntry | null> {
+    checkKvKey(key, this.limits);
+    const { rows } = await this.query<{ value: Buffer; metadata: string | null; expiration: string | null }>(
+      'SELECT value, metadata, expiration FROM kv WHERE namespace = $1 AND key = $2 AND (expiration IS NULL OR expiration > $3)',
+      [ns, keyBytes(key), this.nowSeconds()],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return { value: new Uint8Array(row.value), metadata: row.metadata === null ? null : JSON.parse(row.metadata), expiration: row.expiration === null ? null : Number(row.expiration) };
+  }
+
+  async namespaces(tenant: string, limit = 1000): Promise<string[]> {
+    if (tenant === DEFAULT_TENANT) {
+      const { rows } = await this.query<{ namespace: string }>("SELECT DISTINCT namespace FROM kv WHERE position('/' in namespace) = 0 ORDER BY namespace LIMIT $1", [limit]);
+      return rows.map((r) => r.namespace);
+    }
+    // '0' is the character after '/': every "<tenant>/…" sorts between the two bounds (byte order, as in SQLite).
+    const { rows } = await this.query<{ namespace: string }>(
+      'SELECT DISTINCT namespace FROM kv WHERE namespace COLLATE "C" > $1 AND namespace COLLATE "C" < $2 ORDER BY 1 LIMIT $3',
+      [`${tenant}/`, `${tenant}0`, limit],
+    );
+    return rows.map((r) => r.namespace.slice(tenant.length + 1));
   }
 
   async delete(ns: string, key: string): Promise<void> {

@@ -44,6 +44,10 @@ export interface KvBackend {
   put(ns: string, key: string, value: Uint8Array, options?: KvPutOptions): Awaitable<void>;
   delete(ns: string, key: string): Awaitable<void>;
   list(ns: string, options?: { prefix?: string; limit?: number; cursor?: string }): Awaitable<KvListResult>;
+  /** A whole entry, its expiration included (the admin KV browser). */
+  entry(ns: string, key: string): Awaitable<KvEntry | null>;
+  /** The namespaces of `tenant` that hold keys, as its functions name them (without the tenant prefix). */
+  namespaces(tenant: string, limit?: number): Awaitable<string[]>;
   setQuota(tenant: string, maxBytes: number | null): Awaitable<void>;
   bytesOf(tenant: string): Awaitable<number>;
   purgeExpired(): Awaitable<number>;
@@ -51,6 +55,12 @@ export interface KvBackend {
 }
 
 type Awaitable<T> = T | Promise<T>;
+
+export interface KvEntry {
+  value: Uint8Array;
+  metadata: unknown;
+  expiration: number | null;
+}
 
 /** What a row costs against its tenant's kvBytes quota. */
 const ROW_BYTES = 'length(CAST(key AS BLOB)) + length(value) + COALESCE(length(CAST(metadata AS BLOB)), 0)';
@@ -192,7 +202,7 @@ export class KvStore implements KvBackend {
   }
 
   /** A key's value, metadata and expiration (seconds since the epoch), for the admin API. */
-  entry(ns: string, key: string): { value: Uint8Array; metadata: unknown; expiration: number | null } | null {
+  entry(ns: string, key: string): KvEntry | null {
     this.checkKey(key);
     const row = this.stmts.entry.get(ns, key, this.nowSeconds()) as { value: Buffer; metadata: string | null; expiration: number | null } | undefined;
     return row ? { value: new Uint8Array(row.value), metadata: row.metadata === null ? null : JSON.parse(row.metadata), expiration: row.expiration } : null;

@@ -7,7 +7,7 @@
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { KvError, KvStore, scopedNamespace, type KvBackend } from '../../bindings/kv/store.ts';
+import { KvError, scopedNamespace, type KvBackend } from '../../bindings/kv/store.ts';
 import { FaasError } from '../../contract/errors.ts';
 import { DEFAULT_TENANT, TENANT_NAME } from '../../contract/tenants.ts';
 import { readBody, type BodyBudget } from '../body.ts';
@@ -18,7 +18,7 @@ import { audited, parseBody } from './admin.ts';
 import { principalOf } from './auth.ts';
 
 export interface KvRouteDeps {
-  /** The KV store: the browser needs the SQLite one (namespaces and whole entries); on a cluster store its routes answer 503 unavailable. */
+  /** The KV store: the SQLite file, or PostgreSQL on a cluster. */
   kv: KvBackend;
   registry: Registry;
   plane: ControlPlane;
@@ -43,39 +43,31 @@ const PutBody = z
 
 export function registerKvRoutes(app: Hono<GatewayEnv>, deps: KvRouteDeps): void {
   const { registry, plane } = deps;
-  const local = deps.kv instanceof KvStore ? deps.kv : undefined;
-  app.use('/admin/kv/*', async (_c, next) => {
-    if (!local) throw new FaasError('unavailable', 'the KV browser reads the SQLite store; it is not available on a cluster (PostgreSQL) store yet');
-    await next();
-  });
-  app.use('/admin/kv', async (_c, next) => {
-    if (!local) throw new FaasError('unavailable', 'the KV browser reads the SQLite store; it is not available on a cluster (PostgreSQL) store yet');
-    await next();
-  });
-  const kv = local!;
+  const kv = deps.kv;
 
-  app.get('/admin/kv', (c) => {
+  app.get('/admin/kv', async (c) => {
     const tenant = tenantOf(c, plane);
     const declared = new Map<string, string[]>();
     for (const f of registry.ofTenant(tenant)) for (const ns of f.config.kv) declared.set(ns, [...(declared.get(ns) ?? []), f.name]);
-    const stored = new Set(kv.namespaces(tenant));
+    const stored = new Set(await kvCall(() => kv.namespaces(tenant)));
     const names = [...new Set([...declared.keys(), ...stored])].sort();
     return c.json({ tenant, namespaces: names.map((name) => ({ name, functions: declared.get(name) ?? [], stored: stored.has(name) })) });
   });
 
-  app.get('/admin/kv/:ns/keys', (c) => {
+  app.get('/admin/kv/:ns/keys', async (c) => {
     const ns = namespaceOf(c);
     const limit = c.req.query('limit');
     if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new FaasError('bad_request', 'limit must be an integer from 1 to 1000');
-    return kvCall(() =>
-      c.json(kv.list(scopedNamespace(tenantOf(c, plane), ns), { prefix: c.req.query('prefix') ?? '', cursor: c.req.query('cursor') || undefined, limit: limit === undefined ? 100 : Number(limit) })),
+    const listed = await kvCall(() =>
+      kv.list(scopedNamespace(tenantOf(c, plane), ns), { prefix: c.req.query('prefix') ?? '', cursor: c.req.query('cursor') || undefined, limit: limit === undefined ? 100 : Number(limit) }),
     );
+    return c.json(listed);
   });
 
-  app.get('/admin/kv/:ns/value', (c) => {
+  app.get('/admin/kv/:ns/value', async (c) => {
     const ns = namespaceOf(c);
     const key = keyOf(c);
-    const entry = kvCall(() => kv.entry(scopedNamespace(tenantOf(c, plane), ns), key));
+    const entry = await kvCall(() => kv.entry(scopedNamespace(tenantOf(c, plane), ns), key));
     if (!entry) throw new FaasError('not_found', `no key "${key.slice(0, 200)}" in KV namespace "${ns}"`);
     const text = utf8(entry.value);
     return c.json({
@@ -96,7 +88,7 @@ export function registerKvRoutes(app: Hono<GatewayEnv>, deps: KvRouteDeps): void
       const bytes = await readBody(c.env.incoming, { limit: PUT_BODY_BYTES, timeoutMs: deps.bodyTimeoutMs, outgoing: c.env.outgoing, budget: deps.bodyBudget });
       const body = parseBody(PutBody, bytes, 'KV value');
       const value = body.encoding === 'base64' ? base64(body.value) : new TextEncoder().encode(body.value);
-      kvCall(() => kv.put(scopedNamespace(tenant, ns), key, value, { metadata: body.metadata, expirationTtl: body.expirationTtl, expiration: body.expiration }));
+      await kvCall(() => kv.put(scopedNamespace(tenant, ns), key, value, { metadata: body.metadata, expirationTtl: body.expirationTtl, expiration: body.expiration }));
       return c.body(null, 204);
     });
   });
@@ -105,8 +97,8 @@ export function registerKvRoutes(app: Hono<GatewayEnv>, deps: KvRouteDeps): void
     const ns = namespaceOf(c);
     const key = keyOf(c);
     const tenant = tenantOf(c, plane);
-    return audited(plane, principalOf(c), 'kv.delete', { tenant, name: ns, detail: { key: key.slice(0, 200) } }, () => {
-      kvCall(() => kv.delete(scopedNamespace(tenant, ns), key));
+    return audited(plane, principalOf(c), 'kv.delete', { tenant, name: ns, detail: { key: key.slice(0, 200) } }, async () => {
+      await kvCall(() => kv.delete(scopedNamespace(tenant, ns), key));
       return c.body(null, 204);
     });
   });
@@ -139,9 +131,10 @@ function keyOf(c: GatewayContext): string {
 }
 
 /** The store's refusals (bad key, too large, over the quota) as HTTP errors. */
-function kvCall<T>(run: () => T): T {
+/** A store call (synchronous on SQLite, a promise on PostgreSQL), its refusals as the contract's errors. */
+async function kvCall<T>(run: () => T | Promise<T>): Promise<T> {
   try {
-    return run();
+    return await run();
   } catch (err) {
     if (!(err instanceof KvError)) throw err;
     throw new FaasError(/quota/.test(err.message) ? 'quota_exceeded' : 'bad_request', err.message);

@@ -85,6 +85,23 @@ describe('a cluster of three gateways', () => {
     expect(await (await c.fn('kvfn', '?k=nope')).text()).toBe('missing');
   });
 
+  it('the admin KV browser reads and writes the shared KV from any gateway, tenants kept apart', async () => {
+    const [a, b] = gws as [TestGateway, TestGateway, TestGateway];
+    expect((await a.admin('PUT', '/admin/kv/STORE/value?key=browsed', { value: 'set by the browser', metadata: { by: 'test' }, expirationTtl: 3600 })).status).toBe(204);
+    expect(await (await a.fn('kvfn', '?k=browsed')).text()).toBe('set by the browser');
+    const entry = await (await b.admin('GET', '/admin/kv/STORE/value?key=browsed')).json();
+    expect(entry).toMatchObject({ key: 'browsed', value: 'set by the browser', encoding: 'utf8', metadata: { by: 'test' }, expiration: expect.any(Number) });
+    const keys = await (await b.admin('GET', '/admin/kv/STORE/keys?prefix=brow')).json();
+    expect(keys.keys.map((k: { name: string }) => k.name)).toEqual(['browsed']);
+    const namespaces = await (await b.admin('GET', '/admin/kv')).json();
+    expect(namespaces.namespaces).toContainEqual({ name: 'STORE', functions: ['kvfn'], stored: true });
+    expect((await b.admin('POST', '/admin/tenants', { name: 'other' })).status).toBe(201);
+    expect((await (await b.admin('GET', '/admin/kv?tenant=other')).json()).namespaces).toEqual([]);
+    expect((await b.admin('GET', '/admin/kv/STORE/value?key=browsed&tenant=other')).status).toBe(404);
+    expect((await b.admin('DELETE', '/admin/kv/STORE/value?key=browsed')).status).toBe(204);
+    expect((await a.admin('GET', '/admin/kv/STORE/value?key=browsed')).status).toBe(404);
+  });
+
   it('usage and the audit log add up across gateways', async () => {
     const [a, b, c] = gws as [TestGateway, TestGateway, TestGateway];
     for (const gw of [a, b, b]) expect((await gw.fn('kvfn', '?k=x')).status).toBe(200);
