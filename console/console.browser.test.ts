@@ -118,6 +118,27 @@ describe('console in a browser', () => {
     await checkPage(root, 'functions');
   });
 
+  it('functions table pages by name: a prefix filter, and "Show more" past the first hundred', async () => {
+    const names = Array.from({ length: 101 }, (_, i) => `page-${String(i).padStart(3, '0')}`);
+    const source = `export default { fetch() { return new Response('p'); } };`;
+    for (let i = 0; i < names.length; i += 8) {
+      await Promise.all(names.slice(i, i + 8).map(async (n) => expect((await t.deploy(n, source)).status).toBe(201)));
+    }
+    const { page } = root;
+    await page.goto('/console#/functions');
+    await page.getByRole('searchbox', { name: 'Filter' }).fill('page-');
+    const rows = page.getByRole('row').filter({ hasText: 'page-' });
+    await expect.poll(() => rows.count()).toBe(100);
+    await page.getByRole('button', { name: 'Show more' }).click();
+    await expect.poll(() => rows.count()).toBe(101);
+    await expect.poll(() => page.getByRole('button', { name: 'Show more' }).isHidden()).toBe(true);
+    await page.getByRole('searchbox', { name: 'Filter' }).fill('page-01');
+    await expect.poll(() => rows.count()).toBe(10);
+    await Promise.all(names.map((n) => t.admin('DELETE', `/admin/functions/${n}`)));
+    await page.getByRole('searchbox', { name: 'Filter' }).fill('');
+    await expect.poll(() => rows.count()).toBe(0);
+  });
+
   it('a log line printed by an invocation appears in the live logs within a second', async () => {
     const { page } = root;
     await page.goto('/console#/functions/hello-pg');

@@ -1,9 +1,18 @@
-import { api, currentSession, enc, type FunctionView, type Summary } from '../api.ts';
+import { api, currentSession, enc, raw, type FunctionView, type Summary } from '../api.ts';
 import { NAME_PATTERN, field, fmtMs, fmtNumber, h, replace, scroller, table } from '../dom.ts';
 import { sparkline } from '../sparkline.ts';
 import { announce } from '../status.ts';
 
-/** The tenant's functions (all of them for the operator) with the last hour's figures; refreshed every 10 s. */
+/** Rows asked for at a time: the listing is paged by name, so a tenant with 100,000 functions loads a page, not all. */
+const PAGE = 100;
+/** The admin API's largest page: a refresh re-reads what is shown in one request. */
+const MAX_PAGE = 1000;
+
+/**
+ * The tenant's functions (all of them for the operator) with the last hour's figures, a page at a
+ * time ("Show more" follows the listing's cursor; a name prefix filters on the server); refreshed
+ * every 10 s.
+ */
 export function renderFunctions(main: HTMLElement): () => void {
   const root = currentSession()?.principal.kind === 'root';
   const holder = scroller('Deployed functions');
@@ -21,11 +30,60 @@ export function renderFunctions(main: HTMLElement): () => void {
     field('New function', name, 'lower-case letters, digits and "-"'),
     h('button', { type: 'submit' }, 'Create in playground'),
   );
-  replace(main, h('h1', null, 'Functions'), create, h('section', { 'aria-labelledby': 'fn-list' }, h('h2', { id: 'fn-list', class: 'visually-hidden' }, 'Deployed functions'), holder));
+  const filter = h('input', { type: 'search', name: 'prefix', autocomplete: 'off', placeholder: 'name starts with…', oninput: () => void reload() });
+  const more = h('button', { type: 'button', class: 'small', hidden: true, onclick: () => void showMore() }, 'Show more');
+  replace(
+    main,
+    h('h1', null, 'Functions'),
+    create,
+    h(
+      'section',
+      { 'aria-labelledby': 'fn-list' },
+      h('h2', { id: 'fn-list', class: 'visually-hidden' }, 'Deployed functions'),
+      h('form', { class: 'inline', role: 'search', 'aria-label': 'Filter functions', onsubmit: (e: Event) => e.preventDefault() }, field('Filter', filter)),
+      holder,
+      more,
+    ),
+  );
 
-  const load = async () => {
-    const [fns, stats] = await Promise.all([api<FunctionView[]>('GET', '/admin/functions'), api<{ functions: Record<string, Summary> }>('GET', '/admin/stats')]);
-    fns.sort((a, b) => a.name.localeCompare(b.name));
+  let shown: FunctionView[] = [];
+  let next: string | undefined;
+  // Typing in the filter starts reads that may answer out of order: only the latest one is shown.
+  let generation = 0;
+  const page = async (after: string | undefined, limit: number): Promise<{ rows: FunctionView[]; next: string | undefined }> => {
+    const q = new URLSearchParams({ limit: String(limit) });
+    const prefix = filter.value.trim();
+    if (prefix) q.set('prefix', prefix);
+    if (after) q.set('cursor', after);
+    const res = await raw('GET', `/admin/functions?${q}`);
+    return { rows: (await res.json()) as FunctionView[], next: res.headers.get('x-faas-next-cursor') ?? undefined };
+  };
+  const showMore = async () => {
+    const g = generation;
+    try {
+      const got = await page(next, PAGE);
+      if (g !== generation) return;
+      shown = [...shown, ...got.rows];
+      next = got.next;
+      await render();
+    } catch (err) {
+      announce((err as Error).message, 'error');
+    }
+  };
+  // A refresh (or a new filter) reads again as many rows as are shown, from the first.
+  const reload = async () => {
+    const g = ++generation;
+    const got = await page(undefined, Math.min(MAX_PAGE, Math.max(PAGE, shown.length)));
+    if (g !== generation) return;
+    shown = got.rows;
+    next = got.next;
+    await render();
+  };
+
+  const render = async () => {
+    const stats = await api<{ functions: Record<string, Summary> }>('GET', '/admin/stats');
+    const fns = [...shown].sort((a, b) => a.name.localeCompare(b.name));
+    more.hidden = next === undefined;
     const head = ['Name', 'Version', ...(root ? ['Tenant'] : []), 'Routes', 'Invocations (1 h)', 'Errors (1 h)', 'p50', 'p99', 'Requests per minute', 'Actions'];
     const rows = fns.map((f) => {
       const s = stats.functions[f.name];
@@ -50,7 +108,7 @@ export function renderFunctions(main: HTMLElement): () => void {
               try {
                 await api('DELETE', `/admin/functions/${enc(f.name)}`);
                 announce(`Deleted ${f.name}.`);
-                await load();
+                await reload();
               } catch (err) {
                 announce((err as Error).message, 'error');
               }
@@ -62,7 +120,7 @@ export function renderFunctions(main: HTMLElement): () => void {
     });
     replace(holder, table('Deployed functions', head, rows, { empty: 'No functions yet: create one in the playground.', captionHidden: true }));
   };
-  void load().catch((err) => replace(holder, h('p', { class: 'error', role: 'alert' }, (err as Error).message)));
-  const timer = setInterval(() => void load().catch(() => {}), 10_000);
+  void reload().catch((err) => replace(holder, h('p', { class: 'error', role: 'alert' }, (err as Error).message)));
+  const timer = setInterval(() => void reload().catch(() => {}), 10_000);
   return () => clearInterval(timer);
 }
