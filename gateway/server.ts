@@ -32,6 +32,7 @@ import { MetricsSampler, type SamplerOptions } from './observability/sampler.ts'
 import { SessionStore, type SessionOptions } from './console/sessions.ts';
 import type { McpOptions } from './mcp/index.ts';
 import { resolveRunCodeLimits } from './mcp/run-code.ts';
+import { every } from '../contract/timers.ts';
 
 export interface GatewayOptions {
   /** 0 picks a free port. Default 8080. */
@@ -362,8 +363,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (lifecycle.phase === 'starting') lifecycle.phase = 'ready';
   logger.info({ functions: registry.count() }, 'ready');
   // Functions nobody asked for in a while leave the runtime (they stay deployed; see Registry.materialize).
-  forgetter = setInterval(() => void registry.forgetIdle(functionIdleTtlMs).catch(() => {}), Math.min(60_000, functionIdleTtlMs));
-  forgetter.unref();
+  forgetter = every(Math.min(60_000, functionIdleTtlMs), () => registry.forgetIdle(functionIdleTtlMs));
 
   return {
     url,

@@ -14,6 +14,7 @@ import { buildPrelude, buildPreludeSources } from './prelude/build.ts';
 import { warmUp } from './warmup.ts';
 import type { Artifact } from '../contract/artifact.ts';
 import type { FunctionConfig } from '../contract/config.ts';
+import { every } from '../contract/timers.ts';
 
 export interface RuntimeOptions {
   /** `quickjs-wasi` (default) or `quickjs-emscripten`; the earlier names `bytecode` and `emscripten` are accepted. */
@@ -155,8 +156,7 @@ export class Runtime {
     const logLimits = { ...DEFAULT_LOG_LIMITS, ...stripUndefined(options.logLimits ?? {}) };
     const backgroundCpu = { ...DEFAULT_BACKGROUND_BUDGET, ...stripUndefined(options.backgroundCpu ?? {}) };
     this.env = { services, logLimits, logRate: new LogRateLimiter(logLimits), background: new BackgroundCpuBudget(backgroundCpu) };
-    this.sweeper = setInterval(() => this.sweepIdle(), Math.min(10_000, Math.max(50, this.opts.idleTtlMs / 2)));
-    this.sweeper.unref();
+    this.sweeper = every(Math.min(10_000, Math.max(50, this.opts.idleTtlMs / 2)), () => this.sweepIdle());
   }
 
   static async create(options: RuntimeOptions = {}): Promise<Runtime> {

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { isConnectionError, migratePg, openPool, unavailable } from '../../contract/pg.ts';
 import { DEFAULT_TENANT } from '../../contract/tenants.ts';
 import { DEFAULT_KV_LIMITS, KvError, type KvBackend, type KvEntry, type KvLimits, type KvListResult, type KvPutOptions, checkKvKey, encodeCursor, decodeCursor, expirationOf, tenantOf } from './store.ts';
+import { every } from '../../contract/timers.ts';
 
 /** Arbitrary, fixed: held by the one gateway purging expired keys. */
 const PURGE_LOCK = 7_242_002;
@@ -57,8 +58,7 @@ export class PgKvStore implements KvBackend {
     this.ready = migratePg(this.pool, 'kv', PG_KV_MIGRATIONS).then(() => undefined);
     // Not fatal here: every operation awaits it and reports the failure to its caller.
     this.ready.catch(() => {});
-    this.purgeTimer = setInterval(() => void this.purgeExpired().catch(() => {}), 60_000);
-    this.purgeTimer.unref();
+    this.purgeTimer = every(60_000, () => this.purgeExpired());
   }
 
   async get(ns: string, key: string): Promise<{ value: ArrayBuffer; metadata: unknown } | null> {

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrate, type Migration } from '../../contract/sqlite-migrations.ts';
 import { DEFAULT_TENANT } from '../../contract/tenants.ts';
+import { every } from '../../contract/timers.ts';
 
 export interface KvLimits {
   maxKeyBytes: number;
@@ -182,15 +183,8 @@ export class KvStore implements KvBackend {
       for (const [tenant, bytes] of freed) this.stmts.addBytes.run(tenant, -bytes);
       return removed;
     });
-    this.purgeTimer = setInterval(() => {
-      try {
-        this.purgeExpired();
-      } catch {
-        // the file busy past busy_timeout (other threads writing) or failing: the next run purges; an
-        // exception out of a timer would end the process (the gateway's, or a worker thread's)
-      }
-    }, 60_000);
-    this.purgeTimer.unref();
+    // the file busy past busy_timeout (other threads writing) or failing: the next run purges
+    this.purgeTimer = every(60_000, () => this.purgeExpired());
   }
 
   get(ns: string, key: string): { value: ArrayBuffer; metadata: unknown } | null {

@@ -10,6 +10,7 @@ import { getCookie } from 'hono/cookie';
 import { FaasError } from '../../contract/errors.ts';
 import type { GatewayContext } from '../http.ts';
 import type { Principal } from '../tenants/store.ts';
+import { every } from '../../contract/timers.ts';
 
 /** Over plain http (development); behind https the `__Secure-` prefix makes browsers insist on Secure. */
 export const SESSION_COOKIE = 'faas_session';
@@ -57,8 +58,7 @@ export class SessionStore {
     this.maxAgeMs = options.maxAgeMs ?? 12 * 3_600_000;
     this.maxSessions = options.maxSessions ?? 10_000;
     this.now = options.now ?? Date.now;
-    this.sweeper = setInterval(() => this.sweep(), 60_000);
-    this.sweeper.unref();
+    this.sweeper = every(60_000, () => this.sweep());
   }
 
   get size(): number {

@@ -11,6 +11,7 @@
  * its followers' streams end, so nothing of one tenant's reaches another's reader.
  */
 import { FaasError } from '../../contract/errors.ts';
+import { every } from '../../contract/timers.ts';
 
 export interface LogLine {
   at: string;
@@ -134,8 +135,7 @@ export class LogHub {
   private readonly captures = new Map<string, LogCapture>();
 
   constructor(private readonly limits: LogHubLimits = DEFAULT_LOG_HUB_LIMITS) {
-    this.sweeper = setInterval(() => this.sweep(), 5_000);
-    this.sweeper.unref();
+    this.sweeper = every(5_000, () => this.sweep());
   }
 
   /** A console line (already masked of secrets) of `tenant`'s function (undefined: not known, dropped). */

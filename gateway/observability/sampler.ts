@@ -16,6 +16,7 @@ import type { FunctionHost } from '../../runtime/index.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { UsageRow } from '../usage/meter.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { every } from '../../contract/timers.ts';
 
 export interface SamplerOptions {
   /** Default 5 s. */
@@ -152,12 +153,15 @@ export class MetricsSampler {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => {
+    this.timer ??= every(this.intervalMs, async () => {
       if (this.busy) return;
       this.busy = true;
-      this.sample().finally(() => (this.busy = false));
-    }, this.intervalMs);
-    this.timer.unref();
+      try {
+        await this.sample();
+      } finally {
+        this.busy = false;
+      }
+    });
   }
 
   stop(): void {

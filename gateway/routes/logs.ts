@@ -31,6 +31,7 @@ export function registerLogRoutes(app: Hono<GatewayEnv>, deps: { registry: Regis
 
     const encoder = new TextEncoder();
     let stop = () => {};
+    let stopHeartbeat = () => {};
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         let closed = false;
@@ -48,18 +49,29 @@ export function registerLogRoutes(app: Hono<GatewayEnv>, deps: { registry: Regis
         const write = (text: string) => {
           if (closed) return;
           if ((controller.desiredSize ?? 0) < -MAX_BACKLOG_BYTES) return close();
-          controller.enqueue(encoder.encode(text));
+          try {
+            controller.enqueue(encoder.encode(text));
+          } catch {
+            // the reader cancelled (the client went away) before 'close' reached us: stop here; a
+            // throw out of the heartbeat timer or a hub event would end the gateway
+            close();
+          }
         };
         const send = (e: TailEvent) => write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
         const unsubscribe = deps.plane.logs.subscribe(rec.name, rec.tenant, filter, send, close);
         const heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
         stop = unsubscribe;
+        stopHeartbeat = () => {
+          closed = true;
+          clearInterval(heartbeat);
+        };
         write(': following\n\n');
         for (const e of recent) send(e);
         c.env.outgoing.once('close', close);
       },
       cancel() {
         stop();
+        stopHeartbeat();
       },
     }, { highWaterMark: MAX_BACKLOG_BYTES, size: (chunk) => chunk.byteLength });
     return new Response(stream, {

@@ -8,6 +8,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { CHANGES_CHANNEL, type ChangeKind } from './postgres.ts';
+import { every } from '../../contract/timers.ts';
 
 export interface ChangeFeedOptions {
   url: string;
@@ -49,8 +50,7 @@ export class ChangeFeed {
 
   async start(): Promise<void> {
     await this.listen().catch((err: unknown) => this.lost(err));
-    this.timer = setInterval(() => this.poke(), this.opts.pollMs ?? 2000);
-    this.timer.unref();
+    this.timer = every(this.opts.pollMs ?? 2000, () => this.poke());
   }
 
   get isHealthy(): boolean {

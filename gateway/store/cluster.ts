@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { openPool } from '../../contract/pg.ts';
 import { ChangeFeed } from './changes.ts';
 import { openPgStore, type ChangeKind, type PgAudit, type PgRegistry, type PgTenants, type PgUsage } from './postgres.ts';
+import { every } from '../../contract/timers.ts';
 
 export interface ClusterStore {
   readonly url: string;
@@ -91,8 +92,7 @@ export async function openClusterStore(url: string, logger: Logger, options: Clu
       }
     };
     await beat();
-    const heart = setInterval(() => void beat().catch(() => {}), HEARTBEAT_MS);
-    heart.unref();
+    const heart = every(HEARTBEAT_MS, beat);
     logger.info({ gateway: id, functions: stores.registry.count() }, 'cluster store opened');
     return {
       url,

@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { UsageSink } from '../store/types.ts';
+import { every } from '../../contract/timers.ts';
 
 export interface UsageFigures {
   invocations: number;
@@ -49,8 +50,7 @@ export class UsageMeter {
   /** `db`: the SQLite database (the default), or another store's sink (PostgreSQL). */
   constructor(db: Database.Database | UsageSink, flushEveryMs = 5000) {
     this.sink = 'prepare' in db ? new SqliteUsageSink(db) : db;
-    this.timer = setInterval(() => void this.flush().catch(() => {}), flushEveryMs);
-    this.timer.unref();
+    this.timer = every(flushEveryMs, () => this.flush());
   }
 
   /** Adds to the current hour's figures of `fn` (cheap: two map updates). */

@@ -16,6 +16,7 @@ import { fromWire, toWire } from '../../contract/errors.ts';
 import type { Artifact } from '../../contract/artifact.ts';
 import type { ArtifactSource } from '../loaded-function.ts';
 import { StreamPort } from './stream-port.ts';
+import { every } from '../../contract/timers.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -49,8 +50,7 @@ const runtime = await Runtime.create({ ...init.runtime, ops, log: (entry) => pos
 await (await import('esbuild')).stop();
 
 const report = (): WorkerReport => ({ stats: runtime.stats(), counts: runtime.counts(), poolStats: runtime.poolStats(), coldStarts: runtime.coldStarts });
-const reporter = setInterval(() => post({ t: 'report', ...report() }), init.reportIntervalMs);
-reporter.unref();
+const reporter = every(init.reportIntervalMs, () => post({ t: 'report', ...report() }));
 
 port.on('message', (msg: ToWorker) => {
   if (streams.handle(msg as { t: string })) return;

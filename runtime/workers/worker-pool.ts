@@ -11,6 +11,7 @@ import type { FunctionHost, HostInvokeResult, SandboxPoolStats, ThreadLoad } fro
 import { toEpoch, type FromWorker, type OpsModule, type ToWorker, type WorkerInit, type WorkerReport } from './protocol.ts';
 import { fromWire, toWire } from '../../contract/errors.ts';
 import { StreamPort } from './stream-port.ts';
+import { every } from '../../contract/timers.ts';
 
 export interface WorkerPoolOptions {
   /** Worker threads; each runs its own Runtime. At least 1. */
@@ -132,8 +133,7 @@ export class WorkerPool implements FunctionHost {
       size: options.size,
     };
     this.slots = Array.from({ length: options.size }, (_, i) => new Slot(i));
-    this.watchdog = setInterval(() => this.checkHung(), Math.max(250, Math.min(1000, this.opts.hangGraceMs / 2)));
-    this.watchdog.unref();
+    this.watchdog = every(Math.max(250, Math.min(1000, this.opts.hangGraceMs / 2)), () => this.checkHung());
   }
 
   /** Starts every worker; resolves once all of them are ready to serve. */
