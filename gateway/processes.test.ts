@@ -90,6 +90,32 @@ describe('faas serve --processes 2', () => {
     expect((await processPids(gw.url)).size).toBe(2);
   });
 
+  it('a live-log follower on one process sees the invocations the other process answers', { timeout: 30_000 }, async () => {
+    expect((await put('logged', `export default { fetch(request: Request) { console.log('seen ' + new URL(request.url).pathname); return new Response('ok'); } };`)).status).toBe(201);
+    let text = '';
+    let follower: string | undefined;
+    const req = http.get(`${gw.url}/admin/functions/logged/logs?follow=1`, { agent: false, headers: { authorization: `Bearer ${gw.token}` } }, (res) => {
+      follower = res.headers['faas-process'] as string;
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+    });
+    req.on('error', () => {});
+    try {
+      await waitFor(() => text.includes(': following'), { timeoutMs: 10_000, what: 'the follow stream' });
+      // the other process learns of the follower through the supervisor: requests until one it answered shows up
+      let shown = false;
+      for (let i = 0; i < 20 && !shown; i++) {
+        const a = await once(gw.url, `/fn/logged/r${i}`);
+        expect(a.status).toBe(200);
+        if (a.process === follower) continue;
+        shown = await waitFor(() => text.includes(`seen /r${i}`), { timeoutMs: 1000, what: `r${i} in the stream` }).catch(() => false);
+      }
+      expect(shown).toBe(true);
+    } finally {
+      req.destroy();
+    }
+  });
+
   it('a process killed mid-request fails only its requests and is replaced; the other keeps serving', { timeout: 45_000 }, async () => {
     expect((await put('trickle', TRICKLE)).status).toBe(201);
     expect((await put('steady', SOURCES.version('steady'))).status).toBe(201);

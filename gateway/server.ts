@@ -296,6 +296,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   if (group) {
     plane.announceTenants = (names) => group.announce('tenant', names);
+    group.relayLogs(plane.logs);
     group.onSize((n) => {
       processes = n;
       share();

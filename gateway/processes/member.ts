@@ -8,6 +8,7 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import type { LogHub, TailEvent } from '../logs/hub.ts';
 import type { ChangeKind } from '../store/postgres.ts';
 import { FromSupervisor, parseMessage, SLOT_ENV, type FromMember, type MetricJson } from './messages.ts';
 
@@ -28,6 +29,9 @@ export class ProcessGroup {
   private live: number[];
   private metricsOf: (() => Promise<MetricJson[]>) | undefined;
   private slotsChanged: (slots: number) => void = () => {};
+  /** Functions someone follows in some process (their live-log events are sent to the others). */
+  private followed = new Set<string>();
+  private onRelayed: (tenant: string, event: TailEvent) => void = () => {};
   /** Called when the supervisor says drain (or is gone). */
   onDrain: (graceMs: number | undefined) => void = () => {};
 
@@ -97,6 +101,18 @@ export class ProcessGroup {
       });
       if (!this.send({ t: 'change', id, kind, names: [...names] })) this.announced.get(id)?.();
     });
+  }
+
+  /**
+   * Live logs across the group: followers here are counted by the supervisor, events made here of a
+   * function someone follows (anywhere) go to the others, and theirs arrive through `relayed`.
+   */
+  relayLogs(hub: { onFollow: LogHub['onFollow']; onEvent: LogHub['onEvent']; relayed: LogHub['relayed'] }): void {
+    hub.onFollow = (name, delta) => void this.send({ t: 'follow', name, delta: delta > 0 ? 1 : -1 });
+    hub.onEvent = (tenant, event) => {
+      if (this.followed.has(event.function)) this.send({ t: 'log', tenant, event });
+    };
+    this.onRelayed = (tenant, event) => hub.relayed(tenant, event);
   }
 
   /** Where this process's own metrics come from (prom-client JSON). */
@@ -175,6 +191,12 @@ export class ProcessGroup {
         if (this.live.length !== before) this.slotsChanged(this.live.length);
         return;
       }
+      case 'followed':
+        this.followed = new Set(msg.names);
+        return;
+      case 'log':
+        this.onRelayed(msg.tenant, msg.event as TailEvent);
+        return;
       case 'drain':
         this.onDrain(msg.graceMs);
         return;

@@ -34,6 +34,31 @@ const METRIC = z
 export type MetricJson = z.infer<typeof METRIC>;
 const METRICS = z.array(METRIC).max(10_000);
 
+/** A live-log event (gateway/logs/hub.ts TailEvent): checked for what the hub reads to file and filter it. */
+const LINE = z.object({ at: z.string().max(64), level: z.string().max(32), source: z.string().max(32), text: z.string().max(1024 * 1024) });
+const TAIL_EVENT = z.discriminatedUnion('type', [
+  LINE.extend({ type: z.literal('log'), function: NAME, version: z.number().int().nullable(), requestId: z.string().max(256).nullable() }),
+  z.object({
+    type: z.literal('invocation'),
+    at: z.string().max(64),
+    function: NAME,
+    version: z.number().int().nullable(),
+    requestId: z.string().max(256),
+    method: z.string().max(32),
+    path: z.string().max(64 * 1024),
+    status: z.number().int(),
+    outcome: z.string().max(64),
+    ms: z.number(),
+    queueMs: z.number().optional(),
+    execMs: z.number().optional(),
+    cpuMs: z.number().optional(),
+    cold: z.boolean().optional(),
+    logs: z.array(LINE).max(10_000),
+    droppedLogs: z.number().int().nonnegative().optional(),
+  }),
+]);
+const LOG = z.object({ t: z.literal('log'), tenant: NAME, event: TAIL_EVENT });
+
 /** From a gateway process to the supervisor. */
 export const FromMember = z.discriminatedUnion('t', [
   /** Bound to the shared port (the URL is the same for every process). */
@@ -48,6 +73,10 @@ export const FromMember = z.discriminatedUnion('t', [
   z.object({ t: z.literal('gather'), id: ID }),
   /** This process's metrics, for the supervisor's `collect` of that id. */
   z.object({ t: z.literal('metrics'), id: ID, metrics: METRICS }),
+  /** A live-log follower of `name` started (+1) or ended (-1) here. */
+  z.object({ t: z.literal('follow'), name: NAME, delta: z.union([z.literal(1), z.literal(-1)]) }),
+  /** A live-log event made here, of a function someone follows (in any process). */
+  LOG,
 ]);
 export type FromMember = z.infer<typeof FromMember>;
 
@@ -63,6 +92,10 @@ export const FromSupervisor = z.discriminatedUnion('t', [
   z.object({ t: z.literal('gathered'), id: ID, parts: z.array(z.object({ slot: z.number().int().nonnegative(), metrics: METRICS })).max(1024) }),
   /** The slots of the processes serving now, ascending (cron fires in the first; rate limits are shared by all). */
   z.object({ t: z.literal('slots'), slots: z.array(z.number().int().nonnegative()).max(1024) }),
+  /** The functions someone follows in some process: their events are sent to the supervisor. */
+  z.object({ t: z.literal('followed'), names: NAMES }),
+  /** Another process's live-log event. */
+  LOG,
   /** Stop taking requests, finish those in flight (up to graceMs), exit. */
   z.object({ t: z.literal('drain'), graceMs: z.number().int().nonnegative().max(86_400_000) }),
 ]);

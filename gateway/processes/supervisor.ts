@@ -65,6 +65,17 @@ export function superviseGateways(opts: SupervisorOptions): void {
   let draining = false;
   let drainFailed = false;
   const backoff = new Map<number, number>();
+  /** Live-log followers per function, per process. */
+  const follows = new Map<Member, Map<string, number>>();
+  let followed = '';
+  const announceFollowed = () => {
+    const names = new Set<string>();
+    for (const counts of follows.values()) for (const [name, n] of counts) if (n > 0) names.add(name);
+    const key = [...names].sort().join('\n');
+    if (key === followed) return;
+    followed = key;
+    for (const m of members.values()) send(m, { t: 'followed', names: [...names] });
+  };
 
   const send = (m: Member, msg: FromSupervisor) => {
     if (!m.worker.isConnected()) return false;
@@ -109,6 +120,7 @@ export function superviseGateways(opts: SupervisorOptions): void {
       case 'ready': {
         m.state = 'ready';
         announceSlots();
+        if (followed) send(m, { t: 'followed', names: followed.split('\n') });
         if (!started && serving().length === opts.processes) {
           started = true;
           opts.onReady(url!, msg.functions);
@@ -152,6 +164,18 @@ export function superviseGateways(opts: SupervisorOptions): void {
         if (g.waiting.size === 0) finishGather(gid);
         return;
       }
+      case 'follow': {
+        const counts = follows.get(m) ?? new Map<string, number>();
+        follows.set(m, counts);
+        const n = Math.max(0, (counts.get(msg.name) ?? 0) + msg.delta);
+        if (n > 0) counts.set(msg.name, n);
+        else counts.delete(msg.name);
+        announceFollowed();
+        return;
+      }
+      case 'log':
+        for (const other of members.values()) if (other !== m && other.state === 'ready') send(other, msg);
+        return;
       case 'metrics': {
         const g = gathers.get(msg.id);
         if (!g || !g.waiting.delete(m)) return;
@@ -187,6 +211,7 @@ export function superviseGateways(opts: SupervisorOptions): void {
   const exited = (m: Member, code: number | null, signal: string | null) => {
     if (members.get(m.slot) !== m) return;
     members.delete(m.slot);
+    if (follows.delete(m)) announceFollowed();
     // It will not answer: changes and scrapes stop waiting for it (its replacement starts from the registry).
     for (const [sid, relay] of relays) if (relay.waiting.delete(m)) settleRelay(sid);
     for (const [sid, relay] of relays) {

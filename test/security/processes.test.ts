@@ -120,6 +120,9 @@ describe('processes under attack', () => {
       { t: 'ready', functions: 'many' },
       { t: '__proto__', id: 1 },
       { t: 'drain' },
+      { t: 'log', tenant: 'default', event: { type: 'invocation', function: 'f' } },
+      { t: 'log', tenant: 'default', event: { type: 'log', function: 'f', version: 1, requestId: null, at: 'x', level: 'info', source: 'guest', text: 'x'.repeat(2 * 1024 * 1024) } },
+      { t: 'follow', name: 'f', delta: 1000 },
     ];
     for (const m of hostile) {
       expect(parseMessage(FromMember, m)).toBeUndefined();
