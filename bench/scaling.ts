@@ -5,12 +5,15 @@
 //   threads N   — one gateway process, HTTP on its main thread, guests on N worker threads (today's `faas serve --workers N`);
 //   processes N — N gateway processes (node:cluster, SCHED_NONE: the kernel hands each accepted
 //                 connection to one of them), guests on each process's own thread (--workers 0).
+//   serve N     — the real thing: `faas serve --processes N --workers 0` (a supervisor and N gateway
+//                 processes sharing the data directory; functions deployed through the admin API).
+// `--configs serve:2,threads:1` picks configurations (default: all but serve, then serve 2).
 // Reported per run: req/s, p99, CPU seconds per second of the servers (all their threads) and of the
 // load generator, and the load average. Experiment only: the processes share nothing (each has its own
-// data directory); the design note in BENCHMARKS.md says what a real multi-process gateway must add.
+// data directory); the `serve` rows are `faas serve --processes`, which shares them.
 import cluster from 'node:cluster';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,6 +42,48 @@ async function serveOne(port: number, workers: number): Promise<{ url: string; c
   };
 }
 
+/** `faas serve --processes n --workers 0` on a free port, hello and spin deployed through the admin API; its pids: the supervisor's and every process's. */
+async function serveProcesses(n: number): Promise<{ url: string; pids: number[]; close(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'faas-scaling-'));
+  const proc = spawn(process.execPath, ['bin/faas.js', 'serve', '--port', '0', '--data', dataDir, '--functions', join(dataDir, 'none'), '--workers', '0', '--processes', String(n)], {
+    env: { ...process.env, FAAS_FROM_SOURCE: '1', FAAS_ADMIN_TOKEN: 'scaling', FAAS_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`faas serve --processes ${n} did not start\n${err}`)), 120_000);
+    proc.stderr!.setEncoding('utf8');
+    proc.stderr!.on('data', (d: string) => {
+      err += d;
+      const m = /ready: .* at (\S+)\/fn\//.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+  for (const [name, entry] of [['hello', 'functions/hello.ts'], ['spin', spin.entry]] as const) {
+    const res = await fetch(`${url}/admin/functions/${name}`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer scaling', 'content-type': 'application/json' },
+      body: JSON.stringify({ source: readFileSync(entry, 'utf8'), filename: `${name}.ts` }),
+    });
+    if (res.status !== 201) throw new Error(`deploy ${name}: ${res.status} ${await res.text()}`);
+  }
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const pids = [proc.pid!, ...[...metrics.matchAll(/^faas_process_info\{pid="(\d+)"/gm)].map((m) => Number(m[1]))];
+  return {
+    url,
+    pids,
+    async close() {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 if (cluster.isWorker) {
   const s = await serveOne(Number(process.env.SCALING_PORT), 0);
   process.send!({ ready: s.url });
@@ -58,6 +103,7 @@ if (cluster.isWorker) {
   cluster.setupPrimary({ exec: 'bin/run-ts.js', args: ['bench/scaling.ts'] });
 
   const start = async (mode: string, n: number): Promise<{ url: string; pids: number[]; close(): Promise<void> }> => {
+    if (mode === 'serve') return serveProcesses(n);
     if (mode === 'threads') {
       const s = await serveOne(0, n);
       return { url: s.url, pids: [process.pid], close: s.close };
@@ -74,9 +120,12 @@ if (cluster.isWorker) {
     };
   };
 
+  const picked = args.includes('--configs')
+    ? args[args.indexOf('--configs') + 1]!.split(',').map((c) => c.split(':') as [string, string]).map(([m, n]): [string, number] => [m, Number(n)])
+    : undefined;
   const rows: Record<string, { rps: number[]; p99: number[]; serverCores: number[]; loadGenCores: number[]; load: number[] }> = {};
   for (let round = 0; round < rounds; round++) {
-    const configs: [string, number][] = [['threads', 1], ['threads', 2], ['processes', 1], ['processes', 2]];
+    const configs: [string, number][] = picked ? [...picked] : [['threads', 1], ['threads', 2], ['processes', 1], ['processes', 2], ['serve', 2]];
     for (const [mode, n] of round % 2 ? configs.reverse() : configs) {
       const s = await start(mode, n);
       for (const fn of ['hello', 'spin']) {

@@ -85,6 +85,7 @@ program
   .option('--run-code-allowed-hosts <hosts>', 'MCP run_code: comma-separated egress allowlist for snippets (default: none, no fetch)')
   .addOption(new Option('--store <url>', 'where state lives: "sqlite" (files in --data) or a postgres:// URL shared by a cluster of gateways').env('FAAS_STORE'))
   .option('--access-log-sample <fraction>', 'fraction (0-1) of successful requests written to the access log; errors always are (default 1)')
+  .addOption(new Option('--processes <n>', 'gateway processes accepting on the port, each with its worker threads: an integer or "auto" (one per core); default 1').env('FAAS_PROCESSES'))
   .action((opts) => serveCommand({ ...opts, watch: false }));
 
 program

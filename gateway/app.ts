@@ -52,11 +52,13 @@ export interface AppDeps {
   mcp?: McpOptions;
   /** Fraction (0..1) of successful requests that get an access-log line; errors always do. Default 1. */
   accessLogSample?: number;
+  /** With `faas serve --processes`: this process's slot, sent as the `faas-process` response header. */
+  processSlot?: number;
 }
 
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
-  app.use('*', requestContext(deps.logger, deps.accessLogSample ?? 1));
+  app.use('*', requestContext(deps.logger, deps.accessLogSample ?? 1, deps.processSlot === undefined ? undefined : String(deps.processSlot)));
   app.use('*', canonicalTarget());
   const admit = admission(deps.lifecycle);
   app.use('/fn/*', admit);
@@ -86,7 +88,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
  * Request id in and out, server-timing for invocations, and one log line per request: every error
  * (status 400 and up, or an error raised), and `sample` of the rest.
  */
-function requestContext(logger: Logger, sample: number): MiddlewareHandler<GatewayEnv> {
+function requestContext(logger: Logger, sample: number, processSlot: string | undefined): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const started = performance.now();
     const requestId = requestIdFrom(rawHeader(c.env.incoming.rawHeaders, 'x-request-id'));
@@ -95,6 +97,7 @@ function requestContext(logger: Logger, sample: number): MiddlewareHandler<Gatew
     const inv = c.get('invocation');
     if (!inv?.headersSet) {
       c.res.headers.set('x-request-id', requestId);
+      if (processSlot !== undefined) c.res.headers.set('faas-process', processSlot);
       if (inv?.queueMs !== undefined) c.res.headers.set('server-timing', serverTiming(inv));
     }
     const failed = c.res.status >= 400 || c.error !== undefined || inv?.error !== undefined;

@@ -37,6 +37,8 @@ export class ControlPlane {
   private routeOwners = new Set<string>();
   /** Traffic splits of the functions in a gradual rollout. */
   splits = new Map<string, TrafficSplit>();
+  /** A tenant's quota set or the tenant deleted here: the other processes of `--processes` apply it before this resolves. */
+  announceTenants: (names: readonly string[]) => Promise<void> = async () => {};
 
   constructor(
     dataDir: string,
@@ -56,7 +58,7 @@ export class ControlPlane {
       this.usage = new UsageMeter(db);
     }
     this.limits = new RateLimits(onLimited);
-    for (const t of this.tenants.list()) Promise.resolve(this.applyQuota(t)).catch(() => {});
+    for (const t of this.tenants.list()) Promise.resolve(this.quotaHere(t)).catch(() => {});
   }
 
   /** Tenants changed on another gateway (a quota set, a tenant deleted): the request path's limits follow. */
@@ -102,7 +104,12 @@ export class ControlPlane {
   }
 
   /** After a tenant was created or its quota set: its request rate and its KV bytes. */
-  applyQuota(t: Tenant): Promise<void> | void {
+  async applyQuota(t: Tenant): Promise<void> {
+    await this.quotaHere(t);
+    await this.announceTenants([t.name]);
+  }
+
+  private quotaHere(t: Tenant): Promise<void> | void {
     const q = t.quota;
     this.limits.setTenant(t.name, q.requestsPerSecond === undefined ? undefined : { requestsPerSecond: q.requestsPerSecond, burst: q.burst });
     return this.kv.setQuota(t.name, q.kvBytes ?? null);
@@ -113,9 +120,10 @@ export class ControlPlane {
     return this.kv.bytesOf(tenant);
   }
 
-  forgetTenant(name: string): Promise<void> | void {
+  async forgetTenant(name: string): Promise<void> {
     this.limits.setTenant(name, undefined);
-    return this.kv.setQuota(name, null);
+    await this.kv.setQuota(name, null);
+    await this.announceTenants([name]);
   }
 
   /** Ends live log streams (a drain must not wait for followers). */

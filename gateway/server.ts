@@ -33,6 +33,8 @@ import { SessionStore, type SessionOptions } from './console/sessions.ts';
 import type { McpOptions } from './mcp/index.ts';
 import { resolveRunCodeLimits } from './mcp/run-code.ts';
 import { every } from '../contract/timers.ts';
+import type { ProcessGroup } from './processes/member.ts';
+import type { ChangeKind } from './store/postgres.ts';
 
 export interface GatewayOptions {
   /** 0 picks a free port. Default 8080. */
@@ -108,6 +110,11 @@ export interface GatewayOptions {
   sessions?: SessionOptions;
   /** The in-memory window of metrics the console charts (default: one hour at 5 s). */
   sampler?: SamplerOptions;
+  /**
+   * This process's part in `faas serve --processes <n>`: changes made here reach the other processes
+   * before they are answered, theirs are applied here, /metrics covers every process.
+   */
+  group?: ProcessGroup;
   /** Called once the port is bound, before functions are loaded (readyz is 503 until then). */
   onListening?: (url: string) => void;
   /** Each result of a watched change (deployed, unchanged, removed, compile error). */
@@ -220,7 +227,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   const lifecycle = new Lifecycle();
   const scheduler = new Scheduler(opts.scheduler);
-  const metrics = (metricsRef = new GatewayMetrics({ runtime, scheduler, egress, usage: plane.usage, deployed: () => registry.count() }));
+  const group = opts.group;
+  const metrics = (metricsRef = new GatewayMetrics({ runtime, scheduler, egress, usage: plane.usage, deployed: () => registry.count(), processGroup: group !== undefined }));
+  if (group) {
+    group.metricsFrom(() => metrics.json());
+    metrics.scrape = () => group.scrape();
+  }
   const sampler = new MetricsSampler({ metrics, runtime, scheduler }, opts.sampler);
   plane.usage.onFlush = (rows) => sampler.addUsage(rows);
   sampler.start();
@@ -240,7 +252,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     acquire: (ticket, deadline) => scheduler.acquire(ticket, deadline),
     recordScheduled: (fn, outcome, seconds) => metrics.scheduled(fn, outcome, seconds),
     logger,
-    claimFiring: cluster ? (fn, cron, at) => claimFiring(cluster.pool, cluster.id, fn, cron, at) : undefined,
+    // A cluster claims each firing in the database (once across every gateway and process); processes
+    // on one machine leave it to the lowest slot serving.
+    claimFiring: cluster ? (fn, cron, at) => claimFiring(cluster.pool, cluster.id, fn, cron, at) : group ? async () => group.leadsCron() : undefined,
   });
   const cron = parts.get('cron') as CronTriggers;
   const registry = (registryRef = new Registry({
@@ -257,22 +271,38 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       plane.changed(names, registry);
       for (const part of parts.values()) part.sync(names);
     },
+    announce: group ? (names) => group.announce('function', names) : undefined,
     onMaterialize: (live) => plane.loaded(live),
     onForget: (name) => plane.forget(name),
   }));
+  // Changes another gateway (a cluster store's feed) or another process (--processes) made: re-read what they name.
+  const applyRemote = async (kind: ChangeKind, names: string[]) => {
+    if (kind === 'function') await registry.applyRemote(names);
+    else plane.tenantsChanged(names);
+  };
+  // Rate limits: each gateway of a cluster, and each process of a gateway, admits its share.
+  let gateways = 1;
+  let processes = 1;
+  const share = () => plane.limits.setShare(gateways * processes);
   if (cluster) {
     lifecycle.problem = () => cluster.problem();
-    cluster.onMembers((n) => plane.limits.setShare(n));
-    cluster.onRemote(
-      async (kind, names) => {
-        if (kind === 'function') await registry.applyRemote(names);
-        else plane.tenantsChanged(names);
-      },
-      () => {
-        plane.tenantsChanged(plane.tenants.list().map((t) => t.name));
-        void registry.applyRemote([...new Set([...registry.loadedNames(), ...registry.list().map((f) => f.name)])]);
-      },
-    );
+    cluster.onMembers((n) => {
+      gateways = n;
+      share();
+    });
+    cluster.onRemote(applyRemote, () => {
+      plane.tenantsChanged(plane.tenants.list().map((t) => t.name));
+      void registry.applyRemote([...new Set([...registry.loadedNames(), ...registry.list().map((f) => f.name)])]);
+    });
+  }
+  if (group) {
+    plane.announceTenants = (names) => group.announce('tenant', names);
+    group.relayLogs(plane.logs);
+    group.onSize((n) => {
+      processes = n;
+      share();
+    });
+    group.onRemote(applyRemote);
   }
   const app = createApp({
     runtime,
@@ -294,6 +324,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     consoleHost,
     mcp: opts.mcp,
     accessLogSample: logSample,
+    processSlot: group?.slot,
   });
 
   let server: Server;
@@ -360,6 +391,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await close();
     throw err;
   }
+  // Changes other processes made while this one started are applied before it serves.
+  await group?.caughtUp();
   if (lifecycle.phase === 'starting') lifecycle.phase = 'ready';
   logger.info({ functions: registry.count() }, 'ready');
   // Functions nobody asked for in a while leave the runtime (they stay deployed; see Registry.materialize).

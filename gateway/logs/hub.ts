@@ -133,6 +133,12 @@ export class LogHub {
   /** A live function's tenant (the registry's, read as events arrive); until set, events are taken as their callers say. */
   ownerOf: ((fn: string) => string | undefined) | undefined;
   private readonly captures = new Map<string, LogCapture>();
+  /**
+   * With `faas serve --processes`: a follower started or ended here (+1, -1), and an event made here
+   * (the group sends it to the other processes while anyone follows the function).
+   */
+  onFollow: ((fn: string, delta: number) => void) | undefined;
+  onEvent: ((tenant: string, event: TailEvent) => void) | undefined;
 
   constructor(private readonly limits: LogHubLimits = DEFAULT_LOG_HUB_LIMITS) {
     this.sweeper = every(5_000, () => this.sweep());
@@ -242,10 +248,12 @@ export class LogHub {
     this.subscriberCount++;
     this.tenantSubscribers.set(tenant, ofTenant + 1);
     this.closers.add(onClose);
+    this.onFollow?.(fn, 1);
     let done = false;
     return () => {
       if (done) return;
       done = true;
+      this.onFollow?.(fn, -1);
       ring.subscribers.delete(sub);
       this.subscriberCount--;
       const left = (this.tenantSubscribers.get(tenant) ?? 1) - 1;
@@ -306,7 +314,15 @@ export class LogHub {
     return ring;
   }
 
-  private emit(ring: Ring, event: TailEvent): void {
+  /** An event another process of the group made: kept and sent to followers here, as if made here. */
+  relayed(tenant: string, event: TailEvent): void {
+    if (this.closed) return;
+    const ring = this.ring(event.function, tenant);
+    if (ring) this.emit(ring, event, false);
+  }
+
+  private emit(ring: Ring, event: TailEvent, local = true): void {
+    if (local) this.onEvent?.(ring.tenant, event);
     const size = sizeOf(event);
     ring.events.push(event);
     ring.bytes += size;

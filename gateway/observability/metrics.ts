@@ -5,6 +5,7 @@ import type { Scheduler } from '../scheduler/scheduler.ts';
 import { BoundHistogram, type HistogramSeries } from './bound-histogram.ts';
 import type { UsageFigures, UsageMeter } from '../usage/meter.ts';
 import { functionLabel } from '../mcp/ephemeral.ts';
+import type { MetricJson } from '../processes/messages.ts';
 
 /** Error codes that mean the guest hit one of its limits, and the `kind` label they count under. */
 const LIMIT_KINDS: Record<string, string> = {
@@ -30,7 +31,15 @@ export class GatewayMetrics {
   private readonly scheduledRuns;
 
   constructor(
-    private readonly sources: { runtime: FunctionHost; scheduler: Scheduler; egress?: EgressCounters; usage?: UsageMeter; deployed?: () => number },
+    private readonly sources: {
+      runtime: FunctionHost;
+      scheduler: Scheduler;
+      egress?: EgressCounters;
+      usage?: UsageMeter;
+      deployed?: () => number;
+      /** One of the processes of `faas serve --processes`: its pid is a series of its own. */
+      processGroup?: boolean;
+    },
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
@@ -112,6 +121,8 @@ export class GatewayMetrics {
     new Gauge({
       name: 'faas_functions_deployed',
       help: 'Functions deployed (live in the registry), loaded or not',
+      // every process of --processes reads the same registry: the same number, not one per process
+      aggregator: 'max',
       registers,
       collect() {
         this.set(sources.deployed?.() ?? counts().deployed);
@@ -267,6 +278,12 @@ export class GatewayMetrics {
     for (const [name, help, field, scale] of usageCounters) {
       new Counter({ name, help, labelNames: ['tenant'] as const, registers, collect: usage(field, scale) });
     }
+    if (sources.processGroup) {
+      new Gauge({ name: 'faas_process_info', help: 'One series per gateway process of faas serve --processes (labels: its slot and pid)', labelNames: ['pid'] as const, registers }).set(
+        { pid: String(process.pid) },
+        1,
+      );
+    }
     this.logsDropped = new Counter({
       name: 'faas_guest_log_records_dropped_total',
       help: 'Guest console records dropped by the per-invocation and per-function log caps',
@@ -333,8 +350,23 @@ export class GatewayMetrics {
     return this.registry.contentType;
   }
 
+  /** With --processes: the whole group's metrics (set by the gateway; see gateway/processes/member.ts). */
+  scrape: (() => Promise<{ text: string; contentType: string }>) | undefined;
+
+  /** The Prometheus text of /metrics, and its content type. */
+  async exposition(): Promise<{ text: string; contentType: string }> {
+    if (this.scrape) return this.scrape();
+    return { text: await this.text(), contentType: this.contentType };
+  }
+
   async text(): Promise<string> {
     await this.sources.runtime.refreshStats?.();
     return this.registry.metrics();
+  }
+
+  /** This process's metrics as prom-client's JSON (what another process merges into its /metrics). */
+  async json(): Promise<MetricJson[]> {
+    await this.sources.runtime.refreshStats?.();
+    return (await this.registry.getMetricsAsJSON()) as unknown as MetricJson[];
   }
 }

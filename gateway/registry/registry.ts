@@ -80,6 +80,12 @@ export interface RegistryOptions {
   onDeploy?: (outcome: string) => void;
   /** Called whenever live functions changed (deploy, delete, rollback, split), with their names. */
   onChange?: (names: readonly string[]) => void;
+  /**
+   * A change made here (not one applied from elsewhere), after `onChange`: the other processes of
+   * `faas serve --processes` apply it before this resolves, so the change is not answered before
+   * every process serves it.
+   */
+  announce?: (names: readonly string[]) => Promise<void>;
   /** Called when a function is loaded into the runtime (its first request since start or since it was forgotten). */
   onMaterialize?: (live: LiveRecord) => void;
   /** Called when an idle function is dropped from the runtime (it stays deployed). */
@@ -303,6 +309,7 @@ export class Registry {
         }
         await this.prune(name);
         this.opts.onChange?.([name]);
+      await this.opts.announce?.([name]);
         return rec;
       });
       this.opts.onDeploy?.('ok');
@@ -331,6 +338,7 @@ export class Registry {
       await this.store.makeLive(rec, null);
       if (this.opts.runtime.get(name)) await this.opts.runtime.deploy(name, rec.version, artifact, config, { tenant: rec.tenant });
       this.opts.onChange?.([name]);
+      await this.opts.announce?.([name]);
       this.opts.logger.info({ function: name, version: rec.version, from: live.version }, 'rolled back');
       return this.store.current(name)!;
     });
@@ -356,6 +364,7 @@ export class Registry {
       await this.store.makeLive(records[primaryAt]!, single ? null : entries);
       if (this.opts.runtime.get(name)) await this.putLive(this.store.current(name)!);
       this.opts.onChange?.([name]);
+      await this.opts.announce?.([name]);
       this.opts.logger.info({ function: name, split: entries }, 'traffic split set');
       return this.store.current(name)!;
     });
@@ -369,6 +378,7 @@ export class Registry {
       await this.opts.runtime.undeploy(name);
       this.lastUsed.delete(name);
       this.opts.onChange?.([name]);
+      await this.opts.announce?.([name]);
       if (removed) this.opts.logger.info({ function: name }, 'deleted');
       return removed;
     });

@@ -23,6 +23,8 @@ export interface FunctionRouteDeps {
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   bodyBudget: BodyBudget;
+  /** With `faas serve --processes`: this process's slot, sent as the `faas-process` response header. */
+  processSlot?: number;
 }
 
 // Framing is the gateway's business: a guest's Content-Length may not match what is sent.
@@ -94,11 +96,12 @@ export interface FunctionCall {
 function invoker(deps: FunctionRouteDeps) {
   const call = functionCaller(deps);
   const { maxBodyBytes, bodyTimeoutMs, bodyBudget } = deps;
+  const processSlot = deps.processSlot === undefined ? undefined : String(deps.processSlot);
   return (c: GatewayContext, name: string, strip: boolean): Promise<Response> => {
     const timing: NonNullable<GatewayEnv['Variables']['invocation']> = { function: name };
     c.set('invocation', timing);
     const incoming = c.env.incoming;
-    return call({
+    const response = call({
       name,
       method: c.req.method,
       url: c.req.url,
@@ -116,6 +119,11 @@ function invoker(deps: FunctionRouteDeps) {
       requestId: c.get('requestId'),
       target: incoming.url,
       timing,
+    });
+    if (processSlot === undefined) return response;
+    return response.then((r) => {
+      r.headers.set('faas-process', processSlot);
+      return r;
     });
   };
 }
