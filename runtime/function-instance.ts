@@ -1,6 +1,6 @@
 import { FaasError } from '../contract/errors.ts';
 import { GuestFault, type HostArg, type Sandbox, type SandboxHooks } from './engine/types.ts';
-import { Invocation, type GuestRequest, type GuestResponse, type InvocationUsage } from './invocation.ts';
+import { Invocation, NO_BACKGROUND, type GuestRequest, type GuestResponse, type InvocationUsage } from './invocation.ts';
 import type { LoadedFunction } from './loaded-function.ts';
 import type { StackMapper } from './sourcemap.ts';
 import type { GuestLogEntry, HostServices } from './host/services.ts';
@@ -42,8 +42,6 @@ function mapErrorBody(mapper: StackMapper, response: GuestResponse): GuestRespon
   return { status, headers: headers.map(([k, v]) => (k.toLowerCase() === 'content-length' ? [k, String(out.byteLength)] : [k, v])), body: out };
 }
 
-/** An invocation without ctx.waitUntil work or a streamed response body: its usage at response time is final. */
-const NOTHING_MORE: Promise<undefined> = Promise.resolve(undefined);
 
 type InstanceState = 'ready' | 'retiring' | 'dead';
 
@@ -178,7 +176,7 @@ export class FunctionInstance {
     if (out.waitUntil) waits.push(this.settleWork(inv));
     if (waits.length === 0) {
       this.finish(inv);
-      return { response, background: NOTHING_MORE };
+      return { response, background: NO_BACKGROUND };
     }
     const background = (waits.length === 1 ? waits[0]! : Promise.all(waits)).then(() => {
       this.finish(inv);

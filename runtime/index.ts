@@ -9,6 +9,7 @@ export type { FunctionHost, DeployedFunction, SandboxPoolStats, ThreadLoad, Host
 export { WorkerPool, DIED_MESSAGE, type WorkerPoolOptions, type WorkerEvent } from './workers/worker-pool.ts';
 export type { OpsModule, OpsProvider } from './workers/protocol.ts';
 export type { GuestRequest, GuestResponse, InvocationUsage } from './invocation.ts';
+export { NO_BACKGROUND } from './invocation.ts';
 export { readAllBytes, isByteSource, MAX_CHUNK, type ByteSource } from './body-stream.ts';
 export { readableSource, type ReadableSourceOptions } from './host/readable-source.ts';
 export type { GuestLogEntry, BoundOp, OpContext, LogLevel } from './host/services.ts';

@@ -95,3 +95,10 @@ export class Invocation {
     return this.streamTable ? this.streamTable.close(reason) : [];
   }
 }
+
+/**
+ * The `background` of an invocation with no ctx.waitUntil work and no streamed body: one shared,
+ * settled promise, so a caller can tell by identity that the usage at response time is final and
+ * skip waiting for it.
+ */
+export const NO_BACKGROUND: Promise<undefined> = Promise.resolve(undefined);

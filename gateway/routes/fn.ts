@@ -2,7 +2,7 @@ import type { Hono, Handler, MiddlewareHandler } from 'hono';
 import { assertFunctionName } from '../../contract/config.ts';
 import { ERROR_STATUS, FaasError, isFaasError, type ErrorCode } from '../../contract/errors.ts';
 import type { ByteSource, DeployedFunction, GuestRequest, GuestResponse, InvocationUsage } from '../../runtime/index.ts';
-import type { FunctionHost } from '../../runtime/index.ts';
+import { NO_BACKGROUND, type FunctionHost } from '../../runtime/index.ts';
 import { STREAM_THRESHOLD, readBody, streamBody, type BodyBudget, type StreamedBody } from '../body.ts';
 import type { ControlPlane } from '../control-plane.ts';
 import { rawHeader, serverTiming, asHttpError, type GatewayContext, type GatewayEnv } from '../http.ts';
@@ -207,11 +207,14 @@ export function functionCaller({ runtime, registry, scheduler, metrics, lifecycl
       }
       // ctx.waitUntil work runs on after the response: it keeps the slot (and shows as in flight) until
       // it settles, bounded by the invocation's deadline, so the scheduler still sees what it admits.
-      slot.releaseAfter(result.background, deadline + BACKGROUND_GRACE_MS);
-      lifecycle.trackBackground(result.background);
       usage = result.usage;
-      const atResponse = usage;
-      void result.background.then((final) => final && meterLater(plane, tenant, name, atResponse, final));
+      if (result.background === NO_BACKGROUND) slot.release();
+      else {
+        slot.releaseAfter(result.background, deadline + BACKGROUND_GRACE_MS);
+        lifecycle.trackBackground(result.background);
+        const atResponse = usage;
+        void result.background.then((final) => final && meterLater(plane, tenant, name, atResponse, final));
+      }
       timing.coldMs = result.coldMs;
       timing.execMs = result.execMs;
       timing.worker = result.worker;

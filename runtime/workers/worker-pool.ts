@@ -3,7 +3,7 @@ import type { Artifact } from '../../contract/artifact.ts';
 import type { FunctionConfig } from '../../contract/config.ts';
 import { FaasError } from '../../contract/errors.ts';
 import type { GuestLogEntry } from '../host/services.ts';
-import type { GuestRequest, InvocationUsage } from '../invocation.ts';
+import { NO_BACKGROUND, type GuestRequest, type InvocationUsage } from '../invocation.ts';
 import { LoadedFunction, isArtifactSource, type ArtifactSource } from '../loaded-function.ts';
 import type { DeployOptions, FunctionStats, InvokeOptions, RuntimeCounts, RuntimeOptions } from '../runtime.ts';
 import { pickWorker } from './affinity.ts';
@@ -90,7 +90,6 @@ class Slot {
   constructor(readonly index: number) {}
 }
 
-const SETTLED: Promise<undefined> = Promise.resolve(undefined);
 /** Built, a thread runs worker-main.js itself; from source it needs the tsx loader first (worker.js). */
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.js' : './worker-main.js', import.meta.url);
 /** Never handed to workers: guests cannot read process.env, but a thread has no need for them either. */
@@ -455,7 +454,7 @@ export class WorkerPool implements FunctionHost {
         const p = this.settle(slot, msg.id);
         if (!p) return;
         slot.coldStarts = msg.coldStarts;
-        let background: Promise<InvocationUsage | undefined> = SETTLED;
+        let background: Promise<InvocationUsage | undefined> = NO_BACKGROUND;
         if (msg.background) background = new Promise((resolve) => slot.backgrounds.set(msg.id, resolve));
         const { bodyStream, ...response } = msg.response;
         p.resolve({
