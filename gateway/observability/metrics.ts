@@ -30,7 +30,7 @@ export class GatewayMetrics {
   private readonly scheduledRuns;
 
   constructor(
-    private readonly sources: { runtime: FunctionHost; scheduler: Scheduler; egress?: EgressCounters; usage?: UsageMeter; deployed?: () => number },
+    private readonly sources: { runtime: FunctionHost; scheduler: Scheduler; egress?: EgressCounters; usage?: UsageMeter; deployed?: () => number; dirPending?: () => number },
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
@@ -115,6 +115,14 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.set(sources.deployed?.() ?? counts().deployed);
+      },
+    });
+    new Gauge({
+      name: 'faas_functions_dir_pending',
+      help: 'Functions-directory entries the background sync after start has not checked yet (0 once it finished)',
+      registers,
+      collect() {
+        this.set(sources.dirPending?.() ?? 0);
       },
     });
     new Gauge({

@@ -227,6 +227,7 @@ export class RegistryStore implements RegistryBackend {
       deleteVersion: db.prepare<[string, number]>('DELETE FROM versions WHERE name = ? AND version = ?'),
       countTenant: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM functions WHERE tenant = ?'),
       countAll: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM functions'),
+      names: db.prepare<[], string>('SELECT name FROM functions').pluck(),
       page: db.prepare<[{ cursor: string; prefix: string; tenant: string | null; limit: number }], FunctionRow>(
         `SELECT * FROM functions WHERE name > @cursor AND name >= @prefix AND substr(name, 1, length(@prefix)) = @prefix
            AND (@tenant IS NULL OR tenant = @tenant) ORDER BY name LIMIT @limit`,
@@ -256,6 +257,10 @@ export class RegistryStore implements RegistryBackend {
 
   count(tenant?: string): number {
     return (tenant === undefined ? this.stmts.countAll.get() : this.stmts.countTenant.get(tenant))!.n;
+  }
+
+  names(): string[] {
+    return this.stmts.names.all();
   }
 
   /** Live functions by name after `cursor`, at most `limit`, optionally by name prefix and tenant. */
