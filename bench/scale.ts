@@ -11,7 +11,8 @@
 // artifact, and committed through the registry's store in batches): compiling 100,000 functions one
 // by one takes this 2-core machine longer than the rest of the bench. The admin API deploy path
 // (compile per function) is measured separately by `--deploy=N`: RSS sampled while N functions are
-// deployed with bounded concurrency. `--dir=N` restarts on a functions directory of N unchanged files.
+// deployed with bounded concurrency. `--dir=N` restarts on a functions directory of N unchanged files
+// (time to ready, then the background check of the entries; `--counts=` with nothing runs that alone).
 //
 // Results: bench/results/scale.json, bench/results/scale.svg, and the "Density at platform scale"
 // section of BENCHMARKS.md (unless --quick or --no-write).
