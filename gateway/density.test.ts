@@ -1,11 +1,22 @@
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SOURCES, startTestGateway, tempDir, testWorkers, waitFor, type TestGateway } from '../test/helpers/gateway.ts';
+import { SOURCES, startTestGateway, tempDir, testWorkers, waitFor, writeFiles, type TestGateway } from '../test/helpers/gateway.ts';
 
 let t: TestGateway | undefined;
+const dirs: string[] = [];
 afterEach(async () => {
   await t?.close();
   t = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+/** A functions directory of its own: the helper deletes the one it makes when its gateway closes, and restarts need it. */
+function functionsDirWith(files: Record<string, string>): string {
+  const d = tempDir('faas-density-fns-');
+  dirs.push(d);
+  writeFiles(d, files);
+  return d;
+}
 
 const metric = async (gw: TestGateway, name: string): Promise<number> => {
   const text = await (await fetch(`${gw.url}/metrics`)).text();
@@ -20,14 +31,16 @@ const functions = Object.fromEntries(Array.from({ length: N }, (_, i) => [`f${St
 describe('a deployed function costs metadata until it is invoked', () => {
   it('after a restart nothing is loaded; a request loads its function; an idle one leaves memory and comes back', async () => {
     const dataDir = tempDir('faas-density-');
-    t = await startTestGateway({ dataDir, functions, keepData: true });
-    const functionsDir = t.functionsDir;
+    dirs.push(dataDir);
+    const functionsDir = functionsDirWith(functions);
+    t = await startTestGateway({ dataDir, functionsDir, keepData: true });
     expect(await metric(t, 'faas_functions_deployed')).toBe(N);
     await t.close();
 
     t = await startTestGateway({ dataDir, functionsDir, functionIdleTtlMs: 1000 });
     // the directory is unchanged: nothing recompiled, nothing read
-    expect(t.gw.startup.functionsDir.every((o) => o.outcome === 'unchanged')).toBe(true);
+    const synced = await t.gw.startup.functionsDirSynced;
+    expect(synced).toMatchObject({ entries: N, beforeReady: 0, unchanged: N, changed: [] });
     expect(await metric(t, 'faas_functions_deployed')).toBe(N);
     expect(await metric(t, 'faas_functions_loaded')).toBe(0);
     expect(await metric(t, 'faas_instances_resident')).toBe(0);
@@ -46,8 +59,9 @@ describe('a deployed function costs metadata until it is invoked', () => {
 
   it('concurrent first requests to a function not yet loaded all get its answer', async () => {
     const dataDir = tempDir('faas-density-');
-    t = await startTestGateway({ dataDir, functions, keepData: true });
-    const functionsDir = t.functionsDir;
+    dirs.push(dataDir);
+    const functionsDir = functionsDirWith(functions);
+    t = await startTestGateway({ dataDir, functionsDir, keepData: true });
     await t.close();
     t = await startTestGateway({ dataDir, functionsDir });
     const answers = await Promise.all(Array.from({ length: 20 }, () => t!.fn('f07').then((r) => r.text())));

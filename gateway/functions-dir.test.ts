@@ -55,7 +55,11 @@ describe('the functions directory', () => {
 
     writeFiles(functionsDir, { 'b.ts': SOURCES.version('b2') });
     const g = await start({ dataDir, functionsDir });
-    expect(outcomes(g)).toEqual({ a: 'unchanged', b: 'deployed' });
+    // both were in the registry: nothing synced before ready, both checked in the background
+    expect(outcomes(g)).toEqual({});
+    const report = await g.gw.startup.functionsDirSynced;
+    expect(report).toMatchObject({ entries: 2, beforeReady: 0, unchanged: 1, stopped: false });
+    expect(report.changed.map((o) => [o.name, o.outcome])).toEqual([['b', 'deployed']]);
     expect(g.gw.startup.registry.functions).toBe(2);
     expect(await (await g.fn('a')).text()).toBe('a1');
     expect(await (await g.fn('b')).text()).toBe('b2');
@@ -91,6 +95,72 @@ describe('the functions directory', () => {
     expect(await (await g.fn('corrupt')).text()).toBe('repaired');
     expect((await (await g.admin('GET', '/admin/functions/keyed')).json()).version).toBe(2);
     expect(g.logs.some((l) => l.msg === 'rebuilding function from stored source' && l.function === 'corrupt')).toBe(true);
+  });
+});
+
+describe('start-up with a functions directory', () => {
+  it('serves from the registry at once and checks known entries in the background; a file changed while down is picked up there', async () => {
+    const functionsDir = dir('faas-fns-');
+    const dataDir = dir('faas-data-');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`u${String(i).padStart(2, '0')}.ts`] = SOURCES.version(`u${i}`);
+    writeFiles(functionsDir, { ...files, 'changed.ts': SOURCES.version('old') });
+    await (await start({ dataDir, functionsDir })).close();
+
+    // while the gateway is down: one file changes, one is added
+    writeFiles(functionsDir, { 'changed.ts': SOURCES.version('new'), 'added.ts': SOURCES.version('added') });
+    // the changed entry's rebuild waits for the test (checkEntry runs before an entry is bundled)
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const checked: string[] = [];
+    const g = await start({
+      dataDir,
+      functionsDir,
+      checkEntry: async (path) => {
+        checked.push(path.split('/').pop()!);
+        if (path.endsWith('changed.ts')) await gate;
+      },
+    });
+    // ready: the new entry was deployed first, the rest is served by the registry's versions
+    expect(outcomes(g)).toEqual({ added: 'deployed' });
+    expect(await (await g.fn('added')).text()).toBe('added');
+    expect(await (await g.fn('u07')).text()).toBe('u7');
+    await waitFor(() => checked.includes('changed.ts'), { what: 'the background sync to reach changed.ts' });
+    expect(await (await g.fn('changed')).text()).toBe('old');
+    const readyz = await fetch(`${g.url}/readyz`);
+    expect(readyz.status).toBe(200);
+    expect(await readyz.json()).toEqual({ status: 'ready', functionsDir: 'syncing' });
+    expect(await (await fetch(`${g.url}/metrics`)).text()).toMatch(/^faas_functions_dir_pending [1-9]\d*$/m);
+
+    release();
+    const report = await g.gw.startup.functionsDirSynced;
+    expect(report).toMatchObject({ entries: 42, beforeReady: 1, unchanged: 40, stopped: false });
+    expect(report.changed.map((o) => [o.name, o.outcome]).sort()).toEqual([['added', 'deployed'], ['changed', 'deployed']]);
+    // unchanged entries cost stat calls only: never checked (nor bundled)
+    expect(checked.sort()).toEqual(['added.ts', 'changed.ts']);
+    expect(await (await g.fn('changed')).text()).toBe('new');
+    expect(await (await fetch(`${g.url}/readyz`)).json()).toEqual({ status: 'ready', functionsDir: 'synced' });
+    expect(await (await fetch(`${g.url}/metrics`)).text()).toMatch(/^faas_functions_dir_pending 0$/m);
+    const line = g.logs.find((l) => l.msg === 'functions directory synced');
+    expect(line).toMatchObject({ entries: 42, beforeReady: 1, unchanged: 40, deployed: 2, errors: 0 });
+  });
+
+  it('closing while the background sync waits on an entry stops it after that entry', async () => {
+    const functionsDir = dir('faas-fns-');
+    const dataDir = dir('faas-data-');
+    writeFiles(functionsDir, { 'a.ts': SOURCES.version('a1'), 'b.ts': SOURCES.version('b1') });
+    await (await start({ dataDir, functionsDir })).close();
+    writeFiles(functionsDir, { 'a.ts': SOURCES.version('a2') });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let reached = false;
+    const g = await start({ dataDir, functionsDir, checkEntry: async () => ((reached = true), await gate) });
+    await waitFor(() => reached, { what: 'the background sync to reach a.ts' });
+    const closed = g.close();
+    release();
+    await closed;
+    const report = await g.gw.startup.functionsDirSynced;
+    expect(report.stopped).toBe(true);
   });
 });
 

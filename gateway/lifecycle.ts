@@ -8,6 +8,8 @@ export class Lifecycle {
   phase: Phase = 'starting';
   /** Why the gateway cannot take changes now (the cluster database is away), if so: /readyz answers 503. */
   problem: () => string | undefined = () => undefined;
+  /** The functions directory's background sync after start, when there is a directory (shown by /readyz). */
+  functionsDir: () => 'syncing' | 'synced' | undefined = () => undefined;
   private active = 0;
   private readonly background = new Set<Promise<unknown>>();
   private waiters: (() => void)[] = [];

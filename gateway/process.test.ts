@@ -106,6 +106,22 @@ describe('the gateway as a process', () => {
     expect(child.stderr.join('\n')).toContain('SIGTERM: draining');
   });
 
+  // The access log goes to stdout: a parent that stops reading it (or closes it) must not keep the
+  // gateway from exiting on SIGTERM (pino's exit flush used to retry a full pipe forever).
+  it('exits on SIGTERM when nobody reads its stdout any more', { timeout: 90_000 }, async () => {
+    for (const how of ['stalled', 'closed'] as const) {
+      const child = await start({ dataDir: dir(`faas-stdout-${how}-`) });
+      if (how === 'stalled') child.proc.stdout!.pause();
+      else child.proc.stdout!.destroy();
+      // 4 KiB paths, each logged as a 404: far more than a pipe and the parent's buffer hold
+      const long = 'x'.repeat(4096);
+      for (let i = 0; i < 120; i++) expect((await fetch(`${child.url}/fn/nope/${long}${i}`)).status).toBe(404);
+      child.proc.kill('SIGTERM');
+      const exit = await Promise.race([child.exited, sleep(20_000).then(() => 'hung' as const)]);
+      expect(exit, how).toEqual({ code: 0, signal: null });
+    }
+  });
+
   it('reports readyz 503 while it is still loading functions', async () => {
     const functionsDir = dir('faas-starting-fns-');
     const many: Record<string, string> = {};

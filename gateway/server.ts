@@ -10,7 +10,7 @@ import { WorkerPool, type WorkerEvent } from '../runtime/index.ts';
 import { loadSigningKey, SIGNING_KEY_ENV } from '../contract/signing-key.ts';
 import { createApp } from './app.ts';
 import { BodyBudget } from './body.ts';
-import { DirectoryWatcher, syncDirectory, type SyncOutcome } from './functions-dir.ts';
+import { DirectorySync, DirectoryWatcher, type DirSyncReport, type SyncOutcome } from './functions-dir.ts';
 import { Lifecycle, type Phase } from './lifecycle.ts';
 import { createLogger, guestLogSink, type Logger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
@@ -40,7 +40,10 @@ export interface GatewayOptions {
   /** 0 picks a free port. Default 8080. */
   port?: number;
   host?: string;
-  /** Every `<name>.ts|js` in it is compiled (if changed) and deployed at start. */
+  /**
+   * Every `<name>.ts|js` in it is compiled (if changed) and deployed at start: new entries before the
+   * gateway is ready, the others (served by the registry meanwhile) in the background (see DirectorySync).
+   */
   functionsDir?: string;
   /** Signing key, registry database and artifacts. */
   dataDir: string;
@@ -141,7 +144,13 @@ export interface Gateway {
   readonly adminToken: string;
   /** True when the token was generated here: the caller should show it once. */
   readonly adminTokenGenerated: boolean;
-  readonly startup: { registry: LoadReport; functionsDir: SyncOutcome[] };
+  readonly startup: {
+    registry: LoadReport;
+    /** The functions directory's new entries (no function of that name was deployed), synced before ready. */
+    functionsDir: SyncOutcome[];
+    /** The whole directory's sync, when it finished: the entries above and the background check of the others. */
+    functionsDirSynced: Promise<DirSyncReport>;
+  };
   readonly phase: Phase;
   /** Resolves when the directory watcher has handled every change seen so far (no-op without watch). */
   settled(): Promise<void>;
@@ -228,7 +237,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const lifecycle = new Lifecycle();
   const scheduler = new Scheduler(opts.scheduler);
   const group = opts.group;
-  const metrics = (metricsRef = new GatewayMetrics({ runtime, scheduler, egress, usage: plane.usage, deployed: () => registry.count(), processGroup: group !== undefined }));
+  let dirSync: DirectorySync | undefined;
+  const metrics = (metricsRef = new GatewayMetrics({
+    runtime,
+    scheduler,
+    egress,
+    usage: plane.usage,
+    deployed: () => registry.count(),
+    processGroup: group !== undefined,
+    dirPending: () => dirSync?.pending ?? 0,
+  }));
   if (group) {
     group.metricsFrom(() => metrics.json());
     metrics.scrape = () => group.scrape();
@@ -357,6 +375,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       clearInterval(forgetter);
       plane.stopStreams();
       watcher?.close();
+      await dirSync?.stop();
       for (const part of parts.values()) part.stop();
       scheduler.rejectWaiting(new FaasError('unavailable', 'the gateway is shutting down', { retryAfterSeconds: 1 }));
       await new Promise<void>((resolve) => {
@@ -376,11 +395,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // a log line's buffer belongs to the function's tenant: loaded functions answer from memory
     plane.logs.ownerOf = (fn) => runtime.get(fn)?.tenant ?? registry.get(fn)?.tenant;
     for (const part of parts.values()) part.sync();
-    const fromDir = opts.functionsDir ? await syncDirectory(registry, opts.functionsDir, logger, opts.checkEntry) : [];
+    dirSync = opts.functionsDir ? await DirectorySync.start(registry, opts.functionsDir, logger, opts.checkEntry) : undefined;
+    const fromDir = dirSync?.beforeReady ?? [];
     for (const o of fromDir) {
       if (o.outcome === 'error') logger.error({ function: o.name, error: o.error.code }, o.error.message);
     }
-    startup = { registry: loaded, functionsDir: fromDir };
+    startup = {
+      registry: loaded,
+      functionsDir: fromDir,
+      functionsDirSynced: dirSync?.finished ?? Promise.resolve({ entries: 0, beforeReady: 0, unchanged: 0, changed: [], ms: 0, stopped: false }),
+    };
+    lifecycle.functionsDir = () => (dirSync ? (dirSync.pending > 0 ? 'syncing' : 'synced') : undefined);
     if (opts.watch && opts.functionsDir) {
       watcher = new DirectoryWatcher(opts.functionsDir, registry, (o) => {
         if (o.outcome === 'error') logger.error({ function: o.name, error: o.error.code }, o.error.message);
@@ -421,6 +446,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (lifecycle.phase === 'closed') return close();
       lifecycle.phase = 'draining';
       watcher?.close();
+      void dirSync?.stop();
       for (const part of parts.values()) part.stop();
       plane.stopStreams();
       logger.info({ inflight: lifecycle.busy, graceMs }, 'draining');

@@ -62,6 +62,41 @@ describe('instances', () => {
     expect(names).not.toContain('a');
   });
 
+  it('evicts by recency of use, not of deploy, and never an instance with work in flight', async () => {
+    // one instance's heap, measured, so the budget holds three and a half of them
+    const probe = await Runtime.create({ poolSize: 0 });
+    probe.deploy('p', 1, hello, config);
+    await probe.invoke('p', request);
+    const heap = probe.stats()[0]!.heapBytes;
+    probe.close();
+    rt = await Runtime.create({ poolSize: 0, memoryBudgetBytes: Math.floor(3.5 * heap) });
+    const slow = verifyArtifact(
+      (await compileEntry({ source: `export default { async fetch() { await new Promise((r) => setTimeout(r, 300)); return new Response('slow'); } };`, filename: 'slow.ts', resolveDir: process.cwd() }, key)).bytes,
+      key,
+    );
+    rt.deploy('slow', 1, slow, config);
+    const inflight = rt.invoke('slow', request);
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) rt.deploy(name, 1, hello, config);
+    await rt.invoke('a', request);
+    await rt.invoke('b', request);
+    await rt.invoke('a', request); // a is now more recent than b
+    await rt.invoke('c', request); // over budget: b goes (slow is older but busy)
+    let names = rt.stats().map((s) => s.name).sort();
+    expect(names).toEqual(['a', 'c', 'slow']);
+    await rt.invoke('d', request);
+    names = rt.stats().map((s) => s.name).sort();
+    expect(names).toEqual(['c', 'd', 'slow']);
+    expect(new TextDecoder().decode((await inflight).response.body!)).toBe('slow');
+    // slow was used until it finished: more recent than c and d
+    await rt.invoke('e', request);
+    names = rt.stats().map((s) => s.name).sort();
+    expect(names).toEqual(['d', 'e', 'slow']);
+    await rt.invoke('d', request);
+    await rt.invoke('f', request);
+    expect(rt.stats().map((s) => s.name).sort()).toEqual(['d', 'e', 'f']);
+    expect(rt.counts().instanceEvictions).toBe(4);
+  });
+
   it('a redeploy serves the new version while the old one finishes in-flight work', async () => {
     rt = await Runtime.create({ poolSize: 0 });
     const slow = verifyArtifact(

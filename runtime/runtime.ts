@@ -132,6 +132,13 @@ export class Runtime {
   /** The version of each function deployed last: what an invocation without a version runs. */
   private readonly primary = new Map<string, LoadedFunction>();
   private readonly instances = new Map<LoadedFunction, Set<FunctionInstance>>();
+  /**
+   * Instances that were idle when last seen, least recently used first: appended when an instance
+   * starts or drains (its lastUsedAt is then the newest), and dropped lazily by whoever walks it (an
+   * entry that got work since is skipped and removed; it comes back at the end when it drains again).
+   * Eviction walks from the front and stops when done: no sort of every instance per eviction.
+   */
+  private readonly idleLru = new Map<FunctionInstance, true>();
   /** Σ heapSample over `instances` (re-summed by every sweep, which is the only other place samples change). */
   private residentHeap = 0;
   /** Instances being started, with how many requests already wait for each. */
@@ -325,6 +332,7 @@ export class Runtime {
     this.sweeper = undefined;
     for (const set of this.instances.values()) for (const inst of [...set]) inst.kill();
     this.instances.clear();
+    this.idleLru.clear();
     this.residentHeap = 0;
     for (const p of this.pools.values()) p.close();
   }
@@ -398,6 +406,9 @@ export class Runtime {
       let set = this.instances.get(fn);
       if (!set) this.instances.set(fn, (set = new Set()));
       set.add(inst);
+      // started now: the newest end of the idle list, in lastUsedAt order with the others
+      inst.lastUsedAt = performance.now();
+      this.markIdle(inst);
       this.residentHeap += inst.heapSample;
       this.enforceBudget();
       return inst;
@@ -418,32 +429,48 @@ export class Runtime {
 
   private onDrained(inst: FunctionInstance): void {
     if (inst.state === 'dead') {
+      this.idleLru.delete(inst);
       const set = this.instances.get(inst.fn);
       if (set?.delete(inst)) this.residentHeap -= inst.heapSample;
       if (set && set.size === 0) this.instances.delete(inst.fn);
       return;
     }
+    this.markIdle(inst);
     this.enforceBudget();
+  }
+
+  /** Moves `inst` to the most recently used end of the idle list. */
+  private markIdle(inst: FunctionInstance): void {
+    this.idleLru.delete(inst);
+    this.idleLru.set(inst, true);
   }
 
   private retireVersion(fn: LoadedFunction): void {
     for (const inst of [...(this.instances.get(fn) ?? [])]) inst.retire();
   }
 
-  private idleInstances(): FunctionInstance[] {
-    const idle: FunctionInstance[] = [];
-    for (const set of this.instances.values()) for (const inst of set) if (inst.inflight.size === 0) idle.push(inst);
-    return idle.sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+  /**
+   * Idle instances, least recently used first, while `visit` returns true. Entries that are busy or
+   * dead are removed on the way, so a walk costs what it evicts plus what it skips once.
+   */
+  private walkIdle(visit: (inst: FunctionInstance) => boolean): void {
+    for (const inst of this.idleLru.keys()) {
+      if (inst.inflight.size > 0 || inst.state === 'dead') {
+        this.idleLru.delete(inst);
+        continue;
+      }
+      if (!visit(inst)) return;
+    }
   }
 
   private sweepIdle(): void {
     const cutoff = performance.now() - this.opts.idleTtlMs;
-    for (const inst of this.idleInstances()) {
-      if (inst.lastUsedAt < cutoff) {
-        inst.kill();
-        this.instanceEvictions++;
-      }
-    }
+    this.walkIdle((inst) => {
+      if (inst.lastUsedAt >= cutoff) return false;
+      inst.kill();
+      this.instanceEvictions++;
+      return true;
+    });
     // an artifact nothing has started from for as long as an idle instance lives goes too
     for (const fn of [...this.loadedArtifacts.keys()]) {
       if (fn.lastUsedAt >= cutoff) break;
@@ -469,12 +496,13 @@ export class Runtime {
       total -= this.loadedArtifacts.get(fn)!;
       this.dropArtifact(fn);
     }
-    for (const inst of this.idleInstances()) {
-      if (total <= this.opts.memoryBudgetBytes) break;
+    this.walkIdle((inst) => {
+      if (total <= this.opts.memoryBudgetBytes) return false;
       total -= inst.heapSample;
       inst.kill();
       this.instanceEvictions++;
-    }
+      return true;
+    });
   }
 
   /**

@@ -98,6 +98,14 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   const threads = workers === 0 ? 'guests on the gateway thread' : `${workers} worker thread${workers === 1 ? '' : 's'}`;
   say(`ready: ${gateway.registry.count()} function(s) at ${gateway.url}/fn/<name> (${threads})${opts.watch ? `; watching ${opts.functions}` : ''}`);
   say(`console: ${consoleUrl(gateway.url, opts.consoleHost ?? process.env.FAAS_CONSOLE_HOST)} (sign in with the admin token or a tenant token)`);
+  // the directory's entries the registry already had are checked after ready (served by the registry meanwhile)
+  void gateway.startup.functionsDirSynced.then((r) => {
+    for (const o of r.changed) if (!gateway.startup.functionsDir.includes(o)) say(describe(o));
+    const deployed = r.changed.filter((o) => o.outcome === 'deployed').length;
+    say(
+      `functions directory ${r.stopped ? 'sync stopped' : 'synced'}: ${r.entries} entr${r.entries === 1 ? 'y' : 'ies'}, ${r.unchanged} unchanged, ${deployed} deployed, ${r.changed.length - deployed} failed, in ${r.ms} ms`,
+    );
+  });
 
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -1,8 +1,44 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { destination, pino, type DestinationStream, type Logger } from 'pino';
 import type { GuestLogEntry } from '../../runtime/index.ts';
 import type { FunctionHost } from '../../runtime/index.ts';
 
 export type { Logger } from 'pino';
+
+/** Log bytes held in memory while stdout does not take them (a reader that stopped reading); past it, lines are dropped. */
+const STDOUT_BUFFER_BYTES = 16 * 1024 * 1024;
+/** At exit, how long buffered lines may wait for a stalled stdout before they are dropped. */
+const EXIT_FLUSH_MS = 2_000;
+
+let stdoutDestination: DestinationStream | undefined;
+
+/**
+ * Stdout, written asynchronously (sonic-boom). pino's own default flushes it synchronously at exit and
+ * retries EAGAIN forever: with a parent that stopped reading the pipe, `process.exit` never returned and
+ * the gateway ignored SIGTERM. Here the flush at exit is bounded, and what the pipe does not take by
+ * then is dropped; while running, at most STDOUT_BUFFER_BYTES wait for the reader. A reader that
+ * closed its end (EPIPE) already turned the stream into a no-op (pino's broken-pipe filter).
+ */
+function stdout(): DestinationStream {
+  if (stdoutDestination) return stdoutDestination;
+  let giveUpAt = Infinity;
+  const dest = destination({
+    fd: process.stdout.fd ?? 1,
+    sync: false,
+    maxLength: STDOUT_BUFFER_BYTES,
+    retryEAGAIN: () => performance.now() < giveUpAt,
+  });
+  // before pino's own exit hook (which would flush again, unbounded): bounded flush, then done
+  process.prependOnceListener('exit', () => {
+    giveUpAt = performance.now() + EXIT_FLUSH_MS;
+    try {
+      dest.flushSync();
+    } catch {
+      // the reader stalled or left: the rest is lost, the process exits anyway
+    }
+    dest.destroy();
+  });
+  return (stdoutDestination = dest);
+}
 
 /** JSON lines to `destination` (stdout by default); tests pass a stream to capture them. */
 export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
@@ -14,7 +50,7 @@ export function createLogger(options: { level?: string; destination?: Destinatio
       // Belt and braces: nothing should put these into a log record, but if it does they stay out.
       redact: { paths: ['config.secrets', '*.config.secrets', 'secrets', 'authorization', 'token', 'adminToken'], censor: '[redacted]' },
     },
-    options.destination,
+    options.destination ?? stdout(),
   );
 }
 

@@ -39,6 +39,8 @@ export class GatewayMetrics {
       deployed?: () => number;
       /** One of the processes of `faas serve --processes`: its pid is a series of its own. */
       processGroup?: boolean;
+      /** Functions-directory entries the background check has not reached yet. */
+      dirPending?: () => number;
     },
   ) {
     const registers = [this.registry];
@@ -126,6 +128,14 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.set(sources.deployed?.() ?? counts().deployed);
+      },
+    });
+    new Gauge({
+      name: 'faas_functions_dir_pending',
+      help: 'Functions-directory entries the background sync after start has not checked yet (0 once it finished)',
+      registers,
+      collect() {
+        this.set(sources.dirPending?.() ?? 0);
       },
     });
     new Gauge({

@@ -144,6 +144,11 @@ export class Registry {
     return this.store.list(tenant);
   }
 
+  /** The names of all live functions (read from the index only: no config is parsed). */
+  names(): string[] {
+    return this.store.names();
+  }
+
   /** Live functions in all (or of one tenant). */
   count(tenant?: string): number {
     return this.store.count(tenant);

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFunctionConfig } from '../../contract/config.ts';
-import { openRegistryDb, RegistryStore, type VersionRecord } from './store.ts';
+import Database from 'better-sqlite3';
+import { migrate } from '../../contract/sqlite-migrations.ts';
+import { openRegistryDb, REGISTRY_MIGRATIONS, RegistryStore, type VersionRecord } from './store.ts';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -45,6 +47,45 @@ describe('RegistryStore.isReferenced', () => {
     expect(store.isReferenced('artifacts/alpha/3-0123456789abcdef.qbc')).toBe(false);
     expect(store.isReferenced('artifacts/alpha/1-0123456789abcdef.qbc.tmp-123')).toBe(false);
     expect(store.isReferenced('artifacts/gamma/1-0123456789abcdef.qbc')).toBe(false);
+    store.close();
+  });
+});
+
+describe('RegistryStore.withList', () => {
+  const withConfig = (name: string, config: object) => ({ ...record(name, 1, `artifacts/${name}/1-00.qbc`), config: parseFunctionConfig(config) });
+
+  it('reads routed and scheduled functions through their partial indexes, also on a file from before them', () => {
+    dir = mkdtempSync(join(tmpdir(), 'faas-store-'));
+    // a registry file as the previous schema left it, with functions in it
+    const db = new Database(join(dir, 'faas.db'));
+    migrate(db, 'registry', REGISTRY_MIGRATIONS.slice(0, 3));
+    const old = new RegistryStore(db);
+    old.commit(withConfig('routed', { routes: ['a.example/*'] }), 'src');
+    old.commit(withConfig('plain', {}), 'src');
+    db.close();
+
+    const store = new RegistryStore(openRegistryDb(join(dir, 'faas.db')));
+    store.commit(withConfig('timed', { crons: ['* * * * *'] }), 'src');
+    store.commit(withConfig('both', { routes: ['b.example/*'], crons: ['0 * * * *'] }), 'src');
+    const names = (key: string) => store.withList(key).map((f) => f.name);
+    expect(names('routes')).toEqual(['both', 'routed']);
+    expect(names('crons')).toEqual(['both', 'timed']);
+
+    // a new live config (redeploy, rollback) moves a function in or out of the index
+    store.makeLive({ ...withConfig('routed', {}), version: 1 }, null);
+    store.makeLive({ ...withConfig('plain', { crons: ['*/5 * * * *'] }), version: 1 }, null);
+    store.remove('both');
+    expect(names('routes')).toEqual([]);
+    expect(names('crons')).toEqual(['plain', 'timed']);
+
+    const plan = (key: string) =>
+      (store.db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM functions WHERE json_array_length(config, '$.${key}') > 0 ORDER BY name`).all() as { detail: string }[])
+        .map((r) => r.detail)
+        .join('; ');
+    expect(plan('routes')).toContain('USING INDEX functions_routed');
+    expect(plan('crons')).toContain('USING INDEX functions_scheduled');
+    // any other list still answers, by a scan
+    expect(store.withList('env')).toEqual([]);
     store.close();
   });
 });

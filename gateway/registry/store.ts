@@ -135,7 +135,23 @@ CREATE TABLE dir_entries (
 );
 `,
   },
+  {
+    // Start-up reads the routed and the scheduled functions (the route table, the cron triggers):
+    // partial indexes on the lists' JSON, kept by SQLite itself on every write of a row, so those reads
+    // visit only such rows instead of parsing every function's config. See INDEXED_LISTS.
+    name: 'indexes of routed and scheduled functions',
+    sql: `
+CREATE INDEX functions_routed ON functions (name) WHERE json_array_length(config, '$.routes') > 0;
+CREATE INDEX functions_scheduled ON functions (name) WHERE json_array_length(config, '$.crons') > 0;
+`,
+  },
 ];
+
+/**
+ * Config lists with a partial index (the migration above): their query must spell the index's
+ * condition with the same literal path for the planner to use it.
+ */
+const INDEXED_LISTS = ['routes', 'crons'] as const;
 
 /** A `versions` row as the SQL drivers return it (the PostgreSQL store reads the same columns). */
 export interface VersionRow {
@@ -211,11 +227,15 @@ export class RegistryStore implements RegistryBackend {
       deleteVersion: db.prepare<[string, number]>('DELETE FROM versions WHERE name = ? AND version = ?'),
       countTenant: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM functions WHERE tenant = ?'),
       countAll: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM functions'),
+      names: db.prepare<[], string>('SELECT name FROM functions').pluck(),
       page: db.prepare<[{ cursor: string; prefix: string; tenant: string | null; limit: number }], FunctionRow>(
         `SELECT * FROM functions WHERE name > @cursor AND name >= @prefix AND substr(name, 1, length(@prefix)) = @prefix
            AND (@tenant IS NULL OR tenant = @tenant) ORDER BY name LIMIT @limit`,
       ),
       withList: db.prepare<[string], FunctionRow>(`SELECT * FROM functions WHERE json_array_length(config, ?) > 0 ORDER BY name`),
+      withIndexedList: new Map<string, Database.Statement<[], FunctionRow>>(
+        INDEXED_LISTS.map((key) => [key, db.prepare<[], FunctionRow>(`SELECT * FROM functions WHERE json_array_length(config, '$.${key}') > 0 ORDER BY name`)]),
+      ),
       referenced: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM versions WHERE artifact = ?'),
       referencedAt: db.prepare<[string, number, string], { n: number }>('SELECT COUNT(*) AS n FROM versions WHERE name = ? AND version = ? AND artifact = ?'),
       dirEntry: db.prepare<[string], { fingerprint: string; source_hash: string }>('SELECT fingerprint, source_hash FROM dir_entries WHERE name = ?'),
@@ -239,6 +259,10 @@ export class RegistryStore implements RegistryBackend {
     return (tenant === undefined ? this.stmts.countAll.get() : this.stmts.countTenant.get(tenant))!.n;
   }
 
+  names(): string[] {
+    return this.stmts.names.all();
+  }
+
   /** Live functions by name after `cursor`, at most `limit`, optionally by name prefix and tenant. */
   page(options: { cursor?: string; limit: number; prefix?: string; tenant?: string }): LiveRecord[] {
     const prefix = options.prefix ?? '';
@@ -248,7 +272,8 @@ export class RegistryStore implements RegistryBackend {
   /** Live functions whose config has a non-empty list under `key` (e.g. "routes", "crons"). */
   withList(key: string): LiveRecord[] {
     if (!/^[A-Za-z][A-Za-z0-9]*$/.test(key)) throw new Error(`not a config key: ${key}`);
-    return this.stmts.withList.all(`$.${key}`).map(fromFunctionRow);
+    const indexed = this.stmts.withIndexedList.get(key);
+    return (indexed ? indexed.all() : this.stmts.withList.all(`$.${key}`)).map(fromFunctionRow);
   }
 
   /** What the functions directory's files of `name` looked like (stat fingerprint) when it last built it, and the bundle's hash. */

@@ -10,6 +10,9 @@ export function registerHealthRoutes(app: Hono<GatewayEnv>, lifecycle: Lifecycle
   app.get('/readyz', (c) => {
     if (lifecycle.phase !== 'ready') return c.json({ status: lifecycle.phase }, 503);
     const problem = lifecycle.problem();
-    return problem ? c.json({ status: 'degraded', reason: problem }, 503) : c.json({ status: 'ready' });
+    if (problem) return c.json({ status: 'degraded', reason: problem }, 503);
+    // ready while the functions directory is still checked in the background (the registry serves meanwhile)
+    const functionsDir = lifecycle.functionsDir();
+    return c.json(functionsDir ? { status: 'ready', functionsDir } : { status: 'ready' });
   });
 }

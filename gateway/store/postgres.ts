@@ -203,6 +203,10 @@ export class PgRegistry implements RegistryBackend {
     return tenant === undefined ? this.live.size : this.list(tenant).length;
   }
 
+  names(): string[] {
+    return [...this.live.keys()];
+  }
+
   page(options: { cursor?: string; limit: number; prefix?: string; tenant?: string }): LiveRecord[] {
     const cursor = options.cursor ?? '';
     const prefix = options.prefix ?? '';

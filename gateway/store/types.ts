@@ -22,6 +22,8 @@ export interface RegistryBackend {
   current(name: string): LiveRecord | undefined;
   list(tenant?: string): LiveRecord[];
   count(tenant?: string): number;
+  /** The names of all live functions (start-up tells new functions-directory entries from known ones). */
+  names(): string[];
   page(options: { cursor?: string; limit: number; prefix?: string; tenant?: string }): LiveRecord[];
   withList(key: string): LiveRecord[];
   dirEntry(name: string): { fingerprint: string; sourceHash: string } | undefined;
