@@ -30,6 +30,7 @@ import { gatewayOps, workerOpsModule } from './workers/ops.ts';
 import { EgressCounters } from '../runtime/index.ts';
 import { MetricsSampler, type SamplerOptions } from './observability/sampler.ts';
 import { SessionStore, type SessionOptions } from './console/sessions.ts';
+import { SqliteSessions } from './console/sqlite-sessions.ts';
 import type { McpOptions } from './mcp/index.ts';
 import { resolveRunCodeLimits } from './mcp/run-code.ts';
 import { every } from '../contract/timers.ts';
@@ -254,9 +255,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const sampler = new MetricsSampler({ metrics, runtime, scheduler }, opts.sampler);
   plane.usage.onFlush = (rows) => sampler.addUsage(rows);
   sampler.start();
+  // In the store every process and gateway shares: faas.db, or the cluster's database.
   const sessions = new SessionStore(
+    cluster ? cluster.sessions : new SqliteSessions(plane.db!),
     (p) => p.kind === 'root' || plane.tenants.tokens(p.tenant).some((t) => t.id === p.tokenId && t.revokedAt === null),
     opts.sessions,
+    (err) => logger.warn({ err: (err as Error)?.message }, 'console sessions: sweep failed'),
   );
   const consoleHost = (opts.consoleHost ?? process.env.FAAS_CONSOLE_HOST)?.trim().toLowerCase() || undefined;
   // Bindings' gateway parts read the registry (a function is not in the runtime until it is used).
@@ -350,7 +354,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     server = await listen(app.fetch, opts.port ?? 8080, opts.host ?? '127.0.0.1', bodyTimeoutMs);
   } catch (err) {
     sampler.stop();
-    sessions.clear();
+    sessions.stop();
     for (const part of parts.values()) part.stop();
     await runtime.close();
     await closeAll(bindingHosts);
@@ -371,7 +375,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     (closing ??= (async () => {
       lifecycle.phase = 'closed';
       sampler.stop();
-      sessions.clear();
+      sessions.stop();
       clearInterval(forgetter);
       plane.stopStreams();
       watcher?.close();

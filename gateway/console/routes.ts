@@ -91,8 +91,8 @@ export function registerConsoleRoutes(app: Hono<GatewayEnv>, deps: ConsoleDeps):
     const principal = deps.authenticate(token);
     if (!principal) throw new FaasError('unauthorized', 'invalid or revoked token');
     // Whatever session id the browser brought is ended, never reused: a new one is always issued.
-    sessions.destroy(sessionCookie(c));
-    const { id, session } = sessions.create(principal);
+    await sessions.destroy(sessionCookie(c));
+    const { id, session } = await sessions.create(principal);
     const secure = isHttps(c);
     setCookie(c, secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE, id, {
       httpOnly: true,
@@ -105,26 +105,26 @@ export function registerConsoleRoutes(app: Hono<GatewayEnv>, deps: ConsoleDeps):
     return c.json(sessionView(principal, session), 201);
   });
 
-  app.get('/admin/session', (c) => {
+  app.get('/admin/session', async (c) => {
     if (!onConsoleHost(c)) throw notHere(c);
     noStore(c);
     if (!sameOrigin(c)) throw new FaasError('forbidden', 'cross-origin request refused for a console session');
-    const session = sessions.resolve(sessionCookie(c));
+    const session = await sessions.resolve(sessionCookie(c));
     // Not an error: the console asks this first, signed in or not.
     if (!session) return c.json({ signedIn: false });
     return c.json(sessionView(session.principal, session));
   });
 
-  app.delete('/admin/session', (c) => {
+  app.delete('/admin/session', async (c) => {
     if (!onConsoleHost(c)) throw notHere(c);
     noStore(c);
     const id = sessionCookie(c);
-    const session = sessions.resolve(id);
+    const session = await sessions.resolve(id);
     if (session) {
       if (!sameOrigin(c) || !csrfMatches(session, c.req.header(CSRF_HEADER))) {
         throw new FaasError('forbidden', `missing or wrong CSRF token: send the ${CSRF_HEADER} header to sign out`);
       }
-      sessions.destroy(id);
+      await sessions.destroy(id);
     }
     for (const name of [SESSION_COOKIE, SECURE_SESSION_COOKIE]) {
       deleteCookie(c, name, { path: COOKIE_PATH, secure: name === SECURE_SESSION_COOKIE || isHttps(c), httpOnly: true, sameSite: 'Strict' });

@@ -145,10 +145,25 @@ CREATE INDEX functions_routed ON functions (name) WHERE json_array_length(config
 CREATE INDEX functions_scheduled ON functions (name) WHERE json_array_length(config, '$.crons') > 0;
 `,
   },
+  {
+    // Keyed by the SHA-256 of the session id (never the id); tenant NULL is the operator. Times in ms.
+    name: 'console sessions',
+    sql: `
+CREATE TABLE console_sessions (
+  key TEXT PRIMARY KEY,
+  tenant TEXT,
+  token_id TEXT,
+  created_at INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX console_sessions_lru ON console_sessions (last_seen, created_at);
+`,
+  },
 ];
 
 /**
- * Config lists with a partial index (the migration above): their query must spell the index's
+ * Config lists with a partial index (migration 4, above): their query must spell the index's
  * condition with the same literal path for the planner to use it.
  */
 const INDEXED_LISTS = ['routes', 'crons'] as const;

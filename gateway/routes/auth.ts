@@ -18,7 +18,7 @@ export function principalAuth(rootToken: string, tenants: Pick<TenantStore, 'aut
   const authenticate = tokenAuthenticator(rootToken, tenants);
   return async (c, next) => {
     const header = c.req.header('authorization');
-    const fromSession = header === undefined ? sessions?.authenticate(c) : undefined;
+    const fromSession = header === undefined ? await sessions?.authenticate(c) : undefined;
     if (fromSession) {
       c.set('principal', fromSession);
       return next();
@@ -34,7 +34,7 @@ export function principalAuth(rootToken: string, tenants: Pick<TenantStore, 'aut
 
 /** What a console session answers for a request: its principal, undefined without a session cookie; throws when refused. */
 export interface SessionAuth {
-  authenticate(c: GatewayContext): Principal | undefined;
+  authenticate(c: GatewayContext): Promise<Principal | undefined>;
 }
 
 /** The principal a presented token stands for: the operator's root token, a live tenant token, or nothing. */

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { openPool } from '../../contract/pg.ts';
 import { ChangeFeed } from './changes.ts';
-import { openPgStore, type ChangeKind, type PgAudit, type PgRegistry, type PgTenants, type PgUsage } from './postgres.ts';
+import { openPgStore, type ChangeKind, type PgAudit, type PgRegistry, type PgSessions, type PgTenants, type PgUsage } from './postgres.ts';
 import { every } from '../../contract/timers.ts';
 
 export interface ClusterStore {
@@ -20,6 +20,8 @@ export interface ClusterStore {
   readonly tenants: PgTenants;
   readonly usage: PgUsage;
   readonly audit: PgAudit;
+  /** Console sign-in sessions (read from the database on every check: no mirror). */
+  readonly sessions: PgSessions;
   readonly feed: ChangeFeed;
   /** Sets what applies another gateway's changes (the registry and the control plane exist after the store). */
   onRemote(apply: (kind: ChangeKind, names: string[]) => Promise<void>, reloaded: () => void): void;

@@ -17,7 +17,8 @@ import type { AuditEntry } from '../audit/log.ts';
 import { fromFunctionRow, fromRow, type FunctionRow, type VersionRow, type LiveRecord, type SplitEntry, type VersionRecord } from '../registry/store.ts';
 import { hash, matchToken, newToken, notFound, TOKEN, type Principal, type Quota, type Tenant, type TokenInfo } from '../tenants/store.ts';
 import type { UsageRow } from '../usage/meter.ts';
-import type { AuditSink, RegistryBackend, TenantBackend, UsageSink } from './types.ts';
+import type { AuditSink, RegistryBackend, SessionBackend, SessionRecord, TenantBackend, UsageSink } from './types.ts';
+import { fromSessionRow, SESSION_EVICT, SESSION_SELECT, SESSION_SWEEP_WHERE, SESSION_TOUCH, sessionValues, type SessionRow } from '../console/sqlite-sessions.ts';
 
 /** The channel every gateway LISTENs on; the payload is `{ seq, kind, name, origin }`. */
 export const CHANGES_CHANNEL = 'faas_changes';
@@ -128,6 +129,21 @@ CREATE TABLE leases (
   holder TEXT NOT NULL,
   expires_at TIMESTAMPTZ NOT NULL
 );
+`,
+  },
+  {
+    // As in SQLite (gateway/registry/store.ts): keyed by the SHA-256 of the session id, times in ms.
+    name: 'console sessions',
+    sql: `
+CREATE TABLE console_sessions (
+  key TEXT PRIMARY KEY,
+  tenant TEXT,
+  token_id TEXT,
+  created_at BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX console_sessions_lru ON console_sessions (last_seen, created_at);
 `,
   },
 ];
@@ -534,6 +550,46 @@ export class PgAudit implements AuditSink {
   }
 }
 
+/**
+ * Console sessions in PostgreSQL: every gateway of the cluster reads the row itself (no mirror), so a
+ * sign-out or a revoked token on one gateway ends the session on all of them at once.
+ */
+export class PgSessions implements SessionBackend {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async insert(record: SessionRecord, maxSessions: number): Promise<void> {
+    await run(() =>
+      inTransaction(this.pool, async (client) => {
+        await client.query('INSERT INTO console_sessions (key, tenant, token_id, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', sessionValues(record));
+        await client.query(SESSION_EVICT, [record.key, Math.max(0, maxSessions - 1)]);
+      }),
+    );
+  }
+
+  async get(key: string): Promise<{ record: SessionRecord; credentialLive: boolean } | undefined> {
+    const { rows } = await run(() => this.pool.query<SessionRow>(`${SESSION_SELECT} WHERE s.key = $1`, [key]));
+    return rows[0] && fromSessionRow(rows[0]);
+  }
+
+  async touch(key: string, lastSeen: number): Promise<void> {
+    await run(() => this.pool.query(SESSION_TOUCH, [lastSeen, key, lastSeen]));
+  }
+
+  async delete(key: string): Promise<void> {
+    await run(() => this.pool.query('DELETE FROM console_sessions WHERE key = $1', [key]));
+  }
+
+  async sweep(now: number, idleBefore: number): Promise<number> {
+    const { rowCount } = await run(() => this.pool.query(`DELETE FROM console_sessions WHERE ${SESSION_SWEEP_WHERE}`, [now, idleBefore]));
+    return rowCount ?? 0;
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await run(() => this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM console_sessions'));
+    return Number(rows[0]!.n);
+  }
+}
+
 type AuditRow = Omit<AuditEntry, 'detail' | 'id'> & { id: string; detail: string | null };
 
 /** Claims one cron firing for `gateway`: true when no gateway had it yet. */
@@ -550,5 +606,5 @@ export async function openPgStore(pool: pg.Pool, origin: string, onAuditError: (
   const registry = new PgRegistry(pool, origin);
   const tenants = new PgTenants(pool, origin);
   await Promise.all([registry.reload(), tenants.reload()]);
-  return { registry, tenants, usage: new PgUsage(pool), audit: new PgAudit(pool, onAuditError) };
+  return { registry, tenants, usage: new PgUsage(pool), audit: new PgAudit(pool, onAuditError), sessions: new PgSessions(pool) };
 }

@@ -71,3 +71,31 @@ export interface AuditSink {
   insert(entry: Omit<AuditEntry, 'id'>): Awaitable<void>;
   list(options: { tenant?: string; before: number; limit: number }): Awaitable<AuditEntry[]>;
 }
+
+/** A console sign-in session as stored: keyed by the SHA-256 of its id (the id itself is never stored). */
+export interface SessionRecord {
+  /** base64url SHA-256 of the session id. */
+  key: string;
+  principal: Principal;
+  /** ms since the epoch, all three. */
+  createdAt: number;
+  /** Refreshed at most about once a minute (gateway/console/sessions.ts). */
+  lastSeen: number;
+  expiresAt: number;
+}
+
+/**
+ * Console sessions, in the store every process and gateway shares (faas.db, or PostgreSQL), so a
+ * session works wherever its next request lands and survives restarts.
+ */
+export interface SessionBackend {
+  /** Stores a new session, then ends the least recently used ones beyond `maxSessions`. */
+  insert(record: SessionRecord, maxSessions: number): Awaitable<void>;
+  /** The session and whether its credential stands (root, or a tenant token neither revoked nor deleted), read together. */
+  get(key: string): Awaitable<{ record: SessionRecord; credentialLive: boolean } | undefined>;
+  touch(key: string, lastSeen: number): Awaitable<void>;
+  delete(key: string): Awaitable<void>;
+  /** Deletes sessions past `expiresAt`, unused since `idleBefore`, or whose token no longer stands; returns how many. */
+  sweep(now: number, idleBefore: number): Awaitable<number>;
+  count(): Awaitable<number>;
+}
