@@ -90,6 +90,51 @@ describe('faas serve --processes 2', () => {
     expect((await processPids(gw.url)).size).toBe(2);
   });
 
+  it('a console session made on one process works on the other; signing out or revoking on one ends it on both', { timeout: 40_000 }, async () => {
+    // once() keeps no headers but faas-process: the cookie is read from a plain http.request.
+    const signIn = async (token: string) => {
+      const { status, headers, body } = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const req = http.request(`${gw.url}/admin/session`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' }, timeout: 15_000 }, (res) => {
+          let b = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (b += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b }));
+        });
+        req.on('error', reject);
+        req.on('timeout', () => req.destroy(new Error('sign-in timed out')));
+        req.end(JSON.stringify({ token }));
+      });
+      expect(status).toBe(201);
+      return { cookie: headers['set-cookie']![0]!.split(';')[0]!, csrf: (JSON.parse(body) as { csrf: string }).csrf };
+    };
+    /** Requests on fresh connections until both processes have answered (bounded): every answer, by process. */
+    const fromBoth = async (path: string, cookie: string) => {
+      const seen = new Map<string, Answer[]>();
+      for (let i = 0; i < 200 && seen.size < 2; i++) {
+        const a = await once(gw.url, path, { headers: { cookie } });
+        seen.set(a.process!, [...(seen.get(a.process!) ?? []), a]);
+      }
+      expect([...seen.keys()].sort()).toEqual(['0', '1']);
+      return [...seen.values()].flat();
+    };
+    const statuses = (answers: Answer[]) => [...new Set(answers.map((a) => a.status))];
+    const s = await signIn(gw.token);
+    expect(statuses(await fromBoth('/admin/functions', s.cookie))).toEqual([200]);
+    // the same session (and CSRF token) whichever process answers
+    for (const a of await fromBoth('/admin/session', s.cookie)) expect(JSON.parse(a.body)).toMatchObject({ signedIn: true, csrf: s.csrf });
+    const out = await once(gw.url, '/admin/session', { method: 'DELETE', headers: { cookie: s.cookie, 'x-faas-csrf': s.csrf } });
+    expect(out.status).toBe(204);
+    expect(statuses(await fromBoth('/admin/functions', s.cookie))).toEqual([401]);
+
+    // a tenant token revoked through one process ends its sessions on both at once
+    expect((await admin('POST', '/admin/tenants', { name: 'procs-sess' })).status).toBe(201);
+    const issued = (await (await admin('POST', '/admin/tenants/procs-sess/tokens', {})).json()) as { id: string; token: string };
+    const t = await signIn(issued.token);
+    expect(statuses(await fromBoth('/admin/functions', t.cookie))).toEqual([200]);
+    expect((await admin('DELETE', `/admin/tenants/procs-sess/tokens/${issued.id}`)).status).toBe(204);
+    expect(statuses(await fromBoth('/admin/functions', t.cookie))).toEqual([401]);
+  });
+
   it('a live-log follower on one process sees the invocations the other process answers', { timeout: 30_000 }, async () => {
     expect((await put('logged', `export default { fetch(request: Request) { console.log('seen ' + new URL(request.url).pathname); return new Response('ok'); } };`)).status).toBe(201);
     let text = '';
