@@ -177,3 +177,50 @@ describe('console sessions', () => {
     expect(bad.setCookie).toBe('');
   });
 });
+
+describe('console sessions in the store', () => {
+  it('a gateway restarted on the same data directory accepts the old cookie and CSRF token', async () => {
+    const first = await startTestGateway({ keepData: true });
+    let second: TestGateway | undefined;
+    try {
+      const res = await fetch(`${first.url}/admin/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: first.token }) });
+      const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+      const { csrf } = (await res.json()) as { csrf: string };
+      await first.close();
+      second = await startTestGateway({ dataDir: first.dataDir, adminToken: first.token });
+      expect((await fetch(`${second.url}/admin/functions`, { headers: { cookie } })).status).toBe(200);
+      expect(await (await fetch(`${second.url}/admin/session`, { headers: { cookie } })).json()).toMatchObject({ signedIn: true, csrf });
+      const out = await fetch(`${second.url}/admin/session`, { method: 'DELETE', headers: { cookie, 'x-faas-csrf': csrf } });
+      expect(out.status).toBe(204);
+      expect((await fetch(`${second.url}/admin/functions`, { headers: { cookie } })).status).toBe(401);
+    } finally {
+      await first.close();
+      await second?.close();
+    }
+  });
+
+  it('idle expiry and the cap follow the gateway’s clock (injected), over HTTP', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const g = await startTestGateway({ sessions: { idleMs: 60_000, maxAgeMs: 600_000, maxSessions: 2, now: () => now } });
+    try {
+      const signInHere = async () => {
+        const res = await fetch(`${g.url}/admin/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: g.token }) });
+        expect(res.status).toBe(201);
+        now += 1;
+        return res.headers.get('set-cookie')!.split(';')[0]!;
+      };
+      const get = async (cookie: string) => (await fetch(`${g.url}/admin/functions`, { headers: { cookie } })).status;
+      const [a, b] = [await signInHere(), await signInHere()];
+      now += 30_000;
+      expect(await get(a)).toBe(200); // a is now the most recently used
+      const c = await signInHere(); // the cap (2) ends b, the least recently used
+      expect([await get(a), await get(b), await get(c)]).toEqual([200, 401, 200]);
+      now += 59_000;
+      expect(await get(c)).toBe(200);
+      now += 61_000; // a unused for over a minute (its idle limit); c used 61 s ago, too
+      expect([await get(a), await get(c)]).toEqual([401, 401]);
+    } finally {
+      await g.close();
+    }
+  });
+});
