@@ -37,6 +37,7 @@ export function openPool(url: string, options: { max?: number; onError?: (err: E
 /** Applies the missing migrations of `store` (one transaction each) under the migration lock. */
 export async function migratePg(pool: pg.Pool, store: string, migrations: readonly Migration[]): Promise<number> {
   const client = await pool.connect();
+  const guard = guardClient(client);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
@@ -65,13 +66,14 @@ export async function migratePg(pool: pg.Pool, store: string, migrations: readon
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.release();
+    guard.release();
   }
 }
 
 /** Runs `fn` in one transaction on one client of the pool. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  const guard = guardClient(client);
   try {
     await client.query('BEGIN');
     const out = await fn(client);
@@ -81,8 +83,26 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    client.release();
+    guard.release();
   }
+}
+
+/**
+ * While a client is checked out of a pg pool it has no 'error' listener: the server ending the
+ * connection between two of its queries (a restart, `pg_ctl stop`, a failover) would be an uncaught
+ * exception, ending the process. This listens for it (the next query on the client fails, and is
+ * handled by its caller), and `release()` hands a broken client back to be discarded, not reused.
+ */
+export function guardClient(client: pg.PoolClient): { release(): void } {
+  let lost: Error | undefined;
+  const onError = (err: Error) => (lost = err);
+  client.on('error', onError);
+  return {
+    release() {
+      client.off('error', onError);
+      client.release(lost);
+    },
+  };
 }
 
 /** The error a caller sees when the database cannot be reached: `unavailable`, retry later. */

@@ -258,7 +258,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // In the store every process and gateway shares: faas.db, or the cluster's database.
   const sessions = new SessionStore(
     cluster ? cluster.sessions : new SqliteSessions(plane.db!),
-    (p) => p.kind === 'root' || plane.tenants.tokens(p.tenant).some((t) => t.id === p.tokenId && t.revokedAt === null),
+    // The store's row is read joined to its token (authoritative on every process and gateway); this
+    // gateway's view refuses a token it knows revoked. A token it does not know yet (a cluster's mirror a
+    // moment behind a sign-in on another gateway) is left to the store.
+    (p) => p.kind === 'root' || !plane.tenants.tokens(p.tenant).some((t) => t.id === p.tokenId && t.revokedAt !== null),
     opts.sessions,
     (err) => logger.warn({ err: (err as Error)?.message }, 'console sessions: sweep failed'),
   );

@@ -6,7 +6,7 @@
  * every read; purging them runs on one gateway at a time (a transaction-scoped advisory lock).
  */
 import type pg from 'pg';
-import { isConnectionError, migratePg, openPool, unavailable } from '../../contract/pg.ts';
+import { guardClient, isConnectionError, migratePg, openPool, unavailable } from '../../contract/pg.ts';
 import { DEFAULT_TENANT } from '../../contract/tenants.ts';
 import { DEFAULT_KV_LIMITS, KvError, type KvBackend, type KvEntry, type KvLimits, type KvListResult, type KvPutOptions, checkKvKey, encodeCursor, decodeCursor, expirationOf, tenantOf } from './store.ts';
 import { every } from '../../contract/timers.ts';
@@ -214,6 +214,7 @@ export class PgKvStore implements KvBackend {
     } catch (err) {
       throw kvUnavailable(err);
     }
+    const guard = guardClient(client);
     try {
       await client.query('BEGIN');
       const out = await fn(client);
@@ -223,7 +224,7 @@ export class PgKvStore implements KvBackend {
       await client.query('ROLLBACK').catch(() => {});
       throw isConnectionError(err) ? kvUnavailable(err) : err;
     } finally {
-      client.release();
+      guard.release();
     }
   }
 
