@@ -110,7 +110,7 @@ export interface GatewayOptions {
    * page shares the console's origin. Default: $FAAS_CONSOLE_HOST, else the console answers on any host.
    */
   consoleHost?: string;
-  /** Console sign-in sessions: idle and absolute expiry, how many at most. */
+  /** Console sign-in sessions (kept in faas.db or the cluster store): idle and absolute expiry, how many at most, how often lastSeen is written. */
   sessions?: SessionOptions;
   /** The in-memory window of metrics the console charts (default: one hour at 5 s). */
   sampler?: SamplerOptions;
