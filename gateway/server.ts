@@ -263,7 +263,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // moment behind a sign-in on another gateway) is left to the store.
     (p) => p.kind === 'root' || !plane.tenants.tokens(p.tenant).some((t) => t.id === p.tokenId && t.revokedAt !== null),
     opts.sessions,
-    (err) => logger.warn({ err: (err as Error)?.message }, 'console sessions: sweep failed'),
+    (err) => logger.warn({ err: (err as Error)?.message }, 'console sessions: the store failed'),
   );
   const consoleHost = (opts.consoleHost ?? process.env.FAAS_CONSOLE_HOST)?.trim().toLowerCase() || undefined;
   // Bindings' gateway parts read the registry (a function is not in the runtime until it is used).

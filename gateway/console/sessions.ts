@@ -64,11 +64,14 @@ export class SessionStore {
 
   constructor(
     private readonly backend: SessionBackend,
-    /** Whether the principal's credential still stands (a tenant token not revoked, its tenant not deleted). */
+    /**
+     * Whether this gateway's view of tokens lets the principal's credential stand. The store's own
+     * check (the row read joined to its token) is authoritative; this one can only refuse sooner.
+     */
     private readonly stillValid: (p: Principal) => boolean,
     options: SessionOptions = {},
-    /** A sweep that failed (the store away); the next one tries again. */
-    onSweepError: (err: unknown) => void = () => {},
+    /** The store failed (a request answered 503, or a sweep; the next one tries again): for the log, not the client. */
+    private readonly onStoreError: (err: unknown) => void = () => {},
   ) {
     this.idleMs = options.idleMs ?? 2 * 3_600_000;
     this.maxAgeMs = options.maxAgeMs ?? 12 * 3_600_000;
@@ -76,7 +79,7 @@ export class SessionStore {
     // Well inside the idle window, whatever it is (a short one in tests), so a session in use never idles out.
     this.touchEveryMs = Math.min(options.touchEveryMs ?? 60_000, this.idleMs / 10);
     this.now = options.now ?? Date.now;
-    this.sweeper = every(options.sweepEveryMs ?? 60_000, () => this.sweep(), onSweepError);
+    this.sweeper = every(options.sweepEveryMs ?? 60_000, () => this.sweep());
   }
 
   /** Sessions in the store (every process's and gateway's). */
@@ -153,13 +156,21 @@ export class SessionStore {
     return session.principal;
   }
 
-  /** A store that fails (the cluster database away, the file locked too long) is 503 `unavailable`, never 401. */
+  /**
+   * A store that fails (the cluster database away, the file locked too long) is 503 `unavailable`,
+   * never 401. The cause goes to the log only: whoever sends a cookie is not yet anybody, and the
+   * database's address or path is none of their business.
+   */
   private async store<T>(fn: () => T | Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof FaasError) throw err;
-      throw new FaasError('unavailable', `the session store is unavailable (${String((err as Error)?.message ?? err).slice(0, 200)}); retry shortly`, { retryAfterSeconds: 1 });
+      try {
+        this.onStoreError(err);
+      } catch {
+        // a failing logger must not turn a 503 into something else
+      }
+      throw new FaasError('unavailable', 'the console session store is unavailable; retry shortly', { retryAfterSeconds: 1 });
     }
   }
 }
