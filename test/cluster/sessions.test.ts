@@ -4,11 +4,15 @@
  * a deleted tenant ends it on both at once (no waiting for the change feed), a gateway started later
  * accepts it, and while the database is away a session check is 503 `unavailable`, not 401.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor, type TestGateway } from '../helpers/gateway.ts';
 import { clusterDatabase, startCluster } from '../helpers/cluster.ts';
 import { pgCtl } from '../helpers/postgres.ts';
+import { openPool } from '../../contract/pg.ts';
+import { SessionStore } from '../../gateway/console/sessions.ts';
+import { PgSessions } from '../../gateway/store/postgres.ts';
 
 let url: string;
 let gws: TestGateway[] = [];
@@ -112,6 +116,51 @@ describe('console sessions on a cluster', () => {
       expect(dump).not.toContain(s.csrf);
     } finally {
       await client.end();
+    }
+  });
+
+  it('PgSessions: the cap ends the least recently used, lastSeen is written once a minute, the sweep ends expired and revoked', async () => {
+    const pool = openPool(url, { max: 2 });
+    let now = 1_700_000_000_000;
+    const store = new SessionStore(new PgSessions(pool), () => true, { maxSessions: 3, idleMs: 3_600_000, maxAgeMs: 7_200_000, now: () => now });
+    try {
+      await pool.query('DELETE FROM console_sessions'); // the other tests' rows, on the real clock
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        ids.push((await store.create({ kind: 'root' })).id);
+        now += 1;
+      }
+      expect(await store.size()).toBe(3);
+      now += 61_000;
+      await store.resolve(ids[0]);
+      const d = (await store.create({ kind: 'root' })).id;
+      expect(await store.resolve(ids[1])).toBeUndefined();
+      for (const id of [ids[0]!, ids[2]!, d]) expect(await store.resolve(id)).toBeDefined();
+      const lastSeen = async (id: string) =>
+        Number((await pool.query<{ last_seen: string }>('SELECT last_seen FROM console_sessions WHERE key = $1', [createHash('sha256').update(id).digest('base64url')])).rows[0]!.last_seen);
+      const seen = await lastSeen(d);
+      now += 30_000;
+      await store.resolve(d);
+      expect(await lastSeen(d)).toBe(seen);
+      now += 31_000;
+      await store.resolve(d);
+      expect(await lastSeen(d)).toBe(now);
+      // a tenant session whose token is revoked, and one idle too long: both swept
+      const [a] = gws as [TestGateway];
+      expect((await a.admin('POST', '/admin/tenants', { name: 'sess-sweep' })).status).toBe(201);
+      const issued = (await (await a.admin('POST', '/admin/tenants/sess-sweep/tokens', {})).json()) as { id: string };
+      const t = await store.create({ kind: 'tenant', tenant: 'sess-sweep', tokenId: issued.id });
+      expect(await store.resolve(t.id)).toBeDefined();
+      expect((await a.admin('DELETE', `/admin/tenants/sess-sweep/tokens/${issued.id}`)).status).toBe(204);
+      // t's sign-in made the cap end one more (ids[0] or ids[2], both last used 61 s in); the other is
+      // idle past the hour at the sweep, d (used at 122 s) is not, t's token is revoked
+      now += 3_600_000 - 1000;
+      expect(await store.sweep()).toBe(2);
+      expect(await store.size()).toBe(1);
+      expect(await store.resolve(d)).toBeDefined();
+    } finally {
+      store.stop();
+      await pool.end();
     }
   });
 });
