@@ -145,6 +145,29 @@ describe('start-up with a functions directory', () => {
     expect(line).toMatchObject({ entries: 42, beforeReady: 1, unchanged: 40, deployed: 2, errors: 0 });
   });
 
+  it('the background check leaves alone a function deployed or deleted through the API since start (no overwrite, no resurrection)', async () => {
+    const functionsDir = dir('faas-fns-');
+    const dataDir = dir('faas-data-');
+    writeFiles(functionsDir, { 'kept.ts': SOURCES.version('file1'), 'gone.ts': SOURCES.version('gone1') });
+    await (await start({ dataDir, functionsDir })).close();
+    // both files change while the gateway is down: the background check will want to redeploy them
+    writeFiles(functionsDir, { 'kept.ts': SOURCES.version('file2'), 'gone.ts': SOURCES.version('gone2') });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const reached = new Set<string>();
+    const g = await start({ dataDir, functionsDir, checkEntry: async (path) => (reached.add(path.split('/').pop()!), await gate) });
+    await waitFor(() => reached.has('kept.ts') && reached.has('gone.ts'), { what: 'the background sync to reach both entries' });
+    // meanwhile, after ready, the operator deploys one of the names through the API and deletes the other
+    expect((await g.deploy('kept', SOURCES.version('api'))).status).toBe(201);
+    expect((await g.admin('DELETE', '/admin/functions/gone')).status).toBe(204);
+    release();
+    const report = await g.gw.startup.functionsDirSynced;
+    expect(report.changed.filter((o) => o.outcome === 'deployed')).toEqual([]);
+    expect(report.changed.map((o) => [o.name, o.outcome === 'error' && o.error.code]).sort()).toEqual([['gone', 'conflict'], ['kept', 'conflict']]);
+    expect(await (await g.fn('kept')).text()).toBe('api');
+    expect((await g.fn('gone')).status).toBe(404);
+  });
+
   it('closing while the background sync waits on an entry stops it after that entry', async () => {
     const functionsDir = dir('faas-fns-');
     const dataDir = dir('faas-data-');

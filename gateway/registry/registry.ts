@@ -36,6 +36,8 @@ export interface DeployContext {
   tenant?: string;
   /** 1..99: the new version takes this share of the traffic, the current live version the rest. */
   percent?: number;
+  /** Checked under the function's lock, just before the new version is written: throwing refuses the deploy. */
+  precondition?: () => void;
 }
 
 /** What GET /admin/functions shows: everything but the secrets. */
@@ -105,6 +107,7 @@ export class Registry {
   private readonly files: ArtifactFiles;
   private readonly keep: number;
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly changeWatches = new Set<Set<string>>();
   /** Per-name chains: a function is never loaded into the runtime while a change to it is being made. */
   private readonly nameTails = new Map<string, Promise<unknown>>();
   /** Rebuilds from stored source under way, by name. */
@@ -208,7 +211,7 @@ export class Registry {
         this.lastUsed.delete(name);
       }).catch((err: unknown) => this.opts.logger.warn({ function: name, err: errorMessage(err) }, 'applying a change from another gateway failed'));
     }
-    this.opts.onChange?.(names);
+    this.changed(names);
   }
 
   /** Functions loaded into the runtime now. */
@@ -286,6 +289,7 @@ export class Registry {
       if (refused) throw new FaasError('bad_request', `function "${name}" ${refused}`);
       const record = await this.exclusive(name, async () => {
         const tenant = await this.admit(name, config, principal, ctx);
+        ctx.precondition?.();
         const previous = this.store.current(name);
         const version = await this.store.nextVersion(name);
         const rec: VersionRecord = {
@@ -313,7 +317,7 @@ export class Registry {
           await this.opts.runtime.deploy(name, version, artifact, config, { tenant, alongside: split ? split.map((s) => s.version) : [], secondary: canary });
         }
         await this.prune(name);
-        this.opts.onChange?.([name]);
+        this.changed([name]);
       await this.opts.announce?.([name]);
         return rec;
       });
@@ -342,7 +346,7 @@ export class Registry {
       const artifact = await this.loadArtifact(rec);
       await this.store.makeLive(rec, null);
       if (this.opts.runtime.get(name)) await this.opts.runtime.deploy(name, rec.version, artifact, config, { tenant: rec.tenant });
-      this.opts.onChange?.([name]);
+      this.changed([name]);
       await this.opts.announce?.([name]);
       this.opts.logger.info({ function: name, version: rec.version, from: live.version }, 'rolled back');
       return this.store.current(name)!;
@@ -368,7 +372,7 @@ export class Registry {
       const single = entries.length === 1;
       await this.store.makeLive(records[primaryAt]!, single ? null : entries);
       if (this.opts.runtime.get(name)) await this.putLive(this.store.current(name)!);
-      this.opts.onChange?.([name]);
+      this.changed([name]);
       await this.opts.announce?.([name]);
       this.opts.logger.info({ function: name, split: entries }, 'traffic split set');
       return this.store.current(name)!;
@@ -382,7 +386,7 @@ export class Registry {
       const removed = await this.store.remove(name);
       await this.opts.runtime.undeploy(name);
       this.lastUsed.delete(name);
-      this.opts.onChange?.([name]);
+      this.changed([name]);
       await this.opts.announce?.([name]);
       if (removed) this.opts.logger.info({ function: name }, 'deleted');
       return removed;
@@ -596,6 +600,21 @@ export class Registry {
       if (this.nameTails.get(name) === tail) this.nameTails.delete(name);
     });
     return run;
+  }
+
+  /**
+   * The names changed from now until `stop` (deployed, rolled back, split or deleted, here or applied
+   * from another gateway or process): the functions directory's background check leaves them alone.
+   */
+  watchChanges(): { changed: ReadonlySet<string>; stop(): void } {
+    const changed = new Set<string>();
+    this.changeWatches.add(changed);
+    return { changed, stop: () => void this.changeWatches.delete(changed) };
+  }
+
+  private changed(names: readonly string[]): void {
+    for (const watch of this.changeWatches) for (const name of names) watch.add(name);
+    this.opts.onChange?.(names);
   }
 
   /** Changes run one at a time (quotas and routes are checked against the others), and each under its function's own chain. */
