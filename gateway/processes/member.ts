@@ -26,7 +26,8 @@ export class ProcessGroup {
   private backlog: { id: number; kind: ChangeKind; names: string[] }[] = [];
   /** Applies run one at a time, in the order the supervisor sent them. */
   private applying: Promise<void> = Promise.resolve();
-  private live: number[];
+  /** The slots serving, as the supervisor last said (undefined: not told yet). */
+  private live: number[] | undefined;
   private metricsOf: (() => Promise<MetricJson[]>) | undefined;
   private slotsChanged: (slots: number) => void = () => {};
   /** Functions someone follows in some process (their live-log events are sent to the others). */
@@ -40,7 +41,6 @@ export class ProcessGroup {
     readonly slot: number,
     private readonly logger: Logger,
   ) {
-    this.live = [slot];
     process.on('message', (raw: unknown) => this.receive(raw));
     // The supervisor is gone (killed): nothing would relay changes any more; finish what is in flight and go.
     process.once('disconnect', () => this.onDrain(undefined));
@@ -55,18 +55,21 @@ export class ProcessGroup {
 
   /** Processes serving now, this one included. */
   get size(): number {
-    return this.live.length;
+    return this.live?.length || 1;
   }
 
-  /** Whether cron fires here: the lowest slot serving now. */
+  /**
+   * Whether cron fires here: the lowest slot serving now. Not before the supervisor said which serve:
+   * a replacement starting beside the leader would fire the same schedule a second time.
+   */
   leadsCron(): boolean {
-    return this.live[0] === this.slot;
+    return this.live?.[0] === this.slot;
   }
 
   /** Called when the number of processes serving changes (rate limits give each 1/n). */
   onSize(fn: (n: number) => void): void {
     this.slotsChanged = fn;
-    fn(this.live.length);
+    fn(this.size);
   }
 
   /** Sets what applies another process's change (the registry and the control plane exist after the group). */
@@ -124,7 +127,16 @@ export class ProcessGroup {
    * The whole group's metrics in the Prometheus text format: counters and histograms summed over the
    * processes, gauges per process (a `process` label) unless they declare another aggregator.
    */
-  async scrape(): Promise<{ text: string; contentType: string }> {
+  scrape(): Promise<{ text: string; contentType: string }> {
+    // concurrent scrapes here share one gather and one merge (/metrics needs no token)
+    this.scraping ??= this.scrapeNow().finally(() => (this.scraping = undefined));
+    return this.scraping;
+  }
+
+  private scraping: Promise<{ text: string; contentType: string }> | undefined;
+  private collecting: Promise<MetricJson[] | undefined> | undefined;
+
+  private async scrapeNow(): Promise<{ text: string; contentType: string }> {
     const id = this.nextId++;
     const parts = await new Promise<{ slot: number; metrics: MetricJson[] }[] | undefined>((resolve) => {
       const timer = setTimeout(() => {
@@ -178,7 +190,8 @@ export class ProcessGroup {
         return;
       case 'collect':
         void (async () => {
-          const metrics = await this.metricsOf?.().catch(() => undefined);
+          this.collecting ??= (this.metricsOf?.() ?? Promise.resolve(undefined)).catch(() => undefined).finally(() => (this.collecting = undefined));
+          const metrics = await this.collecting;
           this.send({ t: 'metrics', id: msg.id, metrics: metrics ?? [] });
         })();
         return;
@@ -186,9 +199,9 @@ export class ProcessGroup {
         this.gathers.get(msg.id)?.(msg.parts);
         return;
       case 'slots': {
-        const before = this.live.length;
-        this.live = msg.slots.length ? [...msg.slots].sort((a, b) => a - b) : [this.slot];
-        if (this.live.length !== before) this.slotsChanged(this.live.length);
+        const before = this.size;
+        this.live = [...msg.slots].sort((a, b) => a - b);
+        if (this.size !== before) this.slotsChanged(this.size);
         return;
       }
       case 'followed':

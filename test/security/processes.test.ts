@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FromMember, FromSupervisor, parseMessage } from '../../gateway/processes/messages.ts';
 import { SOURCES, spawnGateway, tempDir, waitFor, type ChildGateway } from '../helpers/gateway.ts';
-import { once, processPids, type Answer } from '../helpers/processes.ts';
+import { metricValue, once, processPids, type Answer } from '../helpers/processes.ts';
 import { engineUnderTest } from '../helpers/sandbox.ts';
 import { NEIGHBOUR, NEIGHBOUR_SOURCE } from './harness.ts';
 
@@ -102,6 +102,30 @@ describe('processes under attack', () => {
       expect((a as Answer).status).toBeGreaterThanOrEqual(400);
     }
     await fromBoth('/fn/target', 'v7');
+    await assertHealthy();
+  });
+
+  it('a storm of concurrent /metrics scrapes (public, no token) shares collections: deploys still fan out, no process is replaced', { timeout: 60_000 }, async () => {
+    expect((await put(NEIGHBOUR, NEIGHBOUR_SOURCE)).status).toBe(201);
+    const before = await once(gw.url, '/metrics');
+    const gathers = metricValue(before.body, 'faas_process_metrics_gathers_total')!;
+    const restarts = metricValue(before.body, 'faas_process_restarts_total')!;
+    expect(gathers).toBeGreaterThan(0);
+    // each scrape used to make every process serialize its registry and send it over IPC, and the
+    // supervisor check and forward them all: n x the scrapes, with the change fan-out queued behind
+    const SCRAPES = 60;
+    const storm = Array.from({ length: SCRAPES }, () => once(gw.url, '/metrics', { timeoutMs: 30_000 }).catch((err: Error) => err));
+    expect((await put('target', SOURCES.version('v8'))).status).toBe(201);
+    for (const a of await Promise.all(storm)) {
+      expect(a).not.toBeInstanceOf(Error);
+      expect((a as Answer).status).toBe(200);
+      expect((a as Answer).body).toMatch(/^faas_processes 2$/m);
+    }
+    const after = await once(gw.url, '/metrics');
+    // the scrape just made counts one
+    expect(metricValue(after.body, 'faas_process_metrics_gathers_total')! - gathers).toBeLessThanOrEqual(SCRAPES / 2);
+    expect(metricValue(after.body, 'faas_process_restarts_total')).toBe(restarts);
+    await fromBoth('/fn/target', 'v8');
     await assertHealthy();
   });
 
