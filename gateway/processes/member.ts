@@ -8,7 +8,7 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { LogHub, TailEvent } from '../logs/hub.ts';
+import { sizeOf, type LogHub, type TailEvent } from '../logs/hub.ts';
 import type { ChangeKind } from '../store/postgres.ts';
 import { FromSupervisor, parseMessage, SLOT_ENV, type FromMember, type MetricJson } from './messages.ts';
 
@@ -16,6 +16,14 @@ import { FromSupervisor, parseMessage, SLOT_ENV, type FromMember, type MetricJso
 const ANSWER_MS = 60_000;
 /** How long a /metrics scrape waits for the other processes' metrics. */
 const GATHER_MS = 5_000;
+/**
+ * Live-log bytes a process sends to the others a second, after a burst of twice that: a followed
+ * function logging as fast as it can would otherwise queue without bound on the IPC channel, and
+ * the supervisor (which also carries the change acknowledgements) would check and forward all of it.
+ * Past it, events reach this process's followers only.
+ */
+const RELAY_BYTES_PER_SECOND = 1024 * 1024;
+const RELAY_BURST_BYTES = 2 * RELAY_BYTES_PER_SECOND;
 
 export class ProcessGroup {
   private nextId = 1;
@@ -33,6 +41,11 @@ export class ProcessGroup {
   /** Functions someone follows in some process (their live-log events are sent to the others). */
   private followed = new Set<string>();
   private onRelayed: (tenant: string, event: TailEvent) => void = () => {};
+  /** Live-log bytes this process may still send to the others now (see RELAY_BYTES_PER_SECOND). */
+  private relayBudget = RELAY_BURST_BYTES;
+  private relayRefilled = performance.now();
+  /** Events not relayed for the budget (the first of them is logged). */
+  relayDropped = 0;
   /** Called when the supervisor says drain (or is gone). */
   onDrain: (graceMs: number | undefined) => void = () => {};
 
@@ -113,7 +126,19 @@ export class ProcessGroup {
   relayLogs(hub: { onFollow: LogHub['onFollow']; onEvent: LogHub['onEvent']; relayed: LogHub['relayed'] }): void {
     hub.onFollow = (name, delta) => void this.send({ t: 'follow', name, delta: delta > 0 ? 1 : -1 });
     hub.onEvent = (tenant, event) => {
-      if (this.followed.has(event.function)) this.send({ t: 'log', tenant, event });
+      if (!this.followed.has(event.function)) return;
+      const now = performance.now();
+      this.relayBudget = Math.min(RELAY_BURST_BYTES, this.relayBudget + ((now - this.relayRefilled) / 1000) * RELAY_BYTES_PER_SECOND);
+      this.relayRefilled = now;
+      const size = sizeOf(event);
+      if (size > this.relayBudget) {
+        if (this.relayDropped++ === 0) {
+          this.logger.warn({ function: event.function, bytesPerSecond: RELAY_BYTES_PER_SECOND }, 'live-log events over the relay budget reach this process\'s followers only');
+        }
+        return;
+      }
+      this.relayBudget -= size;
+      this.send({ t: 'log', tenant, event });
     };
     this.onRelayed = (tenant, event) => hub.relayed(tenant, event);
   }
