@@ -129,6 +129,19 @@ describe('processes under attack', () => {
     await assertHealthy();
   });
 
+  it('takes the metrics of a process that served many functions (16 series each in the duration histogram): they are not dropped as hostile', () => {
+    const FUNCTIONS = 10_000;
+    const values = [];
+    for (let f = 0; f < FUNCTIONS; f++) {
+      for (let b = 0; b < 14; b++) values.push({ value: 1, labels: { function: `fn-${f}`, le: String(b) }, metricName: 'faas_invocation_duration_seconds_bucket' });
+      values.push({ value: 0.5, labels: { function: `fn-${f}` }, metricName: 'faas_invocation_duration_seconds_sum' });
+      values.push({ value: 1, labels: { function: `fn-${f}` }, metricName: 'faas_invocation_duration_seconds_count' });
+    }
+    const metrics = [{ name: 'faas_invocation_duration_seconds', help: 'h', type: 'histogram', aggregator: 'sum', values }];
+    expect(parseMessage(FromMember, { t: 'metrics', id: 1, metrics })).toBeDefined();
+    expect(parseMessage(FromSupervisor, { t: 'gathered', id: 1, parts: [{ slot: 0, metrics }, { slot: 1, metrics }] })).toBeDefined();
+  });
+
   it('drops IPC messages that are not one of the protocol messages', () => {
     const hostile: unknown[] = [
       null,
