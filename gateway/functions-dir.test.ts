@@ -1,3 +1,4 @@
+import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
@@ -185,6 +186,26 @@ describe('start-up with a functions directory', () => {
     const report = await g.gw.startup.functionsDirSynced;
     expect(report.stopped).toBe(true);
   });
+});
+
+describe('a hostile functions directory', () => {
+  it('an entry or a config that is not a regular file (a FIFO nobody writes) is an error, not a start-up that waits for a writer', async () => {
+    const functionsDir = dir('faas-fns-');
+    writeFiles(functionsDir, { 'hello.ts': SOURCES.hello, 'cfg.ts': SOURCES.hello });
+    execFileSync('mkfifo', [join(functionsDir, 'pipe.ts')]);
+    execFileSync('mkfifo', [join(functionsDir, 'cfg.faas.json')]);
+    // Without the check, the gateway blocks reading them: a writer after a while ends the block
+    // (the test stays bounded) and what it writes would deploy.
+    const writer = spawn('sh', ['-c', `sleep 6; printf '{}' > cfg.faas.json & printf 'export default { fetch() { return new Response("p"); } };' > pipe.ts & wait`], {
+      cwd: functionsDir,
+      stdio: 'ignore',
+    });
+    onTestFinished(() => void writer.kill('SIGKILL'));
+    const g = await start({ dataDir: dir('faas-data-'), functionsDir });
+    const o = Object.fromEntries(g.gw.startup.functionsDir.map((x) => [x.name, x.outcome === 'error' ? x.error.code : x.outcome]));
+    expect(o).toEqual({ cfg: 'bad_request', hello: 'deployed', pipe: 'bad_request' });
+    expect(await (await g.fn('hello')).text()).toBe('hello');
+  }, 30_000);
 });
 
 describe('faas dev (watch)', () => {

@@ -102,6 +102,8 @@ async function syncEntryNow(registry: Registry, entry: DirEntry, check?: (path: 
     if (current && recorded && current.origin === 'dir' && current.sourceHash === recorded.sourceHash && (await fingerprintOf(recorded.fingerprint)) === recorded.fingerprint) {
       return { name: entry.name, outcome: 'unchanged', version: current.version };
     }
+    // a FIFO (or a device) would hold the bundler, and with it start-up or the background check, until written
+    if (!(await stat(entry.path)).isFile()) throw new FaasError('bad_request', `${entry.path}: not a regular file`);
     const config = parseFunctionConfig(readConfigFile(entry.path));
     await check?.(entry.path);
     const bundle = await bundleEntry(entry.path);
