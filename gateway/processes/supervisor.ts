@@ -183,7 +183,8 @@ export function superviseGateways(opts: SupervisorOptions): void {
         return;
       }
       case 'log':
-        for (const other of members.values()) if (other !== m && other.state === 'ready') send(other, msg);
+        // only where someone follows it: every process would otherwise get (and buffer) n - 1 copies of each event
+        for (const other of members.values()) if (other !== m && other.state === 'ready' && follows.get(other)?.has(msg.event.function)) send(other, msg);
         return;
       case 'metrics': {
         const g = gathers.get(msg.id);
