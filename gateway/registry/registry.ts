@@ -318,9 +318,9 @@ export class Registry {
         }
         await this.prune(name);
         this.changed([name]);
-      await this.opts.announce?.([name]);
         return rec;
       });
+      await this.announce(name);
       this.opts.onDeploy?.('ok');
       this.opts.logger.info(
         { function: name, version: record.version, tenant: record.tenant, sha256: record.sha256, bytecodeBytes: record.bytecodeBytes, origin: record.origin, percent: ctx.percent, ms: round(performance.now() - started) },
@@ -336,7 +336,7 @@ export class Registry {
 
   /** Makes a kept version the only live one again: its artifact is loaded and verified, nothing is compiled. */
   rollback(name: string, version: number | undefined, principal: Principal = ROOT): Promise<LiveRecord> {
-    return this.exclusive(name, async () => {
+    return this.announced(name, async () => {
       const live = this.require(name, principal);
       const target = version ?? (await this.previousVersion(live));
       const rec = await this.keptVersion(live, target);
@@ -347,7 +347,6 @@ export class Registry {
       await this.store.makeLive(rec, null);
       if (this.opts.runtime.get(name)) await this.opts.runtime.deploy(name, rec.version, artifact, config, { tenant: rec.tenant });
       this.changed([name]);
-      await this.opts.announce?.([name]);
       this.opts.logger.info({ function: name, version: rec.version, from: live.version }, 'rolled back');
       return this.store.current(name)!;
     });
@@ -358,7 +357,7 @@ export class Registry {
    * summing to 100). The version with the largest share becomes the primary one.
    */
   setSplit(name: string, split: SplitEntry[], principal: Principal = ROOT): Promise<LiveRecord> {
-    return this.exclusive(name, async () => {
+    return this.announced(name, async () => {
       const live = this.require(name, principal);
       const entries = validSplit(split);
       const records: VersionRecord[] = [];
@@ -373,24 +372,27 @@ export class Registry {
       await this.store.makeLive(records[primaryAt]!, single ? null : entries);
       if (this.opts.runtime.get(name)) await this.putLive(this.store.current(name)!);
       this.changed([name]);
-      await this.opts.announce?.([name]);
       this.opts.logger.info({ function: name, split: entries }, 'traffic split set');
       return this.store.current(name)!;
     });
   }
 
-  remove(name: string, principal: Principal = ROOT): Promise<boolean> {
-    return this.exclusive(name, async () => {
+  async remove(name: string, principal: Principal = ROOT): Promise<boolean> {
+    let found = false;
+    const removed = await this.exclusive(name, async () => {
       const rec = this.store.current(name);
       if (!rec || !visible(rec, principal)) return false;
+      found = true;
       const removed = await this.store.remove(name);
       await this.opts.runtime.undeploy(name);
       this.lastUsed.delete(name);
       this.changed([name]);
-      await this.opts.announce?.([name]);
       if (removed) this.opts.logger.info({ function: name }, 'deleted');
       return removed;
     });
+    // nothing of that name (or not the caller's): nothing for the other processes to apply
+    if (found) await this.announce(name);
+    return removed;
   }
 
   /**
@@ -615,6 +617,22 @@ export class Registry {
   private changed(names: readonly string[]): void {
     for (const watch of this.changeWatches) for (const name of names) watch.add(name);
     this.opts.onChange?.(names);
+  }
+
+  /**
+   * A change under the function's lock, then announced to the other processes of --processes (resolving
+   * once each applied it). Announced after the lock is released: another process's apply of the same
+   * name takes that lock here, so a process waiting for the others while holding it, as another does
+   * the same (one function deployed on two processes at once), waited for an apply that waited for it.
+   */
+  private async announced<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const result = await this.exclusive(name, fn);
+    await this.announce(name);
+    return result;
+  }
+
+  private announce(name: string): Promise<void> {
+    return this.opts.announce?.([name]) ?? Promise.resolve();
   }
 
   /** Changes run one at a time (quotas and routes are checked against the others), and each under its function's own chain. */

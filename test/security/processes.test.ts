@@ -129,6 +129,26 @@ describe('processes under attack', () => {
     await assertHealthy();
   });
 
+  it('one function deployed on both processes at once: every deploy is answered, no process is killed', { timeout: 90_000 }, async () => {
+    // Each process held the function's lock while waiting for the other to apply its change, and
+    // the other's apply waited for that lock: both were killed for not answering in time.
+    expect((await put(NEIGHBOUR, NEIGHBOUR_SOURCE)).status).toBe(201);
+    expect((await put('twin', SOURCES.version('t'))).status).toBe(201);
+    const restarts = metricValue((await once(gw.url, '/metrics')).body, 'faas_process_restarts_total')!;
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all(Array.from({ length: 4 }, (_, i) => put('twin', SOURCES.version(`t${round}-${i}`)).catch((err: Error) => err)));
+      for (const a of answers) {
+        expect(a).not.toBeInstanceOf(Error);
+        const { status, body } = a as Answer;
+        // the same version number taken by both: one of them is a clean conflict to retry, never a 500
+        if (status !== 201) expect([status, JSON.parse(body).error]).toEqual([409, 'conflict']);
+      }
+      expect(answers.some((a) => (a as Answer).status === 201)).toBe(true);
+    }
+    expect(metricValue((await once(gw.url, '/metrics')).body, 'faas_process_restarts_total')).toBe(restarts);
+    await assertHealthy();
+  });
+
   it('takes the metrics of a process that served many functions (16 series each in the duration histogram): they are not dropped as hostile', () => {
     const FUNCTIONS = 10_000;
     const values = [];
