@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { z } from 'zod';
 import { FaasError } from './errors.ts';
@@ -169,12 +169,19 @@ export function defaultConfigPath(entry: string): string {
 }
 
 /** Reads a function config file; an explicit path must exist, the default one may not. */
+/** A config file is a few hundred bytes; env and secrets included, far below this. */
+const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+
 export function readConfigFile(entry: string, explicit?: string): unknown {
   const path = explicit ?? defaultConfigPath(entry);
-  if (!existsSync(path)) {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (!stats) {
     if (explicit) throw new FaasError('bad_request', `config file not found: ${explicit}`);
     return {};
   }
+  // a FIFO would block the reading thread until someone writes it, a device (/dev/zero) never ends
+  if (!stats.isFile()) throw new FaasError('bad_request', `${path}: not a regular file`);
+  if (stats.size > MAX_CONFIG_FILE_BYTES) throw new FaasError('bad_request', `${path}: larger than ${MAX_CONFIG_FILE_BYTES / 1024 / 1024} MiB`);
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {

@@ -1,3 +1,4 @@
+import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
@@ -145,6 +146,29 @@ describe('start-up with a functions directory', () => {
     expect(line).toMatchObject({ entries: 42, beforeReady: 1, unchanged: 40, deployed: 2, errors: 0 });
   });
 
+  it('the background check leaves alone a function deployed or deleted through the API since start (no overwrite, no resurrection)', async () => {
+    const functionsDir = dir('faas-fns-');
+    const dataDir = dir('faas-data-');
+    writeFiles(functionsDir, { 'kept.ts': SOURCES.version('file1'), 'gone.ts': SOURCES.version('gone1') });
+    await (await start({ dataDir, functionsDir })).close();
+    // both files change while the gateway is down: the background check will want to redeploy them
+    writeFiles(functionsDir, { 'kept.ts': SOURCES.version('file2'), 'gone.ts': SOURCES.version('gone2') });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const reached = new Set<string>();
+    const g = await start({ dataDir, functionsDir, checkEntry: async (path) => (reached.add(path.split('/').pop()!), await gate) });
+    await waitFor(() => reached.has('kept.ts') && reached.has('gone.ts'), { what: 'the background sync to reach both entries' });
+    // meanwhile, after ready, the operator deploys one of the names through the API and deletes the other
+    expect((await g.deploy('kept', SOURCES.version('api'))).status).toBe(201);
+    expect((await g.admin('DELETE', '/admin/functions/gone')).status).toBe(204);
+    release();
+    const report = await g.gw.startup.functionsDirSynced;
+    expect(report.changed.filter((o) => o.outcome === 'deployed')).toEqual([]);
+    expect(report.changed.map((o) => [o.name, o.outcome === 'error' && o.error.code]).sort()).toEqual([['gone', 'conflict'], ['kept', 'conflict']]);
+    expect(await (await g.fn('kept')).text()).toBe('api');
+    expect((await g.fn('gone')).status).toBe(404);
+  });
+
   it('closing while the background sync waits on an entry stops it after that entry', async () => {
     const functionsDir = dir('faas-fns-');
     const dataDir = dir('faas-data-');
@@ -162,6 +186,26 @@ describe('start-up with a functions directory', () => {
     const report = await g.gw.startup.functionsDirSynced;
     expect(report.stopped).toBe(true);
   });
+});
+
+describe('a hostile functions directory', () => {
+  it('an entry or a config that is not a regular file (a FIFO nobody writes) is an error, not a start-up that waits for a writer', async () => {
+    const functionsDir = dir('faas-fns-');
+    writeFiles(functionsDir, { 'hello.ts': SOURCES.hello, 'cfg.ts': SOURCES.hello });
+    execFileSync('mkfifo', [join(functionsDir, 'pipe.ts')]);
+    execFileSync('mkfifo', [join(functionsDir, 'cfg.faas.json')]);
+    // Without the check, the gateway blocks reading them: a writer after a while ends the block
+    // (the test stays bounded) and what it writes would deploy.
+    const writer = spawn('sh', ['-c', `sleep 6; printf '{}' > cfg.faas.json & printf 'export default { fetch() { return new Response("p"); } };' > pipe.ts & wait`], {
+      cwd: functionsDir,
+      stdio: 'ignore',
+    });
+    onTestFinished(() => void writer.kill('SIGKILL'));
+    const g = await start({ dataDir: dir('faas-data-'), functionsDir });
+    const o = Object.fromEntries(g.gw.startup.functionsDir.map((x) => [x.name, x.outcome === 'error' ? x.error.code : x.outcome]));
+    expect(o).toEqual({ cfg: 'bad_request', hello: 'deployed', pipe: 'bad_request' });
+    expect(await (await g.fn('hello')).text()).toBe('hello');
+  }, 30_000);
 });
 
 describe('faas dev (watch)', () => {

@@ -70,11 +70,11 @@ function isEntryFile(file: string): boolean {
  * costs a few stat calls per function instead of a bundle each. Otherwise it is bundled (cheap) and
  * compiled only if the bundle or config changed (not cheap).
  */
-export function syncEntry(registry: Registry, entry: DirEntry, check?: (path: string) => Promise<unknown>): Promise<SyncOutcome> {
+export function syncEntry(registry: Registry, entry: DirEntry, check?: (path: string) => Promise<unknown>, changedSince?: ReadonlySet<string>): Promise<SyncOutcome> {
   // one sync of a name at a time: the background pass after start and the watcher may meet on one
   let chains = syncing.get(registry);
   if (!chains) syncing.set(registry, (chains = new Map()));
-  const run = (chains.get(entry.name) ?? Promise.resolve()).then(() => syncEntryNow(registry, entry, check));
+  const run = (chains.get(entry.name) ?? Promise.resolve()).then(() => syncEntryNow(registry, entry, check, changedSince));
   chains.set(entry.name, run);
   void run.then(() => {
     if (chains.get(entry.name) === run) chains.delete(entry.name);
@@ -84,13 +84,26 @@ export function syncEntry(registry: Registry, entry: DirEntry, check?: (path: st
 
 const syncing = new WeakMap<Registry, Map<string, Promise<SyncOutcome>>>();
 
-async function syncEntryNow(registry: Registry, entry: DirEntry, check?: (path: string) => Promise<unknown>): Promise<SyncOutcome> {
+/**
+ * `changedSince`: the background check after start passes the names deployed or deleted (through the
+ * API, another process or gateway) since the gateway started. Those were changed after the files were
+ * read as the truth: a deploy made after ready stays, a function deleted after ready stays deleted.
+ */
+async function syncEntryNow(registry: Registry, entry: DirEntry, check?: (path: string) => Promise<unknown>, changedSince?: ReadonlySet<string>): Promise<SyncOutcome> {
+  const leftAlone = () => {
+    if (changedSince?.has(entry.name)) {
+      throw new FaasError('conflict', `function "${entry.name}" was deployed or deleted since the gateway started: its file in the functions directory was not deployed over that (restart, or touch the file under faas dev, to deploy it)`);
+    }
+  };
   try {
+    leftAlone();
     const current = registry.get(entry.name);
     const recorded = registry.dirEntry(entry.name);
     if (current && recorded && current.origin === 'dir' && current.sourceHash === recorded.sourceHash && (await fingerprintOf(recorded.fingerprint)) === recorded.fingerprint) {
       return { name: entry.name, outcome: 'unchanged', version: current.version };
     }
+    // a FIFO (or a device) would hold the bundler, and with it start-up or the background check, until written
+    if (!(await stat(entry.path)).isFile()) throw new FaasError('bad_request', `${entry.path}: not a regular file`);
     const config = parseFunctionConfig(readConfigFile(entry.path));
     await check?.(entry.path);
     const bundle = await bundleEntry(entry.path);
@@ -101,7 +114,10 @@ async function syncEntryNow(registry: Registry, entry: DirEntry, check?: (path: 
       registry.setDirEntry(entry.name, fingerprint, sourceHash);
       return { name: entry.name, outcome: 'unchanged', version: current.version };
     }
-    const rec = await registry.deploy(entry.name, { entry: entry.path, source: bundleSource(bundle), filename: bundle.fileName, origin: 'dir', sourceHash }, config, { tenant: DEFAULT_TENANT });
+    const rec = await registry.deploy(entry.name, { entry: entry.path, source: bundleSource(bundle), filename: bundle.fileName, origin: 'dir', sourceHash }, config, {
+      tenant: DEFAULT_TENANT,
+      precondition: leftAlone,
+    });
     registry.setDirEntry(entry.name, fingerprint, sourceHash);
     return { name: entry.name, outcome: 'deployed', version: rec.version };
   } catch (err) {
@@ -125,13 +141,19 @@ async function fingerprintOf(recorded: string): Promise<string> {
 }
 
 /** Syncs `entries`, SYNC_CONCURRENCY at a time (mostly stat calls on a restart; compiles still queue on the compile thread). */
-async function syncAll(registry: Registry, entries: readonly DirEntry[], check?: (path: string) => Promise<unknown>, stopped = () => false): Promise<SyncOutcome[]> {
+async function syncAll(
+  registry: Registry,
+  entries: readonly DirEntry[],
+  check?: (path: string) => Promise<unknown>,
+  stopped = () => false,
+  changedSince?: ReadonlySet<string>,
+): Promise<SyncOutcome[]> {
   const outcomes: SyncOutcome[] = [];
   let next = 0;
   const lane = async () => {
     while (next < entries.length && !stopped()) {
       const i = next++;
-      outcomes[i] = await syncEntry(registry, entries[i]!, check);
+      outcomes[i] = await syncEntry(registry, entries[i]!, check, changedSince);
     }
   };
   await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, entries.length) }, lane));
@@ -172,6 +194,8 @@ export class DirectorySync {
   private stopped = false;
   private resolveFinished!: (report: DirSyncReport) => void;
   private readonly started = performance.now();
+  /** Names deployed or deleted since the sync started, by anything but the sync itself: the background check leaves them as they are. */
+  private readonly changes: { changed: ReadonlySet<string>; stop(): void };
 
   private constructor(
     private readonly registry: Registry,
@@ -179,6 +203,7 @@ export class DirectorySync {
     private readonly check?: (path: string) => Promise<unknown>,
   ) {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.changes = registry.watchChanges();
   }
 
   /** Reads the directory and deploys its new entries; the rest is checked in the background (see `finished`). */
@@ -214,7 +239,7 @@ export class DirectorySync {
       for (let from = 0; from < entries.length && !this.stopped; from += SYNC_BATCH) {
         await nextTurn();
         const batch = entries.slice(from, from + SYNC_BATCH);
-        for (const o of await syncAll(this.registry, batch, this.check, () => this.stopped)) {
+        for (const o of await syncAll(this.registry, batch, this.check, () => this.stopped, this.changes.changed)) {
           if (o.outcome === 'unchanged') unchanged++;
           else {
             changed.push(o);
@@ -231,6 +256,7 @@ export class DirectorySync {
   }
 
   private finish(entries: number, changed: SyncOutcome[], unchanged = 0): void {
+    this.changes.stop();
     const report: DirSyncReport = { entries, beforeReady: this.beforeReady.length, unchanged, changed, ms: Math.round(performance.now() - this.started), stopped: this.stopped };
     if (!this.stopped) this.pending = 0;
     const deployed = changed.filter((o) => o.outcome === 'deployed').length;

@@ -363,7 +363,8 @@ function isoNow(): string {
 /** What a console line costs besides its text (its time, level and source). */
 const LINE_OVERHEAD = 64;
 
-function sizeOf(e: TailEvent): number {
+/** What an event costs in a buffer (and on the way to another process of --processes). */
+export function sizeOf(e: TailEvent): number {
   if (e.type === 'log') return e.text.length + 128;
   let n = 256 + e.path.length;
   for (const l of e.logs) n += l.text.length + LINE_OVERHEAD;

@@ -8,7 +8,7 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { LogHub, TailEvent } from '../logs/hub.ts';
+import { sizeOf, type LogHub, type TailEvent } from '../logs/hub.ts';
 import type { ChangeKind } from '../store/postgres.ts';
 import { FromSupervisor, parseMessage, SLOT_ENV, type FromMember, type MetricJson } from './messages.ts';
 
@@ -16,6 +16,14 @@ import { FromSupervisor, parseMessage, SLOT_ENV, type FromMember, type MetricJso
 const ANSWER_MS = 60_000;
 /** How long a /metrics scrape waits for the other processes' metrics. */
 const GATHER_MS = 5_000;
+/**
+ * Live-log bytes a process sends to the others a second, after a burst of twice that: a followed
+ * function logging as fast as it can would otherwise queue without bound on the IPC channel, and
+ * the supervisor (which also carries the change acknowledgements) would check and forward all of it.
+ * Past it, events reach this process's followers only.
+ */
+const RELAY_BYTES_PER_SECOND = 1024 * 1024;
+const RELAY_BURST_BYTES = 2 * RELAY_BYTES_PER_SECOND;
 
 export class ProcessGroup {
   private nextId = 1;
@@ -26,12 +34,18 @@ export class ProcessGroup {
   private backlog: { id: number; kind: ChangeKind; names: string[] }[] = [];
   /** Applies run one at a time, in the order the supervisor sent them. */
   private applying: Promise<void> = Promise.resolve();
-  private live: number[];
+  /** The slots serving, as the supervisor last said (undefined: not told yet). */
+  private live: number[] | undefined;
   private metricsOf: (() => Promise<MetricJson[]>) | undefined;
   private slotsChanged: (slots: number) => void = () => {};
   /** Functions someone follows in some process (their live-log events are sent to the others). */
   private followed = new Set<string>();
   private onRelayed: (tenant: string, event: TailEvent) => void = () => {};
+  /** Live-log bytes this process may still send to the others now (see RELAY_BYTES_PER_SECOND). */
+  private relayBudget = RELAY_BURST_BYTES;
+  private relayRefilled = performance.now();
+  /** Events not relayed for the budget (the first of them is logged). */
+  relayDropped = 0;
   /** Called when the supervisor says drain (or is gone). */
   onDrain: (graceMs: number | undefined) => void = () => {};
 
@@ -40,7 +54,6 @@ export class ProcessGroup {
     readonly slot: number,
     private readonly logger: Logger,
   ) {
-    this.live = [slot];
     process.on('message', (raw: unknown) => this.receive(raw));
     // The supervisor is gone (killed): nothing would relay changes any more; finish what is in flight and go.
     process.once('disconnect', () => this.onDrain(undefined));
@@ -55,18 +68,21 @@ export class ProcessGroup {
 
   /** Processes serving now, this one included. */
   get size(): number {
-    return this.live.length;
+    return this.live?.length || 1;
   }
 
-  /** Whether cron fires here: the lowest slot serving now. */
+  /**
+   * Whether cron fires here: the lowest slot serving now. Not before the supervisor said which serve:
+   * a replacement starting beside the leader would fire the same schedule a second time.
+   */
   leadsCron(): boolean {
-    return this.live[0] === this.slot;
+    return this.live?.[0] === this.slot;
   }
 
   /** Called when the number of processes serving changes (rate limits give each 1/n). */
   onSize(fn: (n: number) => void): void {
     this.slotsChanged = fn;
-    fn(this.live.length);
+    fn(this.size);
   }
 
   /** Sets what applies another process's change (the registry and the control plane exist after the group). */
@@ -110,7 +126,19 @@ export class ProcessGroup {
   relayLogs(hub: { onFollow: LogHub['onFollow']; onEvent: LogHub['onEvent']; relayed: LogHub['relayed'] }): void {
     hub.onFollow = (name, delta) => void this.send({ t: 'follow', name, delta: delta > 0 ? 1 : -1 });
     hub.onEvent = (tenant, event) => {
-      if (this.followed.has(event.function)) this.send({ t: 'log', tenant, event });
+      if (!this.followed.has(event.function)) return;
+      const now = performance.now();
+      this.relayBudget = Math.min(RELAY_BURST_BYTES, this.relayBudget + ((now - this.relayRefilled) / 1000) * RELAY_BYTES_PER_SECOND);
+      this.relayRefilled = now;
+      const size = sizeOf(event);
+      if (size > this.relayBudget) {
+        if (this.relayDropped++ === 0) {
+          this.logger.warn({ function: event.function, bytesPerSecond: RELAY_BYTES_PER_SECOND }, 'live-log events over the relay budget reach this process\'s followers only');
+        }
+        return;
+      }
+      this.relayBudget -= size;
+      this.send({ t: 'log', tenant, event });
     };
     this.onRelayed = (tenant, event) => hub.relayed(tenant, event);
   }
@@ -124,7 +152,16 @@ export class ProcessGroup {
    * The whole group's metrics in the Prometheus text format: counters and histograms summed over the
    * processes, gauges per process (a `process` label) unless they declare another aggregator.
    */
-  async scrape(): Promise<{ text: string; contentType: string }> {
+  scrape(): Promise<{ text: string; contentType: string }> {
+    // concurrent scrapes here share one gather and one merge (/metrics needs no token)
+    this.scraping ??= this.scrapeNow().finally(() => (this.scraping = undefined));
+    return this.scraping;
+  }
+
+  private scraping: Promise<{ text: string; contentType: string }> | undefined;
+  private collecting: Promise<MetricJson[] | undefined> | undefined;
+
+  private async scrapeNow(): Promise<{ text: string; contentType: string }> {
     const id = this.nextId++;
     const parts = await new Promise<{ slot: number; metrics: MetricJson[] }[] | undefined>((resolve) => {
       const timer = setTimeout(() => {
@@ -178,7 +215,8 @@ export class ProcessGroup {
         return;
       case 'collect':
         void (async () => {
-          const metrics = await this.metricsOf?.().catch(() => undefined);
+          this.collecting ??= (this.metricsOf?.() ?? Promise.resolve(undefined)).catch(() => undefined).finally(() => (this.collecting = undefined));
+          const metrics = await this.collecting;
           this.send({ t: 'metrics', id: msg.id, metrics: metrics ?? [] });
         })();
         return;
@@ -186,9 +224,9 @@ export class ProcessGroup {
         this.gathers.get(msg.id)?.(msg.parts);
         return;
       case 'slots': {
-        const before = this.live.length;
-        this.live = msg.slots.length ? [...msg.slots].sort((a, b) => a - b) : [this.slot];
-        if (this.live.length !== before) this.slotsChanged(this.live.length);
+        const before = this.size;
+        this.live = [...msg.slots].sort((a, b) => a - b);
+        if (this.size !== before) this.slotsChanged(this.size);
         return;
       }
       case 'followed':

@@ -41,8 +41,8 @@ interface Relay {
 }
 
 interface Gather {
-  origin: Member;
-  id: number;
+  /** The scrapes answered by this collection: each process's id for its `gather`. */
+  origins: { member: Member; id: number }[];
   waiting: Set<Member>;
   parts: { slot: number; metrics: MetricJson[] }[];
   timer: NodeJS.Timeout;
@@ -60,6 +60,7 @@ export function superviseGateways(opts: SupervisorOptions): void {
   const gathers = new Map<number, Gather>();
   let nextId = 1;
   let restarts = 0;
+  let gatherCount = 0;
   let url: string | undefined;
   let started = false;
   let draining = false;
@@ -156,8 +157,16 @@ export function superviseGateways(opts: SupervisorOptions): void {
         return;
       }
       case 'gather': {
+        // /metrics needs no token: scrapes arriving while a collection is under way share it, so a
+        // storm of them costs one collection at a time, not n serializations and IPC payloads each
+        const under = [...gathers.values()][0];
+        if (under) {
+          if (under.origins.length < 10_000) under.origins.push({ member: m, id: msg.id });
+          return;
+        }
+        gatherCount++;
         const gid = nextId++;
-        const g: Gather = { origin: m, id: msg.id, waiting: new Set(), parts: [{ slot: opts.processes, metrics: ownMetrics() }], timer: undefined! };
+        const g: Gather = { origins: [{ member: m, id: msg.id }], waiting: new Set(), parts: [{ slot: opts.processes, metrics: ownMetrics() }], timer: undefined! };
         for (const other of members.values()) if (other.state === 'ready' && send(other, { t: 'collect', id: gid })) g.waiting.add(other);
         gathers.set(gid, g);
         g.timer = setTimeout(() => finishGather(gid), GATHER_MS);
@@ -174,7 +183,8 @@ export function superviseGateways(opts: SupervisorOptions): void {
         return;
       }
       case 'log':
-        for (const other of members.values()) if (other !== m && other.state === 'ready') send(other, msg);
+        // only where someone follows it: every process would otherwise get (and buffer) n - 1 copies of each event
+        for (const other of members.values()) if (other !== m && other.state === 'ready' && follows.get(other)?.has(msg.event.function)) send(other, msg);
         return;
       case 'metrics': {
         const g = gathers.get(msg.id);
@@ -199,13 +209,14 @@ export function superviseGateways(opts: SupervisorOptions): void {
     if (!g) return;
     clearTimeout(g.timer);
     gathers.delete(gid);
-    send(g.origin, { t: 'gathered', id: g.id, parts: g.parts });
+    for (const o of g.origins) if (members.get(o.member.slot) === o.member) send(o.member, { t: 'gathered', id: o.id, parts: g.parts });
   };
 
   /** What only the supervisor knows: how many processes serve, how many were replaced. */
   const ownMetrics = (): MetricJson[] => [
     { name: 'faas_processes', help: 'Gateway processes serving (faas serve --processes)', type: 'gauge', aggregator: 'first', values: [{ value: serving().length, labels: {} }] },
     { name: 'faas_process_restarts_total', help: 'Gateway processes that died and were replaced', type: 'counter', aggregator: 'first', values: [{ value: restarts, labels: {} }] },
+    { name: 'faas_process_metrics_gathers_total', help: 'Collections of every process\'s metrics for /metrics scrapes (concurrent scrapes share one)', type: 'counter', aggregator: 'first', values: [{ value: gatherCount, labels: {} }] },
   ];
 
   const exited = (m: Member, code: number | null, signal: string | null) => {
@@ -221,7 +232,8 @@ export function superviseGateways(opts: SupervisorOptions): void {
       }
     }
     for (const [gid, g] of gathers) {
-      if (g.origin === m) {
+      g.origins = g.origins.filter((o) => o.member !== m);
+      if (g.origins.length === 0) {
         clearTimeout(g.timer);
         gathers.delete(gid);
       } else if (g.waiting.delete(m) && g.waiting.size === 0) finishGather(gid);

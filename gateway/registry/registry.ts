@@ -36,6 +36,8 @@ export interface DeployContext {
   tenant?: string;
   /** 1..99: the new version takes this share of the traffic, the current live version the rest. */
   percent?: number;
+  /** Checked under the function's lock, just before the new version is written: throwing refuses the deploy. */
+  precondition?: () => void;
 }
 
 /** What GET /admin/functions shows: everything but the secrets. */
@@ -105,6 +107,7 @@ export class Registry {
   private readonly files: ArtifactFiles;
   private readonly keep: number;
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly changeWatches = new Set<Set<string>>();
   /** Per-name chains: a function is never loaded into the runtime while a change to it is being made. */
   private readonly nameTails = new Map<string, Promise<unknown>>();
   /** Rebuilds from stored source under way, by name. */
@@ -208,7 +211,7 @@ export class Registry {
         this.lastUsed.delete(name);
       }).catch((err: unknown) => this.opts.logger.warn({ function: name, err: errorMessage(err) }, 'applying a change from another gateway failed'));
     }
-    this.opts.onChange?.(names);
+    this.changed(names);
   }
 
   /** Functions loaded into the runtime now. */
@@ -286,6 +289,7 @@ export class Registry {
       if (refused) throw new FaasError('bad_request', `function "${name}" ${refused}`);
       const record = await this.exclusive(name, async () => {
         const tenant = await this.admit(name, config, principal, ctx);
+        ctx.precondition?.();
         const previous = this.store.current(name);
         const version = await this.store.nextVersion(name);
         const rec: VersionRecord = {
@@ -313,10 +317,10 @@ export class Registry {
           await this.opts.runtime.deploy(name, version, artifact, config, { tenant, alongside: split ? split.map((s) => s.version) : [], secondary: canary });
         }
         await this.prune(name);
-        this.opts.onChange?.([name]);
-      await this.opts.announce?.([name]);
+        this.changed([name]);
         return rec;
       });
+      await this.announce(name);
       this.opts.onDeploy?.('ok');
       this.opts.logger.info(
         { function: name, version: record.version, tenant: record.tenant, sha256: record.sha256, bytecodeBytes: record.bytecodeBytes, origin: record.origin, percent: ctx.percent, ms: round(performance.now() - started) },
@@ -332,7 +336,7 @@ export class Registry {
 
   /** Makes a kept version the only live one again: its artifact is loaded and verified, nothing is compiled. */
   rollback(name: string, version: number | undefined, principal: Principal = ROOT): Promise<LiveRecord> {
-    return this.exclusive(name, async () => {
+    return this.announced(name, async () => {
       const live = this.require(name, principal);
       const target = version ?? (await this.previousVersion(live));
       const rec = await this.keptVersion(live, target);
@@ -342,8 +346,7 @@ export class Registry {
       const artifact = await this.loadArtifact(rec);
       await this.store.makeLive(rec, null);
       if (this.opts.runtime.get(name)) await this.opts.runtime.deploy(name, rec.version, artifact, config, { tenant: rec.tenant });
-      this.opts.onChange?.([name]);
-      await this.opts.announce?.([name]);
+      this.changed([name]);
       this.opts.logger.info({ function: name, version: rec.version, from: live.version }, 'rolled back');
       return this.store.current(name)!;
     });
@@ -354,7 +357,7 @@ export class Registry {
    * summing to 100). The version with the largest share becomes the primary one.
    */
   setSplit(name: string, split: SplitEntry[], principal: Principal = ROOT): Promise<LiveRecord> {
-    return this.exclusive(name, async () => {
+    return this.announced(name, async () => {
       const live = this.require(name, principal);
       const entries = validSplit(split);
       const records: VersionRecord[] = [];
@@ -368,25 +371,28 @@ export class Registry {
       const single = entries.length === 1;
       await this.store.makeLive(records[primaryAt]!, single ? null : entries);
       if (this.opts.runtime.get(name)) await this.putLive(this.store.current(name)!);
-      this.opts.onChange?.([name]);
-      await this.opts.announce?.([name]);
+      this.changed([name]);
       this.opts.logger.info({ function: name, split: entries }, 'traffic split set');
       return this.store.current(name)!;
     });
   }
 
-  remove(name: string, principal: Principal = ROOT): Promise<boolean> {
-    return this.exclusive(name, async () => {
+  async remove(name: string, principal: Principal = ROOT): Promise<boolean> {
+    let found = false;
+    const removed = await this.exclusive(name, async () => {
       const rec = this.store.current(name);
       if (!rec || !visible(rec, principal)) return false;
+      found = true;
       const removed = await this.store.remove(name);
       await this.opts.runtime.undeploy(name);
       this.lastUsed.delete(name);
-      this.opts.onChange?.([name]);
-      await this.opts.announce?.([name]);
+      this.changed([name]);
       if (removed) this.opts.logger.info({ function: name }, 'deleted');
       return removed;
     });
+    // nothing of that name (or not the caller's): nothing for the other processes to apply
+    if (found) await this.announce(name);
+    return removed;
   }
 
   /**
@@ -596,6 +602,37 @@ export class Registry {
       if (this.nameTails.get(name) === tail) this.nameTails.delete(name);
     });
     return run;
+  }
+
+  /**
+   * The names changed from now until `stop` (deployed, rolled back, split or deleted, here or applied
+   * from another gateway or process): the functions directory's background check leaves them alone.
+   */
+  watchChanges(): { changed: ReadonlySet<string>; stop(): void } {
+    const changed = new Set<string>();
+    this.changeWatches.add(changed);
+    return { changed, stop: () => void this.changeWatches.delete(changed) };
+  }
+
+  private changed(names: readonly string[]): void {
+    for (const watch of this.changeWatches) for (const name of names) watch.add(name);
+    this.opts.onChange?.(names);
+  }
+
+  /**
+   * A change under the function's lock, then announced to the other processes of --processes (resolving
+   * once each applied it). Announced after the lock is released: another process's apply of the same
+   * name takes that lock here, so a process waiting for the others while holding it, as another does
+   * the same (one function deployed on two processes at once), waited for an apply that waited for it.
+   */
+  private async announced<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const result = await this.exclusive(name, fn);
+    await this.announce(name);
+    return result;
+  }
+
+  private announce(name: string): Promise<void> {
+    return this.opts.announce?.([name]) ?? Promise.resolve();
   }
 
   /** Changes run one at a time (quotas and routes are checked against the others), and each under its function's own chain. */

@@ -344,7 +344,15 @@ export class RegistryStore implements RegistryBackend {
    */
   commit(record: VersionRecord, source: string | null, split: SplitEntry[] | null = null, primary: VersionRecord = record): void {
     this.db.transaction(() => {
-      this.stmts.insertVersion.run({ ...record, source, config: JSON.stringify(record.config) });
+      try {
+        this.stmts.insertVersion.run({ ...record, source, config: JSON.stringify(record.config) });
+      } catch (err) {
+        // another process of --processes (its own lock is its own) took this version number first
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+          throw new FaasError('conflict', `version ${record.version} of function "${record.name}" was just deployed by another process: retry the deploy`);
+        }
+        throw err;
+      }
       this.stmts.upsertFunction.run({ ...primary, config: JSON.stringify(primary.config), split: split && JSON.stringify(split) });
     })();
   }

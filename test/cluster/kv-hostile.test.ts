@@ -90,3 +90,28 @@ describe('KV on PostgreSQL under hostile guests', () => {
     await gw.assertHealthy();
   });
 });
+
+describe('the admin KV browser on PostgreSQL', () => {
+  it('lists a tenant\'s namespaces only, with tenant names that are prefixes of one another ("a", "a0", "a-b") and the default tenant\'s beside them', async () => {
+    const tenants = ['a', 'a0', 'a-b'];
+    for (const name of tenants) expect((await gw.admin('POST', '/admin/tenants', { name })).status).toBe(201);
+    const put = (tenant: string, ns: string, key: string) =>
+      gw.admin('PUT', `/admin/kv/${ns}/value?key=${encodeURIComponent(key)}${tenant === 'default' ? '' : `&tenant=${tenant}`}`, { value: `${tenant}:${ns}` });
+    for (const t of [...tenants, 'default']) {
+      const ns = `NS_${t.replace('-', '_')}`;
+      expect((await put(t, ns, 'k%_\u00e9/\ud83d\ude00')).status).toBe(204);
+    }
+    for (const t of [...tenants, 'default']) {
+      const ns = `NS_${t.replace('-', '_')}`;
+      const listed = (await (await gw.admin('GET', `/admin/kv${t === 'default' ? '' : `?tenant=${t}`}`)).json()) as { namespaces: { name: string; stored: boolean }[] };
+      const stored = listed.namespaces.filter((n) => n.stored).map((n) => n.name);
+      expect(stored).toContain(ns);
+      for (const other of [...tenants, 'default']) if (other !== t) expect(stored).not.toContain(`NS_${other.replace('-', '_')}`);
+      // the key round-trips exactly, and only in its own tenant
+      const entry = await (await gw.admin('GET', `/admin/kv/${ns}/value?key=${encodeURIComponent('k%_\u00e9/\ud83d\ude00')}${t === 'default' ? '' : `&tenant=${t}`}`)).json();
+      expect(entry).toMatchObject({ key: 'k%_\u00e9/\ud83d\ude00', value: `${t}:${ns}` });
+    }
+    expect((await gw.admin('GET', `/admin/kv/NS_a0/value?key=${encodeURIComponent('k%_\u00e9/\ud83d\ude00')}&tenant=a`)).status).toBe(404);
+    await gw.assertHealthy();
+  });
+});

@@ -249,6 +249,31 @@ describe('a limit hit inside a promise job', () => {
   });
 });
 
+describe('a limits fault a guest forges', () => {
+  it('a rejection that reads like a limit (out of memory, stack overflow) discards at most the forger\'s own instance: another function\'s warm instance keeps its state', async () => {
+    await t.deployOk('counter', `let n = 0; export default { fetch() { return new Response(String(++n)); } };`);
+    await t.deployOk(
+      'forger',
+      `export default { async fetch(req) {
+        await null;
+        if (new URL(req.url).searchParams.has('stack')) throw new RangeError('Maximum call stack size exceeded');
+        throw new Error('out of memory');
+      } };`,
+    );
+    const first = Number(await (await t.fn('counter')).text());
+    for (let i = 0; i < 20; i++) {
+      const forged = await statusOf('forger', i % 2 ? '?stack' : '');
+      // whatever it is reported as, it is the forger's request that fails, never the gateway
+      expect(forged.status).toBeGreaterThanOrEqual(500);
+      expect(forged.status).toBeLessThan(600);
+      await t.fn('counter');
+    }
+    // the counter's instance survived every discard of the forger's (shared isolation: the same WASM instance)
+    expect(Number(await (await t.fn('counter')).text())).toBe(first + 21);
+    await t.assertHealthy();
+  });
+});
+
 describe('fuzzed by an attacker that only has the public API', () => {
   it(`hostile arguments to every API that reaches a host op never hurt the gateway${emscripten ? ' (emscripten)' : ''}`, async () => {
     await t.deployOk(

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FromMember, FromSupervisor, parseMessage } from '../../gateway/processes/messages.ts';
 import { SOURCES, spawnGateway, tempDir, waitFor, type ChildGateway } from '../helpers/gateway.ts';
-import { once, processPids, type Answer } from '../helpers/processes.ts';
+import { metricValue, once, processPids, type Answer } from '../helpers/processes.ts';
 import { engineUnderTest } from '../helpers/sandbox.ts';
 import { NEIGHBOUR, NEIGHBOUR_SOURCE } from './harness.ts';
 
@@ -103,6 +103,63 @@ describe('processes under attack', () => {
     }
     await fromBoth('/fn/target', 'v7');
     await assertHealthy();
+  });
+
+  it('a storm of concurrent /metrics scrapes (public, no token) shares collections: deploys still fan out, no process is replaced', { timeout: 60_000 }, async () => {
+    expect((await put(NEIGHBOUR, NEIGHBOUR_SOURCE)).status).toBe(201);
+    const before = await once(gw.url, '/metrics');
+    const gathers = metricValue(before.body, 'faas_process_metrics_gathers_total')!;
+    const restarts = metricValue(before.body, 'faas_process_restarts_total')!;
+    expect(gathers).toBeGreaterThan(0);
+    // each scrape used to make every process serialize its registry and send it over IPC, and the
+    // supervisor check and forward them all: n x the scrapes, with the change fan-out queued behind
+    const SCRAPES = 60;
+    const storm = Array.from({ length: SCRAPES }, () => once(gw.url, '/metrics', { timeoutMs: 30_000 }).catch((err: Error) => err));
+    expect((await put('target', SOURCES.version('v8'))).status).toBe(201);
+    for (const a of await Promise.all(storm)) {
+      expect(a).not.toBeInstanceOf(Error);
+      expect((a as Answer).status).toBe(200);
+      expect((a as Answer).body).toMatch(/^faas_processes 2$/m);
+    }
+    const after = await once(gw.url, '/metrics');
+    // the scrape just made counts one
+    expect(metricValue(after.body, 'faas_process_metrics_gathers_total')! - gathers).toBeLessThanOrEqual(SCRAPES / 2);
+    expect(metricValue(after.body, 'faas_process_restarts_total')).toBe(restarts);
+    await fromBoth('/fn/target', 'v8');
+    await assertHealthy();
+  });
+
+  it('one function deployed on both processes at once: every deploy is answered, no process is killed', { timeout: 90_000 }, async () => {
+    // Each process held the function's lock while waiting for the other to apply its change, and
+    // the other's apply waited for that lock: both were killed for not answering in time.
+    expect((await put(NEIGHBOUR, NEIGHBOUR_SOURCE)).status).toBe(201);
+    expect((await put('twin', SOURCES.version('t'))).status).toBe(201);
+    const restarts = metricValue((await once(gw.url, '/metrics')).body, 'faas_process_restarts_total')!;
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all(Array.from({ length: 4 }, (_, i) => put('twin', SOURCES.version(`t${round}-${i}`)).catch((err: Error) => err)));
+      for (const a of answers) {
+        expect(a).not.toBeInstanceOf(Error);
+        const { status, body } = a as Answer;
+        // the same version number taken by both: one of them is a clean conflict to retry, never a 500
+        if (status !== 201) expect([status, JSON.parse(body).error]).toEqual([409, 'conflict']);
+      }
+      expect(answers.some((a) => (a as Answer).status === 201)).toBe(true);
+    }
+    expect(metricValue((await once(gw.url, '/metrics')).body, 'faas_process_restarts_total')).toBe(restarts);
+    await assertHealthy();
+  });
+
+  it('takes the metrics of a process that served many functions (16 series each in the duration histogram): they are not dropped as hostile', () => {
+    const FUNCTIONS = 10_000;
+    const values = [];
+    for (let f = 0; f < FUNCTIONS; f++) {
+      for (let b = 0; b < 14; b++) values.push({ value: 1, labels: { function: `fn-${f}`, le: String(b) }, metricName: 'faas_invocation_duration_seconds_bucket' });
+      values.push({ value: 0.5, labels: { function: `fn-${f}` }, metricName: 'faas_invocation_duration_seconds_sum' });
+      values.push({ value: 1, labels: { function: `fn-${f}` }, metricName: 'faas_invocation_duration_seconds_count' });
+    }
+    const metrics = [{ name: 'faas_invocation_duration_seconds', help: 'h', type: 'histogram', aggregator: 'sum', values }];
+    expect(parseMessage(FromMember, { t: 'metrics', id: 1, metrics })).toBeDefined();
+    expect(parseMessage(FromSupervisor, { t: 'gathered', id: 1, parts: [{ slot: 0, metrics }, { slot: 1, metrics }] })).toBeDefined();
   });
 
   it('drops IPC messages that are not one of the protocol messages', () => {
