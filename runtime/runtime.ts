@@ -166,6 +166,8 @@ export class Runtime {
   /** Whether this engine can copy sandboxes safely (see prepareSnapshots); set by create(). */
   private snapshotsEnabled = false;
   private restoredStarts = 0;
+  /** Versions whose extra load for a snapshot found it could not be copied, or was fast after all. */
+  private readonly unsnapshottable = new WeakSet<LoadedFunction>();
   /** Versions a snapshot is being made of (snapshotLater). */
   private readonly snapshotting = new Set<LoadedFunction>();
   /** The environment of the instances snapshots are made from: their console output is not the user's to see twice. */
@@ -503,7 +505,7 @@ export class Runtime {
    * request could run in it, then disposed. Only versions still live; the cache is an LRU by bytes.
    */
   private snapshotLater(fn: LoadedFunction, pool: SandboxPool): void {
-    if (!this.snapshotsEnabled || this.snapshots.has(fn) || this.snapshotting.has(fn)) return;
+    if (!this.snapshotsEnabled || this.snapshots.has(fn) || this.snapshotting.has(fn) || this.unsnapshottable.has(fn)) return;
     this.snapshotting.add(fn);
     setImmediate(() => {
       let inst: FunctionInstance | undefined;
@@ -516,10 +518,13 @@ export class Runtime {
         await inst.load();
         // a second measurement: one slow load on a busy machine does not make a light module worth a copy
         const slow = performance.now() - t0 >= this.opts.snapshotMinLoadMs;
-        const image = slow && this.isLive(fn) ? inst.capture() : undefined;
+        if (!this.isLive(fn)) return;
+        const image = slow ? inst.capture() : undefined;
+        // a module that cannot be copied (or is not worth it) is not loaded again for nothing at every start
         if (image) this.keepSnapshot(fn, image);
+        else this.unsnapshottable.add(fn);
       })()
-        .catch(() => {})
+        .catch(() => this.unsnapshottable.add(fn))
         .finally(() => {
           inst?.kill();
           this.snapshotting.delete(fn);
