@@ -365,6 +365,8 @@ export class Runtime {
     for (const set of this.instances.values()) for (const inst of [...set]) inst.kill();
     this.instances.clear();
     this.residentHeap = 0;
+    // (a snapshot being made meanwhile sees this and gives up)
+    this.snapshotsEnabled = false;
     for (const fn of [...this.snapshots.keys()]) this.dropSnapshot(fn);
     for (const p of this.pools.values()) p.close();
   }
@@ -510,15 +512,15 @@ export class Runtime {
     setImmediate(() => {
       let inst: FunctionInstance | undefined;
       void (async () => {
-        if (!this.isLive(fn)) return;
+        if (!this.snapshotsEnabled || !this.isLive(fn)) return;
         const sandbox = await pool.take();
-        if (!this.isLive(fn) || !fn.isLoaded) return sandbox.dispose();
+        if (!this.snapshotsEnabled || !this.isLive(fn) || !fn.isLoaded) return sandbox.dispose();
         inst = new FunctionInstance(fn, sandbox, this.quietEnv, () => {});
         const t0 = performance.now();
         await inst.load();
         // a second measurement: one slow load on a busy machine does not make a light module worth a copy
         const slow = performance.now() - t0 >= this.opts.snapshotMinLoadMs;
-        if (!this.isLive(fn)) return;
+        if (!this.snapshotsEnabled || !this.isLive(fn)) return;
         const image = slow ? inst.capture() : undefined;
         // a module that cannot be copied (or is not worth it) is not loaded again for nothing at every start
         if (image) this.keepSnapshot(fn, image);
