@@ -1,5 +1,5 @@
 import { FaasError } from '../contract/errors.ts';
-import { GuestFault, type HostArg, type Sandbox, type SandboxHooks } from './engine/types.ts';
+import { GuestFault, type HostArg, type Sandbox, type SandboxHooks, type SandboxImage } from './engine/types.ts';
 import { Invocation, NO_BACKGROUND, type GuestRequest, type GuestResponse, type InvocationUsage } from './invocation.ts';
 import type { LoadedFunction } from './loaded-function.ts';
 import type { StackMapper } from './sourcemap.ts';
@@ -84,6 +84,12 @@ export class FunctionInstance {
   /** The CryptoKeys this instance's guest made (it holds only their ids); made on first use. */
   private keyTable: KeyTable | undefined;
 
+  /**
+   * The module's load called a host operation that leaves state on the host or in the guest that a
+   * copy must not share (anything but console output and the pure operations other than randomness).
+   */
+  private loadTouchedHost = false;
+
   /** Held by the instance: the function's artifact may be dropped from memory while the instance lives. */
   private readonly stackMapper: StackMapper;
 
@@ -119,6 +125,37 @@ export class FunctionInstance {
     } finally {
       this.clearWallTimer(inv);
     }
+  }
+
+  /**
+   * Starts from a copy of another instance of this version taken right after its load (see capture)
+   * instead of loading the module. False when the sandbox cannot take it (then load() as usual); a
+   * copy that failed half-way kills this instance and throws.
+   */
+  restore(image: SandboxImage): boolean {
+    let restored: boolean;
+    try {
+      restored = this.sandbox.restore?.(image) ?? false;
+    } catch (err) {
+      this.kill();
+      throw new FaasError('internal_error', `could not restore function "${this.fn.name}": ${(err as Error).message}`);
+    }
+    if (restored) this.sampleHeap();
+    return restored;
+  }
+
+  /**
+   * A copy of this instance as its load left it, for restore() into later instances of the same
+   * version: only right after a load that succeeded, before any request, and only when the load left
+   * nothing on the host side (timers, keys, awaited operations) and drew no randomness.
+   */
+  capture(): SandboxImage | undefined {
+    return this.capturable ? this.sandbox.capture?.() : undefined;
+  }
+
+  /** What capture() checks on the host side (the sandbox checks the rest). */
+  get capturable(): boolean {
+    return this.state === 'ready' && !this.poisoned && this.invocations === 0 && !this.loadTouchedHost && this.timers.size === 0 && this.keyTable === undefined;
   }
 
   get heapBytes(): number {
@@ -434,6 +471,7 @@ export class FunctionInstance {
     const inv = this.current;
     if (!inv) throw new TypeError(`host operation "${op}" called outside an invocation`);
     const decl = opDeclaration(op)!;
+    if (inv.kind === 'load' && op !== 'log' && (decl.kind !== 'pure' || op === 'randomFill' || op === 'randomUUID')) this.loadTouchedHost = true;
     switch (op) {
       case 'log':
         this.guestLog(inv, args[0] as LogLevel, args[1] as string);

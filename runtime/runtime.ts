@@ -4,8 +4,8 @@ import { FunctionInstance } from './function-instance.ts';
 import { Invocation, type GuestRequest, type GuestResponse, type InvocationUsage } from './invocation.ts';
 import { LoadedFunction, type ArtifactSource } from './loaded-function.ts';
 import { SandboxPool } from './sandbox-pool.ts';
-import { createSandboxFactory } from './engine/index.ts';
-import { engineName, type EngineName, type Isolation, type SandboxFactory } from './engine/types.ts';
+import { createSandboxFactory, prepareSnapshots } from './engine/index.ts';
+import { engineName, type EngineName, type Isolation, type SandboxFactory, type SandboxImage } from './engine/types.ts';
 import type { BoundOp, GuestLogEntry, HostServices } from './host/services.ts';
 import { DEFAULT_LOG_LIMITS, LogRateLimiter, type LogLimits } from './log-limits.ts';
 import { BackgroundCpuBudget, DEFAULT_BACKGROUND_BUDGET, type BackgroundBudgetOptions } from './background-budget.ts';
@@ -40,6 +40,15 @@ export interface RuntimeOptions {
    * (and read again on their next start). Default 64 MiB.
    */
   artifactCacheBytes?: number;
+  /**
+   * Bytes of instance snapshots kept (isolation "instance": a copy of a function version's WASM
+   * memory right after its module loaded, which later instances of that version start from instead of
+   * loading it); least recently used ones go past it. Counted in memoryBudgetBytes too. 0 disables
+   * snapshots. Default 64 MiB.
+   */
+  snapshotCacheBytes?: number;
+  /** A version is snapshotted when loading its module took at least this long (default 2 ms; see README "Snapshots"). */
+  snapshotMinLoadMs?: number;
   /** Guest stack budget per sandbox. */
   maxStackBytes?: number;
   log?: (entry: GuestLogEntry) => void;
@@ -99,6 +108,10 @@ export interface RuntimeCounts {
   /** Idle instances disposed (idle TTL or the memory budget), and artifacts dropped from memory, since start. */
   instanceEvictions: number;
   artifactEvictions: number;
+  /** Versions with a snapshot kept, the bytes those hold, and instances started from one since start. */
+  snapshots: number;
+  snapshotBytes: number;
+  restoredStarts: number;
 }
 
 export interface FunctionStats {
@@ -120,6 +133,8 @@ const DEFAULTS = {
   idleTtlMs: 5 * 60_000,
   memoryBudgetBytes: 512 * 1024 * 1024,
   artifactCacheBytes: 64 * 1024 * 1024,
+  snapshotCacheBytes: 64 * 1024 * 1024,
+  snapshotMinLoadMs: 2,
   maxStackBytes: 256 * 1024,
   warmup: true,
   runtimesPerInstance: 64,
@@ -153,6 +168,18 @@ export class Runtime {
   /** Artifacts loaded from an ArtifactSource, least recently started first, with their bytes. */
   private readonly loadedArtifacts = new Map<LoadedFunction, number>();
   private loadedArtifactBytes = 0;
+  /** Snapshots of loaded instances, per version (a redeploy is another LoadedFunction), least recently used first. */
+  private readonly snapshots = new Map<LoadedFunction, SandboxImage>();
+  private snapshotBytes = 0;
+  /** Whether this engine can copy sandboxes safely (see prepareSnapshots); set by create(). */
+  private snapshotsEnabled = false;
+  private restoredStarts = 0;
+  /** Versions whose extra load for a snapshot found it could not be copied, or was fast after all. */
+  private readonly unsnapshottable = new WeakSet<LoadedFunction>();
+  /** Versions a snapshot is being made of (snapshotLater). */
+  private readonly snapshotting = new Set<LoadedFunction>();
+  /** The environment of the instances snapshots are made from: their console output is not the user's to see twice. */
+  private readonly quietEnv: InstanceEnv;
 
   private constructor(
     private readonly factories: Map<Isolation, SandboxFactory>,
@@ -163,6 +190,7 @@ export class Runtime {
     const logLimits = { ...DEFAULT_LOG_LIMITS, ...stripUndefined(options.logLimits ?? {}) };
     const backgroundCpu = { ...DEFAULT_BACKGROUND_BUDGET, ...stripUndefined(options.backgroundCpu ?? {}) };
     this.env = { services, logLimits, logRate: new LogRateLimiter(logLimits), background: new BackgroundCpuBudget(backgroundCpu) };
+    this.quietEnv = { ...this.env, services: { ...services, log: () => {} } };
     this.sweeper = every(Math.min(10_000, Math.max(50, this.opts.idleTtlMs / 2)), () => this.sweepIdle());
   }
 
@@ -176,6 +204,7 @@ export class Runtime {
       factories.set(isolation, createSandboxFactory(engine, isolation, prelude, { runtimesPerInstance: options.runtimesPerInstance ?? DEFAULTS.runtimesPerInstance }));
     }
     const rt = new Runtime(factories, options);
+    rt.snapshotsEnabled = rt.opts.snapshotCacheBytes > 0 && (await prepareSnapshots(engine));
     await rt.fillPools();
     if (rt.opts.warmup) {
       await warmUp(rt);
@@ -254,7 +283,17 @@ export class Runtime {
     }
     let resident = 0;
     for (const set of this.instances.values()) resident += set.size;
-    return { deployed, loaded, loadedBytes, resident, instanceEvictions: this.instanceEvictions, artifactEvictions: this.artifactEvictions };
+    return {
+      deployed,
+      loaded,
+      loadedBytes,
+      resident,
+      instanceEvictions: this.instanceEvictions,
+      artifactEvictions: this.artifactEvictions,
+      snapshots: this.snapshots.size,
+      snapshotBytes: this.snapshotBytes,
+      restoredStarts: this.restoredStarts,
+    };
   }
 
   /** A live version of `name` (`version`), or its primary version. */
@@ -334,6 +373,9 @@ export class Runtime {
     this.instances.clear();
     this.idleLru.clear();
     this.residentHeap = 0;
+    // (a snapshot being made meanwhile sees this and gives up)
+    this.snapshotsEnabled = false;
+    for (const fn of [...this.snapshots.keys()]) this.dropSnapshot(fn);
     for (const p of this.pools.values()) p.close();
   }
 
@@ -391,13 +433,21 @@ export class Runtime {
     const start = (async () => {
       if (!fn.isLoaded) await fn.load();
       this.touchArtifact(fn);
-      const sandbox = await pool.take();
-      const inst = new FunctionInstance(fn, sandbox, this.env, (i) => this.onDrained(i));
-      if (performance.now() > deadline) {
-        inst.kill();
-        throw new FaasError('timeout', `function "${fn.name}" could not start before its deadline`);
+      const blank = async () => {
+        const inst = new FunctionInstance(fn, await pool.take(), this.env, (i) => this.onDrained(i));
+        if (performance.now() > deadline) {
+          inst.kill();
+          throw new FaasError('timeout', `function "${fn.name}" could not start before its deadline`);
+        }
+        return inst;
+      };
+      let inst = await blank();
+      if (!this.restoreInto(fn, inst)) {
+        if (inst.state === 'dead') inst = await blank();
+        const t0 = performance.now();
+        await inst.load();
+        if (isolation === 'instance' && performance.now() - t0 >= this.opts.snapshotMinLoadMs && inst.capturable) this.snapshotLater(fn, pool);
       }
-      await inst.load();
       this.coldStarts++;
       if (this.functions.get(fn.name)?.get(fn.version) !== fn) {
         // Redeployed or deleted while starting: serve this request, then go.
@@ -446,6 +496,7 @@ export class Runtime {
   }
 
   private retireVersion(fn: LoadedFunction): void {
+    this.dropSnapshot(fn);
     for (const inst of [...(this.instances.get(fn) ?? [])]) inst.retire();
   }
 
@@ -461,6 +512,81 @@ export class Runtime {
       }
       if (!visit(inst)) return;
     }
+  }
+
+  /**
+   * Starts `inst` from its version's snapshot, when there is one its sandbox can take. A copy that
+   * failed half-way killed the instance: the snapshot goes, and the caller loads a fresh one.
+   */
+  private restoreInto(fn: LoadedFunction, inst: FunctionInstance): boolean {
+    const image = this.snapshots.get(fn);
+    if (!image) return false;
+    try {
+      if (!inst.restore(image)) return false;
+    } catch {
+      this.dropSnapshot(fn);
+      return false;
+    }
+    this.snapshots.delete(fn);
+    this.snapshots.set(fn, image);
+    this.restoredStarts++;
+    return true;
+  }
+
+  /**
+   * Snapshots a version whose load was slow enough that copying memory beats loading it again
+   * (snapshotMinLoadMs). Off the request path: a sandbox of its own loads the module once more (its
+   * console output discarded, under the same load limits) and is copied right after, before any
+   * request could run in it, then disposed. Only versions still live; the cache is an LRU by bytes.
+   */
+  private snapshotLater(fn: LoadedFunction, pool: SandboxPool): void {
+    if (!this.snapshotsEnabled || this.snapshots.has(fn) || this.snapshotting.has(fn) || this.unsnapshottable.has(fn)) return;
+    this.snapshotting.add(fn);
+    setImmediate(() => {
+      let inst: FunctionInstance | undefined;
+      void (async () => {
+        if (!this.snapshotsEnabled || !this.isLive(fn)) return;
+        const sandbox = await pool.take();
+        if (!this.snapshotsEnabled || !this.isLive(fn) || !fn.isLoaded) return sandbox.dispose();
+        inst = new FunctionInstance(fn, sandbox, this.quietEnv, () => {});
+        const t0 = performance.now();
+        await inst.load();
+        // a second measurement: one slow load on a busy machine does not make a light module worth a copy
+        const slow = performance.now() - t0 >= this.opts.snapshotMinLoadMs;
+        if (!this.snapshotsEnabled || !this.isLive(fn)) return;
+        const image = slow ? inst.capture() : undefined;
+        // a module that cannot be copied (or is not worth it) is not loaded again for nothing at every start
+        if (image) this.keepSnapshot(fn, image);
+        else this.unsnapshottable.add(fn);
+      })()
+        .catch(() => this.unsnapshottable.add(fn))
+        .finally(() => {
+          inst?.kill();
+          this.snapshotting.delete(fn);
+        });
+    });
+  }
+
+  private isLive(fn: LoadedFunction): boolean {
+    return this.functions.get(fn.name)?.get(fn.version) === fn;
+  }
+
+  private keepSnapshot(fn: LoadedFunction, image: SandboxImage): void {
+    if (this.snapshots.has(fn) || image.bytes > this.opts.snapshotCacheBytes) return;
+    this.snapshots.set(fn, image);
+    this.snapshotBytes += image.bytes;
+    for (const old of [...this.snapshots.keys()]) {
+      if (this.snapshotBytes <= this.opts.snapshotCacheBytes) break;
+      this.dropSnapshot(old);
+    }
+    this.enforceBudget();
+  }
+
+  private dropSnapshot(fn: LoadedFunction): void {
+    const image = this.snapshots.get(fn);
+    if (!image) return;
+    this.snapshots.delete(fn);
+    this.snapshotBytes -= image.bytes;
   }
 
   private sweepIdle(): void {
@@ -487,8 +613,14 @@ export class Runtime {
    * every start and every drain would make a request's cost grow with the number of resident instances).
    */
   private enforceBudget(): void {
-    let total = this.loadedArtifactBytes + this.residentHeap;
+    let total = this.loadedArtifactBytes + this.residentHeap + this.snapshotBytes;
     if (total <= this.opts.memoryBudgetBytes) return;
+    // snapshots first: without one, a start only loads the module as it would anyway
+    for (const fn of [...this.snapshots.keys()]) {
+      if (total <= this.opts.memoryBudgetBytes) return;
+      total -= this.snapshots.get(fn)!.bytes;
+      this.dropSnapshot(fn);
+    }
     // artifacts first: reading one again costs far less than a cold start
     for (const fn of [...this.loadedArtifacts.keys()]) {
       if (total <= this.opts.memoryBudgetBytes) return;

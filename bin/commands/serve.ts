@@ -25,6 +25,7 @@ export interface ServeOptions {
   keepVersions?: string;
   memoryBudgetMb?: string;
   artifactCacheMb?: string;
+  snapshotCacheMb?: string;
   functionIdleTtl?: string;
   consoleHost?: string;
   runCodeAllowedHosts?: string;
@@ -77,6 +78,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       runtime: {
         memoryBudgetBytes: opts.memoryBudgetMb === undefined ? undefined : parseInteger('--memory-budget-mb', opts.memoryBudgetMb, 8, 1_048_576) * MIB,
         artifactCacheBytes: opts.artifactCacheMb === undefined ? undefined : parseInteger('--artifact-cache-mb', opts.artifactCacheMb, 1, 1_048_576) * MIB,
+        snapshotCacheBytes: opts.snapshotCacheMb === undefined ? undefined : parseInteger('--snapshot-cache-mb', opts.snapshotCacheMb, 0, 1_048_576) * MIB,
       },
       store: opts.store,
       accessLogSample: opts.accessLogSample === undefined ? undefined : parseFraction('--access-log-sample', opts.accessLogSample),

@@ -181,6 +181,23 @@ export class GatewayMetrics {
       },
     });
     new Gauge({
+      name: 'faas_snapshot_bytes',
+      help: 'Bytes of the instance snapshots kept (isolation "instance", bounded by --snapshot-cache-mb)',
+      registers,
+      collect() {
+        this.set(counts().snapshotBytes ?? 0);
+      },
+    });
+    new Counter({
+      name: 'faas_snapshot_restores_total',
+      help: 'Instances started from a snapshot of their version instead of loading its module',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(counts().restoredStarts ?? 0);
+      },
+    });
+    new Gauge({
       name: 'faas_instances',
       help: 'Resident instances per function',
       labelNames: ['function'] as const,

@@ -27,6 +27,12 @@ interface Watched<H> {
   reject: (err: unknown) => void;
 }
 
+/** The prelude API's handles in a sandbox's memory (what a copy of that memory needs besides the bytes). */
+export interface BootState<H> {
+  apiObject: H;
+  api: [string, H][];
+}
+
 interface Deferred<H> {
   resolve: H;
   reject: H;
@@ -84,7 +90,7 @@ export abstract class GuestSandbox<H> implements Sandbox {
     this.guard(() => {
       const vm = this.vm;
       const boot = this.evaluate(core, false);
-      const host = vm.newFunction('host', (args) => this.onHostCall(args));
+      const host = vm.newFunction('host', this.hostFunction);
       try {
         this.apiObject = vm.call(boot, vm.undefined, [host]);
       } finally {
@@ -94,6 +100,31 @@ export abstract class GuestSandbox<H> implements Sandbox {
       for (const name of API_FUNCTIONS) this.api.set(name, vm.property(this.apiObject, name));
     });
   }
+
+  /**
+   * The prelude API's handles, for a copy of this sandbox's memory (snapshot.ts): only once a module
+   * loaded, and only while the guest holds nothing the host side would have to carry over (a host
+   * operation it awaits, a promise the host watches).
+   */
+  protected bootState(): BootState<H> | undefined {
+    if (!this.moduleLoaded || this.apiObject === undefined || this.deferreds.size > 0 || this.watched.length > 0) return undefined;
+    return { apiObject: this.apiObject, api: [...this.api] };
+  }
+
+  /** Takes over a copied sandbox's handles: its memory image (which holds them) is now this sandbox's. */
+  protected adoptBoot(state: BootState<H>): void {
+    this.apiObject = state.apiObject;
+    this.api.clear();
+    for (const [name, h] of state.api) this.api.set(name as ApiName, h);
+    this.lastEnv = undefined;
+    this.moduleLoaded = true;
+  }
+
+  /** The body of the prelude's one host function (bound again by name in a restored copy). */
+  protected readonly hostFunction = (args: H[]): H => this.onHostCall(args);
+
+  /** Set once a module loaded (a blank sandbox has none). */
+  protected moduleLoaded = false;
 
   private evaluate(code: GuestCode, module: boolean): H {
     const vm = this.vm;
@@ -107,6 +138,7 @@ export abstract class GuestSandbox<H> implements Sandbox {
   // -------------------------------------------------------------------------------------- entry points
 
   async loadModule(code: GuestCode): Promise<void> {
+    this.moduleLoaded = true;
     const evaluated = this.guard(() => this.evaluate(code, true));
     try {
       this.runJobs();

@@ -5,6 +5,7 @@
  */
 import { QuickJSWasiFactory, type SharedFactoryOptions } from './quickjs-wasi/factory.ts';
 import { QuickJSEmscriptenFactory } from './quickjs-emscripten/factory.ts';
+import { locateRandomState } from './quickjs-wasi/random-state.ts';
 import type { EngineName, Isolation, Prelude, PreludeSources, SandboxFactory } from './types.ts';
 
 export * from './types.ts';
@@ -35,4 +36,13 @@ export function createSandboxFactory(
   }
   if (!prelude.sources) throw new Error('engine quickjs-emscripten needs the prelude sources');
   return new QuickJSEmscriptenFactory(isolation, prelude.sources, { runtimesPerInstance });
+}
+
+/**
+ * Readies what copying a loaded sandbox needs (Sandbox.capture / restore): on quickjs-wasi, where a
+ * context keeps Math.random's state, so that every copy gets a fresh seed. False when this engine
+ * (or this build of it) cannot copy sandboxes safely: then none is ever copied.
+ */
+export async function prepareSnapshots(engine: EngineName): Promise<boolean> {
+  return engine === 'quickjs-wasi' && (await locateRandomState()) !== undefined;
 }

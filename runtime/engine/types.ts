@@ -134,6 +134,23 @@ export interface Sandbox {
   heapBytes(): number;
   dispose(): void;
   readonly disposed: boolean;
+  /**
+   * A copy of this sandbox as it is now (its module loaded, no request run yet), for `restore` into a
+   * blank of the same factory; undefined when its engine or isolation cannot copy one, or the guest
+   * holds something only the host side knows (a pending host operation, a watched promise).
+   */
+  capture?(): SandboxImage | undefined;
+  /**
+   * Turns this blank sandbox into a copy of `image`, with fresh per-instance randomness. False when it
+   * cannot (then it is still the blank it was); throws when the copy failed half-way (then dispose it).
+   */
+  restore?(image: SandboxImage): boolean;
+}
+
+/** A sandbox's state copied by `Sandbox.capture`: opaque outside its engine. */
+export interface SandboxImage {
+  /** Host memory the image holds. */
+  readonly bytes: number;
 }
 
 export interface SandboxFactory {

@@ -213,7 +213,7 @@ export class WorkerPool implements FunctionHost {
   counts(): RuntimeCounts {
     let deployed = 0;
     for (const versions of this.functions.values()) deployed += versions.size;
-    const out: RuntimeCounts = { deployed, loaded: 0, loadedBytes: 0, resident: 0, instanceEvictions: 0, artifactEvictions: 0 };
+    const out: RuntimeCounts = { deployed, loaded: 0, loadedBytes: 0, resident: 0, instanceEvictions: 0, artifactEvictions: 0, snapshots: 0, snapshotBytes: 0, restoredStarts: 0 };
     for (const slot of this.slots) {
       const c = slot.report?.counts;
       if (!c || slot.state === 'dead') continue;
@@ -222,6 +222,9 @@ export class WorkerPool implements FunctionHost {
       out.resident += c.resident;
       out.instanceEvictions += c.instanceEvictions;
       out.artifactEvictions += c.artifactEvictions;
+      out.snapshots += c.snapshots ?? 0;
+      out.snapshotBytes += c.snapshotBytes ?? 0;
+      out.restoredStarts += c.restoredStarts ?? 0;
     }
     return out;
   }

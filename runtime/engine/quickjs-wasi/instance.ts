@@ -49,6 +49,39 @@ export interface Tenant {
   checkInterrupt(): boolean;
 }
 
+/** A copy of an instance's linear memory: its non-zero pages, in order. */
+export interface MemoryImage {
+  byteLength: number;
+  runs: { at: number; bytes: Uint8Array }[];
+  /** Bytes the runs hold. */
+  bytes: number;
+}
+
+const PAGE = 4096;
+
+/** Whether a page of linear memory is all zero bytes (a word loop: far cheaper per page than a native compare's call). */
+function isZeroPage(words: Int32Array, at: number): boolean {
+  const end = (at + PAGE) >> 2;
+  for (let i = at >> 2; i < end; i++) if (words[i] !== 0) return false;
+  return true;
+}
+
+const BLOCK = 64 * 1024;
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
+/**
+ * Zeroes the pages of [from, to) that are not zero already. A block at a time through one native
+ * compare (most of what an image has as zero is zero in a blank too), page by page in a block that is not.
+ */
+function zeroRange(bytes: Uint8Array, words: Int32Array, from: number, to: number): void {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let block = from; block < to; block += BLOCK) {
+    const end = Math.min(to, block + BLOCK);
+    if (buf.compare(ZERO_BLOCK, 0, end - block, block, end) === 0) continue;
+    for (let at = block; at < end; at += PAGE) if (!isZeroPage(words, at)) bytes.fill(0, at, at + PAGE);
+  }
+}
+
 let nextInstanceId = 1;
 let instanceFaults = 0;
 
@@ -160,6 +193,69 @@ export class SharedInstance {
   }
 
   private baseTaken = false;
+
+  /** The C stack pointer when no call is under way (what an image of this instance must carry). */
+  get idleStackPointer(): number {
+    return this.baseSp;
+  }
+
+  /**
+   * A copy of the whole instance (its linear memory; the stack pointer, its only mutable global, is
+   * at its base between calls), kept as its non-zero pages: most of a fresh instance's memory is zero.
+   */
+  image(): MemoryImage {
+    if (this.executing.length > 0 || this.disposedFlag || this.faultedFlag) throw new Error('an instance can be copied only between calls');
+    const buffer = this.e.memory.buffer;
+    const words = new Int32Array(buffer);
+    const size = buffer.byteLength;
+    const runs: { at: number; bytes: Uint8Array }[] = [];
+    let bytes = 0;
+    for (let at = 0; at < size; ) {
+      if (isZeroPage(words, at)) {
+        at += PAGE;
+        continue;
+      }
+      let end = at + PAGE;
+      while (end < size && !isZeroPage(words, end)) end += PAGE;
+      runs.push({ at, bytes: new Uint8Array(buffer, at, end - at).slice() });
+      bytes += end - at;
+      at = end;
+    }
+    return { byteLength: size, runs, bytes };
+  }
+
+  /**
+   * Replaces this instance's state with `image`, taken from another instance of the same module
+   * between calls: the module has no other mutable global than the stack pointer (at its base then)
+   * and its function table is fixed, so the memory is the whole state. Pages the image has as zero
+   * are zeroed only where they are not already (writing memory the blank never touched would fault
+   * it in, which costs more than the check). Only for an instance holding one tenant (its base runtime), which then holds everything
+   * allocated.
+   */
+  overwrite(t: Tenant, image: MemoryImage): void {
+    if (!this.baseTaken || this.held.size !== 1 || !this.held.has(t) || this.executing.length > 0 || this.faultedFlag || this.disposedFlag) {
+      throw new Error('only an idle instance of its own can take an image');
+    }
+    const mem = this.e.memory;
+    const have = mem.buffer.byteLength;
+    if (image.byteLength > have) mem.grow(Math.ceil((image.byteLength - have) / 65536));
+    const dst = new Uint8Array(mem.buffer);
+    const words = new Int32Array(mem.buffer);
+    // pages past the blank's old end are fresh from grow(), zero: only the ones below it are checked
+    let at = 0;
+    for (const run of image.runs) {
+      zeroRange(dst, words, at, Math.min(run.at, have));
+      dst.set(run.bytes, run.at);
+      at = run.at + run.bytes.byteLength;
+    }
+    // nothing of the blank may survive beyond the image's end either (the allocator takes it as fresh memory)
+    zeroRange(dst, words, at, have);
+    this.e.__stack_pointer.value = this.baseSp;
+    this.words = new Uint32Array(0);
+    this.mark = this.used();
+    this.held.set(t, this.mark);
+    this.restoreCurrent();
+  }
 
   adopt(t: Tenant, bytes: number): void {
     this.held.set(t, bytes);

@@ -53,14 +53,38 @@ export class WasiVm implements GuestVm<number> {
     private readonly qjs: QuickJS,
     /** Per-sandbox prefix of host-callback names (the package dispatches host calls by name). */
     private readonly prefix: string,
+    /** The scratch of the VM whose memory image this instance now holds (snapshot.ts), instead of a new one. */
+    adoptedScratch?: number,
   ) {
     this.e = qjs._getExports();
     this.undefined = qjs.undefined.ptr;
     this.null = qjs.null.ptr;
-    this.scratch = this.e.wasm_malloc(SCRATCH_BYTES);
+    this.scratch = adoptedScratch ?? this.e.wasm_malloc(SCRATCH_BYTES);
     if (this.scratch === 0) throw new Error('wasm_malloc failed');
     this.lengthKey = this.scratch + LENGTH_KEY;
-    encoder.encodeInto('length\0', new Uint8Array(this.e.memory.buffer, this.lengthKey, 7));
+    if (adoptedScratch === undefined) encoder.encodeInto('length\0', new Uint8Array(this.e.memory.buffer, this.lengthKey, 7));
+  }
+
+  /**
+   * What a copy of this VM's memory needs to carry on as it (snapshot.ts): the scratch, and the one host
+   * callback the prelude holds. Undefined while any other callback is registered (a reaction to a
+   * pending guest promise) or an entry is open.
+   */
+  captureState(): { prefix: string; scratch: number; hostKey: string } | undefined {
+    if (this.depth !== 0 || this.returned.length > 0 || this.callbacks.size !== 1) return undefined;
+    const [hostKey] = this.callbacks;
+    return { prefix: this.prefix, scratch: this.scratch, hostKey: hostKey! };
+  }
+
+  /** Binds the host callback a copied memory image calls by `key` (its guest function already exists there). */
+  rebind(key: string, fn: (args: number[]) => number): void {
+    this.bind(key, fn);
+  }
+
+  /** Drops this VM's host callbacks without touching linear memory (about to be replaced by an image). */
+  forget(): void {
+    for (const name of this.callbacks) this.qjs.unregisterHostCallback(name);
+    this.callbacks.clear();
   }
 
   /** Wraps one outermost entry so values returned to the engine are freed once it is done with them. */
@@ -194,6 +218,14 @@ export class WasiVm implements GuestVm<number> {
   /** A guest function whose calls reach `fn` (the package dispatches host calls by a name). */
   private register(fn: (args: number[]) => number): { h: number; key: string } {
     const key = `${this.prefix}:${nextCallback++}`;
+    this.bind(key, fn);
+    const { ptr: namePtr, len } = this.qjs._writeString(key);
+    const h = this.e.qjs_new_host_function(namePtr, len, 0);
+    this.e.wasm_free(namePtr);
+    return { h, key };
+  }
+
+  private bind(key: string, fn: (args: number[]) => number): void {
     this.qjs.registerHostCallback(key, (...args: JSValueHandle[]) => {
       // What earlier callbacks returned was dup'ed when they returned: free it now rather than at the
       // end of the entry, which may make thousands of host calls (a stream pulled chunk by chunk).
@@ -203,11 +235,7 @@ export class WasiVm implements GuestVm<number> {
       // the package only reads `.ptr` (and dups it) from what a callback returns
       return { ptr: result } as unknown as JSValueHandle;
     });
-    const { ptr: namePtr, len } = this.qjs._writeString(key);
-    const h = this.e.qjs_new_host_function(namePtr, len, 0);
-    this.e.wasm_free(namePtr);
     this.callbacks.add(key);
-    return { h, key };
   }
 
   private unregister(key: string): void {
