@@ -97,6 +97,12 @@ export interface InvokeResult {
   background: Promise<InvocationUsage | undefined>;
 }
 
+/** An instance to run on, and whether it was started for this call. */
+interface Acquired {
+  instance: FunctionInstance;
+  cold: boolean;
+}
+
 export interface RuntimeCounts {
   /** Function versions deployed on this runtime. */
   deployed: number;
@@ -316,9 +322,8 @@ export class Runtime {
     const deadline = options.deadline ?? performance.now() + fn.config.timeoutMs;
     const inv = new Invocation(options.requestId ?? randomUUID(), 'fetch', fn.config.cpuMs, deadline);
     const t0 = performance.now();
-    // a warm instance is taken without a promise: only a start (or a wait for one) is awaited
-    const warm = this.pickWarm(fn);
-    const { instance, cold } = warm ? { instance: warm, cold: false } : await this.acquire(fn, deadline);
+    const got = this.acquire(fn, deadline);
+    const { instance, cold } = got instanceof Promise ? await got : got;
     const t1 = performance.now();
     let out;
     try {
@@ -385,9 +390,13 @@ export class Runtime {
     return fn;
   }
 
-  private async acquire(fn: LoadedFunction, deadline: number): Promise<{ instance: FunctionInstance; cold: boolean }> {
+  /** A warm instance at once (no promise on the hot path), else a start joined or begun. */
+  private acquire(fn: LoadedFunction, deadline: number): Acquired | Promise<Acquired> {
     const warm = this.pickWarm(fn);
-    if (warm) return { instance: warm, cold: false };
+    return warm ? { instance: warm, cold: false } : this.startOrJoin(fn, deadline);
+  }
+
+  private async startOrJoin(fn: LoadedFunction, deadline: number): Promise<Acquired> {
     // A burst against a cold function shares the start-up already under way instead of starting one
     // instance per request.
     const starting = this.starting.get(fn) ?? [];
